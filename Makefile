@@ -1,0 +1,25 @@
+# The two commands a newcomer types: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/plant simulate --plant gear_line --model BDOP --scenario 1 --hours 9000 --warmup 1000 --reps 30 --seed 1 --jobs 2
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/sim_speed.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,56 @@
+"""The plant calendar: which calendar hours the line works, and the two clocks.
+
+The line model's SimPy clock counts *working* hours; off-shift time is frozen. Runs are
+asked for in *calendar* hours ("9000 h, about a year"), which this module converts. Shifts
+start at `shift_start` each working day; day 0 of week 0 is a Monday at 00:00.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .spec import Calendar
+
+WEEK_H = 168.0
+DAY_H = 24.0
+
+
+@dataclass(frozen=True)
+class PlantCalendar:
+    hours_per_day: float
+    days_per_week: int
+    shift_start: float = 6.0
+
+    @classmethod
+    def from_spec(cls, c: Calendar) -> "PlantCalendar":
+        start = 0.0 if c.hours_per_day >= 24 else min(6.0, DAY_H - c.hours_per_day)
+        return cls(c.hours_per_day, c.days_per_week, start)
+
+    @property
+    def working_per_week(self) -> float:
+        return self.hours_per_day * self.days_per_week
+
+    @property
+    def share(self) -> float:
+        """Share of calendar time the line works."""
+        return self.working_per_week / WEEK_H
+
+    def to_working(self, calendar_h: float) -> float:
+        """Working hours elapsed by calendar time `calendar_h`."""
+        weeks, rest = divmod(calendar_h, WEEK_H)
+        day, in_day = divmod(rest, DAY_H)
+        worked = weeks * self.working_per_week + min(day, self.days_per_week) * self.hours_per_day
+        if day < self.days_per_week:
+            worked += min(max(in_day - self.shift_start, 0.0), self.hours_per_day)
+        return worked
+
+    def to_calendar(self, working_h: float) -> float:
+        """The calendar time at which `working_h` working hours have elapsed."""
+        weeks, rest = divmod(working_h, self.working_per_week)
+        day, in_day = divmod(rest, self.hours_per_day)
+        return weeks * WEEK_H + day * DAY_H + self.shift_start + in_day
+
+    def is_working(self, calendar_h: float) -> bool:
+        rest = calendar_h % WEEK_H
+        day, in_day = divmod(rest, DAY_H)
+        return day < self.days_per_week and self.shift_start <= in_day < self.shift_start + self.hours_per_day

@@ -1,0 +1,65 @@
+"""KPIs of a run since its last `reset_stats()` (the end of the warm-up).
+
+Names follow seed 004: FG (finished gears sold), I3 (finished-goods inventory, here its
+time average), SC (recycled items), Rn (returns), B, M, R (breakdowns, maintenance actions,
+repairs), LD (lost sales), Rw (raw material procured), D (demand), SL = (FG+I3+SC+Rn)/D and
+Zmax (equation 22 with Table 2 coefficients); plus the plain fill rate, WIP, energy,
+unplanned downtime, throughput, OEE and utilisation per machine.
+"""
+
+from __future__ import annotations
+
+from .line import LineModel
+from .machine import DOWN, PROCESSING, STATES
+
+
+def kpis(m: LineModel, calendar_h: float | None = None) -> dict[str, float]:
+    """The run's KPIs; `calendar_h` is the measured span in calendar hours (default: the
+    working span divided by the calendar's share of working time)."""
+    now = m.env.now
+    span = now - m.stats_t
+    if span <= 0:
+        raise ValueError("no time has been measured since the last reset")
+    cal = calendar_h if calendar_h is not None else span / m.calendar.share
+    c = m.count
+    costs = m.spec.costs
+    out: dict[str, float] = {}
+    fg = 0
+    for p, name in enumerate(m.products):
+        out[f"FG_{name}"] = m.delivered[p]
+        out[f"D_{name}"] = m.demand_n[p]
+        fg += m.delivered[p]
+    D = sum(m.demand_n)
+    I3 = (m.fg_area + m.fg_total * (now - m.fg_t)) / span
+    wip = [(a + w * (now - t)) / span for a, w, t in zip(m.wip_area, m.wip, m.wip_t)]
+    out.update({
+        "FG": fg, "D": D, "I3": I3, "SC": c["SC"], "Rn": c["Rn"], "B": c["B"], "M": c["M"],
+        "R": c["R"], "LD": c["LD"], "Rw": c["Rw"], "scrap": c["scrap"],
+    })
+    out["Zmax"] = (sum(costs.FG[n] * m.delivered[p] for p, n in enumerate(m.products))
+                   + costs.SC * c["SC"] - costs.B * c["B"] - costs.M * c["M"] - costs.R * c["R"]
+                   - costs.I3 * I3 - costs.LD * c["LD"] - costs.Rw * c["Rw"] - costs.Rn * c["Rn"])
+    out["SL"] = (fg + I3 + c["SC"] + c["Rn"]) / D if D else 0.0
+    out["fill_rate"] = c["from_stock"] / D if D else 0.0
+    out["backorder_wait_h"] = c["wait_h"] / max(fg - c["from_stock"], 1)
+    for s, st in enumerate(m.spec.stations):
+        out[f"WIP_{st.name}"] = wip[s]
+    out["WIP"] = sum(wip)
+    energy = 0.0
+    down = 0.0
+    oee = []
+    off_h = max(cal - span, 0.0)
+    for row in m.machines:
+        for mach in row:
+            t = mach.time_in(now)
+            pw = mach.power
+            energy += sum(getattr(pw, k) * t[k] for k in STATES) + pw.off * off_h
+            down += t[DOWN]
+            out[f"util_{mach.name}"] = t[PROCESSING] / span
+            oee.append(mach.ideal_good / span)
+    out["energy_kwh"] = energy
+    out["downtime_h"] = down
+    out["throughput_per_h"] = c["finished"] / cal
+    out["oee"] = sum(oee) / len(oee)
+    out["hours"] = cal
+    return out

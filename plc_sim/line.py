@@ -1,0 +1,435 @@
+"""The SimPy line model: stations of machines, card-controlled flow, demand, raw material,
+scrap, recycling and returns, under one of the four control models of seed 004.
+
+The clock counts working hours (see `calendar.py`). Flow state is plain counters and
+deques; SimPy processes drive time (machines, failures, maintenance, order arrivals, raw
+deliveries, recycling). A model can be snapshotted at any time between events and rebuilt
+from the snapshot; the rebuilt model continues exactly as the original would have.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from heapq import heappush
+from itertools import cycle
+from typing import Any, Callable, Generator
+
+import numpy as np
+import simpy
+from simpy.events import NORMAL
+
+from .calendar import PlantCalendar
+from .cards import DedicatedPool, Pool, SharedPool
+from .machine import Machine
+from .policies import policy_for
+from .spec import PlantSpec
+from .streams import Streams
+
+COUNTERS = ("B", "M", "R", "LD", "Rw", "Rn", "SC", "scrap", "finished", "from_stock", "wait_h")
+SNAPSHOT_VERSION = 1
+
+
+class PlantEnv(simpy.Environment):
+    """A SimPy environment that can schedule at an absolute time without rounding."""
+
+    def at(self, t: float) -> simpy.Event:
+        ev = simpy.Event(self)
+        ev._ok = True
+        ev._value = None
+        heappush(self._queue, (t, NORMAL, next(self._eid), ev))
+        return ev
+
+
+def stream_names(spec: PlantSpec) -> list[str]:
+    """Every random source of a plant, in a fixed order that depends only on its structure."""
+    names = [f"demand.{p}" for p in spec.products] + [f"raw.{p}" for p in spec.products]
+    names += ["returns", "recycling"]
+    for st in spec.stations:
+        for m in st.machines:
+            names += [f"{m.name}.{k}" for k in ("processing", "failures", "maintenance", "defects")]
+    return names
+
+
+class LineModel:
+    """One replication of a plant under the control model named in `spec.policy.model`."""
+
+    def __init__(self, spec: PlantSpec, seed: int | np.random.SeedSequence = 0,
+                 _snapshot: dict[str, Any] | None = None) -> None:
+        self.spec = spec
+        self.model_name = spec.policy.model
+        self.policy, shared = policy_for(self.model_name)
+        self.shared = shared
+        self.calendar = PlantCalendar.from_spec(spec.calendar)
+        self.products = spec.product_names
+        self.n_products = P = len(self.products)
+        self.n_stages = N = len(spec.stations)
+        self.env = PlantEnv(initial_time=_snapshot["now"] if _snapshot else 0.0)
+        self.streams = Streams(seed, stream_names(spec))
+        self.timers: dict[str, simpy.Event] = {}
+        self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        pol = spec.policy
+        if shared:
+            self.pools: list[Pool | None] = [SharedPool(k, P) for k in pol.K_shared]
+        else:
+            self.pools = [DedicatedPool([pol.K_dedicated[p][s] for p in self.products]) for s in range(N - 1)]
+        self.pools.append(None)
+        self.carded = [[0] * P for _ in range(N)]
+        self.buf = [[0] * P for _ in range(N)]
+        self.jobs: list[deque[int]] = [deque() for _ in range(N)]
+        self.raw = [spec.raw.initial] * P
+        self.conwip_free = [pol.C[p] for p in self.products]
+        self.backlog: list[deque[float]] = [deque() for _ in range(P)]
+        self.recycle_queue = 0
+        self.recycle_end: float | None = None
+        self.demand_spec = [spec.demand[p] for p in self.products]
+        self.defect_prob = spec.quality.defect_prob
+        self.wip = [0] * N
+        self.fg_total = 0
+        self.life = {"released": 0, "delivered": 0, "scrapped": 0, "initial": 0}
+        self._reset_counters()
+        n_m = sum(len(st.machines) for st in spec.stations)
+        self.machines: list[list[Machine]] = []
+        k = 0
+        for s, st in enumerate(spec.stations):
+            row = []
+            for i, ms in enumerate(st.machines):
+                k += 1
+                first = self.env.now + spec.machine_maintenance(ms).interval_h * k / n_m
+                row.append(Machine(self, s, i, ms, first))
+            self.machines.append(row)
+        self.next_order = [self.env.now + self.streams[f"demand.{p}"].sample(d.interarrival)
+                           for p, d in zip(self.products, self.demand_spec)]
+        self.next_raw = [self.env.now + self.streams[f"raw.{p}"].sample(spec.raw.interval) for p in self.products]
+        self._recycle_wake: simpy.Event | None = None
+        if _snapshot is not None:
+            self._load(_snapshot)
+            self._start(_snapshot["timer_order"])
+        else:
+            self._place_initial_stock()
+            self._start([])
+            self.policy.start(self)
+
+    # --- construction -----------------------------------------------------------------
+
+    def _reset_counters(self) -> None:
+        P = self.n_products
+        self.count = {k: 0 for k in COUNTERS}
+        self.count["wait_h"] = 0.0
+        self.demand_n = [0] * P
+        self.delivered = [0] * P
+        self.lost = [0] * P
+        self.stats_t = self.env.now
+        self.wip_area = [0.0] * self.n_stages
+        self.wip_t = [self.env.now] * self.n_stages
+        self.fg_area = 0.0
+        self.fg_t = self.env.now
+
+    def _place_initial_stock(self) -> None:
+        """Base stocks S: parts already in the output buffers, holding their cards."""
+        for p, name in enumerate(self.products):
+            for s, n in enumerate(self.spec.policy.S[name]):
+                for _ in range(n):
+                    self.conwip_free[p] -= 1
+                    self.life["initial"] += 1
+                    if self.pools[s] is not None:
+                        self.pools[s].take_initial(p)
+                    if s == self.n_stages - 1:
+                        self._fg(p, 1)
+                    else:
+                        self._wip(s, 1)
+                        self.buf[s][p] += 1
+
+    def _processes(self) -> dict[str, Callable[[], Generator]]:
+        procs: dict[str, Callable[[], Generator]] = {}
+        for row in self.machines:
+            for m in row:
+                procs.update(m.processes())
+        for p, name in enumerate(self.products):
+            procs[f"demand.{name}"] = lambda p=p: self._orders(p)
+            procs[f"raw.{name}"] = lambda p=p: self._deliveries(p)
+        procs["recycling"] = self._recycling
+        return procs
+
+    def _start(self, order: list[str]) -> None:
+        procs = self._processes()
+        keys = [k for k in order if k in procs] + [k for k in procs if k not in order]
+        for key in keys:
+            proc = self.env.process(procs[key]())
+            if key.endswith(".run"):
+                self.machine(key[:-4]).proc = proc
+
+    def machine(self, name: str) -> Machine:
+        for row in self.machines:
+            for m in row:
+                if m.name == name:
+                    return m
+        raise KeyError(name)
+
+    def timer(self, key: str, t: float) -> simpy.Event:
+        ev = self.env.at(t)
+        self.timers[key] = ev
+        return ev
+
+    @staticmethod
+    def interleaved(counts: list[int]) -> list[int]:
+        """Products in round-robin order, `counts[p]` times each: fair initial requests."""
+        left = list(counts)
+        out: list[int] = []
+        for p in cycle(range(len(left))):
+            if not any(left):
+                return out
+            if left[p]:
+                left[p] -= 1
+                out.append(p)
+
+    # --- flow ---------------------------------------------------------------------------
+
+    def request(self, s: int, p: int) -> None:
+        """A production request for product p at stage s asks for a kanban of that stage."""
+        pool = self.pools[s]
+        if pool is None or pool.request(p):
+            self.carded[s][p] += 1
+            self.try_start(s, p)
+
+    def try_start(self, s: int, p: int) -> None:
+        """Start every carded request of (s, p) that has its input (and CONWIP card at stage 1)."""
+        carded = self.carded[s]
+        while carded[p]:
+            if s == 0:
+                if not (self.raw[p] and self.conwip_free[p]):
+                    return
+                self.raw[p] -= 1
+                self.conwip_free[p] -= 1
+                self.life["released"] += 1
+            else:
+                if not self.buf[s - 1][p]:
+                    return
+                self.buf[s - 1][p] -= 1
+                self._wip(s - 1, -1)
+                self._release_kanban(s - 1, p)
+            carded[p] -= 1
+            self._wip(s, 1)
+            self.jobs[s].append(p)
+            for m in self.machines[s]:
+                if m.kick():
+                    break
+
+    def _release_kanban(self, s: int, p: int) -> None:
+        pool = self.pools[s]
+        if pool is not None:
+            q = pool.release(p)
+            if q is not None:
+                self.carded[s][q] += 1
+                self.try_start(s, q)
+
+    def _card_free(self, p: int) -> None:
+        self.conwip_free[p] += 1
+        self.policy.on_card_free(self, p)
+
+    def complete(self, m: Machine, p: int) -> None:
+        """Machine `m` finished product `p`: inspect, then pass on, scrap or stock it."""
+        s = m.stage
+        if self.defect_prob and m.rs_defect.uniform() < self.defect_prob:
+            self.count["scrap"] += 1
+            self.life["scrapped"] += 1
+            self._wip(s, -1)
+            self._release_kanban(s, p)
+            self._card_free(p)
+            self.policy.on_scrap(self, s, p)
+            self._to_recycling()
+            return
+        m.good += 1
+        m.ideal_good += m.nominal_h[p]
+        if s < self.n_stages - 1:
+            self.buf[s][p] += 1
+            self.policy.on_output(self, s, p)
+            return
+        self._wip(s, -1)
+        self._fg(p, 1)
+        self.count["finished"] += 1
+        backlog = self.backlog[p]
+        while backlog and self.buf[s][p]:
+            self.count["wait_h"] += self.env.now - backlog.popleft()
+            self._deliver(p)
+
+    def _deliver(self, p: int) -> None:
+        self._fg(p, -1)
+        self.delivered[p] += 1
+        self.life["delivered"] += 1
+        self._card_free(p)
+        rs = self.streams["returns"]
+        if rs.uniform() < rs.sample(self.spec.quality.return_prob):
+            self.count["Rn"] += 1
+            self._to_recycling()
+
+    def _fg(self, p: int, d: int) -> None:
+        now = self.env.now
+        self.fg_area += self.fg_total * (now - self.fg_t)
+        self.fg_t = now
+        self.fg_total += d
+        self.buf[self.n_stages - 1][p] += d
+
+    def _wip(self, s: int, d: int) -> None:
+        now = self.env.now
+        self.wip_area[s] += self.wip[s] * (now - self.wip_t[s])
+        self.wip_t[s] = now
+        self.wip[s] += d
+
+    def _to_recycling(self) -> None:
+        self.recycle_queue += 1
+        ev, self._recycle_wake = self._recycle_wake, None
+        if ev is not None:
+            ev.succeed()
+
+    def on_machine_event(self, m: Machine, kind: str) -> None:
+        for fn in self.listeners:
+            fn(kind, {"machine": m.name, "station": self.spec.stations[m.stage].name})
+
+    # --- sources ------------------------------------------------------------------------
+
+    def _orders(self, p: int) -> Generator:
+        name = self.products[p]
+        rs = self.streams[f"demand.{name}"]
+        d = self.demand_spec[p]
+        fg = self.buf[self.n_stages - 1]
+        while True:
+            yield self.timer(f"demand.{name}", self.next_order[p])
+            self.next_order[p] = self.env.now + rs.sample(d.interarrival)
+            self.demand_n[p] += 1
+            if fg[p]:
+                self.count["from_stock"] += 1
+                self.policy.on_order(self, p)
+                self._deliver(p)
+            elif len(self.backlog[p]) > d.lost_sale_queue:
+                self.lost[p] += 1
+                self.count["LD"] += 1
+            else:
+                self.backlog[p].append(self.env.now)
+                self.policy.on_order(self, p)
+
+    def _deliveries(self, p: int) -> Generator:
+        name = self.products[p]
+        rs = self.streams[f"raw.{name}"]
+        raw = self.spec.raw
+        while True:
+            yield self.timer(f"raw.{name}", self.next_raw[p])
+            self.next_raw[p] = self.env.now + rs.sample(raw.interval)
+            qty = min(raw.lot, raw.cap - self.raw[p])
+            if qty > 0:
+                self.raw[p] += qty
+                self.count["Rw"] += qty
+                self.try_start(0, p)
+
+    def _recycling(self) -> Generator:
+        rs = self.streams["recycling"]
+        service = self.spec.recycling.service
+        while True:
+            if self.recycle_end is not None:
+                yield self.timer("recycling", self.recycle_end)
+                self.recycle_end = None
+                self.recycle_queue -= 1
+                self.count["SC"] += 1
+            elif self.recycle_queue:
+                self.recycle_end = self.env.now + rs.sample(service)
+            else:
+                self._recycle_wake = self.env.event()
+                yield self._recycle_wake
+
+    # --- running ------------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        """Working hours since the start."""
+        return self.env.now
+
+    def run_working(self, until: float) -> None:
+        if until > self.env.now:
+            self.env.run(until=until)
+
+    def run_calendar(self, until_h: float) -> None:
+        """Advance to calendar hour `until_h` (the line works only in its shifts)."""
+        self.run_working(self.calendar.to_working(until_h))
+
+    def reset_stats(self) -> None:
+        """Start measuring now (the end of a warm-up); the plant itself is untouched."""
+        self._reset_counters()
+        for row in self.machines:
+            for m in row:
+                m.reset_stats()
+
+    def in_process(self) -> int:
+        """Parts started somewhere and not yet finished at the last stage (incl. buffers)."""
+        return sum(self.wip)
+
+    def stock(self) -> int:
+        return self.fg_total
+
+    # --- snapshots ----------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole plant state as plain JSON-able data; reading it changes nothing."""
+        eids = {id(ev): eid for (_t, _pr, eid, ev) in self.env._queue}
+        live = [(eids[id(ev)], key) for key, ev in self.timers.items() if id(ev) in eids and not ev.processed]
+        return {
+            "version": SNAPSHOT_VERSION,
+            "plant": self.spec.name,
+            "model": self.model_name,
+            "now": self.env.now,
+            "timer_order": [key for _eid, key in sorted(live)],
+            "pools": [None if pl is None else pl.state() for pl in self.pools],
+            "carded": [list(r) for r in self.carded],
+            "buf": [list(r) for r in self.buf],
+            "jobs": [list(q) for q in self.jobs],
+            "raw": list(self.raw),
+            "conwip_free": list(self.conwip_free),
+            "backlog": [list(q) for q in self.backlog],
+            "recycle": [self.recycle_queue, self.recycle_end],
+            "next_order": list(self.next_order),
+            "next_raw": list(self.next_raw),
+            "machines": {m.name: m.state_dict() for row in self.machines for m in row},
+            "streams": self.streams.state(),
+            "stats": {
+                "count": dict(self.count), "demand_n": list(self.demand_n),
+                "delivered": list(self.delivered), "lost": list(self.lost),
+                "stats_t": self.stats_t, "wip": list(self.wip), "wip_area": list(self.wip_area),
+                "wip_t": list(self.wip_t), "fg_total": self.fg_total, "fg_area": self.fg_area,
+                "fg_t": self.fg_t, "life": dict(self.life),
+            },
+        }
+
+    @classmethod
+    def from_snapshot(cls, spec: PlantSpec, snap: dict[str, Any]) -> "LineModel":
+        """Rebuild a model from `snapshot()` data; `spec` may carry other (estimated)
+        parameters but must have the same structure and control model."""
+        if snap.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"snapshot version {snap.get('version')} is not {SNAPSHOT_VERSION}")
+        if snap["model"] != spec.policy.model:
+            raise ValueError(f"snapshot is of model {snap['model']}, spec says {spec.policy.model}")
+        names = {m.name for st in spec.stations for m in st.machines}
+        if set(snap["machines"]) != names:
+            raise ValueError("snapshot machines do not match the plant's")
+        return cls(spec, 0, _snapshot=snap)
+
+    def _load(self, snap: dict[str, Any]) -> None:
+        for pl, st in zip(self.pools, snap["pools"]):
+            if pl is not None:
+                pl.restore(st)
+        self.carded = [list(r) for r in snap["carded"]]
+        self.buf = [list(r) for r in snap["buf"]]
+        self.jobs = [deque(q) for q in snap["jobs"]]
+        self.raw = list(snap["raw"])
+        self.conwip_free = list(snap["conwip_free"])
+        self.backlog = [deque(q) for q in snap["backlog"]]
+        self.recycle_queue, self.recycle_end = snap["recycle"]
+        self.next_order = list(snap["next_order"])
+        self.next_raw = list(snap["next_raw"])
+        for name, st in snap["machines"].items():
+            self.machine(name).load_state(st)
+        self.streams.restore(snap["streams"])
+        st = snap["stats"]
+        self.count = dict(st["count"])
+        self.demand_n, self.delivered, self.lost = list(st["demand_n"]), list(st["delivered"]), list(st["lost"])
+        self.stats_t = st["stats_t"]
+        self.wip, self.wip_area, self.wip_t = list(st["wip"]), list(st["wip_area"]), list(st["wip_t"])
+        self.fg_total, self.fg_area, self.fg_t = st["fg_total"], st["fg_area"], st["fg_t"]
+        self.life = dict(st["life"])

@@ -1,0 +1,85 @@
+"""The control policies of seed 004, each a small object plugged into the line model.
+
+The line model owns the cards and the flow; a policy decides only where production
+requests come from (docs/control_rules.md has the card life cycles):
+
+* HK-CONWIP: demand reaches the line only through CONWIP cards returned on delivery; a free
+  card is a request at stage 1; a part finished at stage i is a request at stage i+1.
+* BK-CONWIP: an accepted order is broadcast at once as a request (demand token) to every
+  stage; a stage also needs its kanban, an input part and, at stage 1, a free CONWIP card.
+  A part scrapped at stage i re-issues tokens at stages 1..i so its replacement is made.
+
+Kanban allocation (D-KAP dedicated, S-KAP shared) is the line model's choice of card pool.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .line import LineModel
+
+
+class ControlPolicy(Protocol):
+    name: str
+
+    def start(self, m: "LineModel") -> None: ...
+    def on_order(self, m: "LineModel", p: int) -> None: ...
+    def on_card_free(self, m: "LineModel", p: int) -> None: ...
+    def on_output(self, m: "LineModel", s: int, p: int) -> None: ...
+    def on_scrap(self, m: "LineModel", s: int, p: int) -> None: ...
+
+
+class HKConwip:
+    """Hybrid Kanban-CONWIP: kanbans on stages 1..N-1, CONWIP around the whole line."""
+
+    name = "HK-CONWIP"
+
+    def start(self, m: "LineModel") -> None:
+        for s in range(1, m.n_stages):
+            for p in range(m.n_products):
+                for _ in range(m.buf[s - 1][p]):
+                    m.request(s, p)
+        for p in m.interleaved(m.conwip_free):
+            m.request(0, p)
+
+    def on_order(self, m: "LineModel", p: int) -> None:
+        return None
+
+    def on_card_free(self, m: "LineModel", p: int) -> None:
+        m.request(0, p)
+
+    def on_output(self, m: "LineModel", s: int, p: int) -> None:
+        m.request(s + 1, p)
+
+    def on_scrap(self, m: "LineModel", s: int, p: int) -> None:
+        return None
+
+
+class BKConwip:
+    """Basestock-Kanban-CONWIP: demand broadcast to every stage as tokens."""
+
+    name = "BK-CONWIP"
+
+    def start(self, m: "LineModel") -> None:
+        return None
+
+    def on_order(self, m: "LineModel", p: int) -> None:
+        for s in range(m.n_stages):
+            m.request(s, p)
+
+    def on_card_free(self, m: "LineModel", p: int) -> None:
+        m.try_start(0, p)
+
+    def on_output(self, m: "LineModel", s: int, p: int) -> None:
+        m.try_start(s + 1, p)
+
+    def on_scrap(self, m: "LineModel", s: int, p: int) -> None:
+        for i in range(s + 1):
+            m.request(i, p)
+
+
+def policy_for(model: str) -> tuple[ControlPolicy, bool]:
+    """The policy object and whether kanbans are shared (S-KAP) for a model name."""
+    policy: ControlPolicy = BKConwip() if model[0] == "B" else HKConwip()
+    return policy, model[1] == "S"

@@ -1,0 +1,126 @@
+"""Variants of a plant: a Table-1 scenario, a control model, and `--set` policy overrides.
+
+Each returns a new, checked :class:`PlantSpec`; the input is never changed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .spec import MODELS, TABLE1_COLUMNS, Dist, PlantSpec, policy_problems
+
+
+class VariantError(ValueError):
+    """A scenario, model or override that does not fit the plant."""
+
+
+def _rate_mean(d: Dist, rate_per_h: float) -> Dist:
+    return d.model_copy(update={"mean": 1.0 / rate_per_h})
+
+
+def apply_scenario(spec: PlantSpec, number: int) -> PlantSpec:
+    """Replace the scenario-driven parameters with Table 1 row `number` (see the plant file)."""
+    sc = spec.scenarios
+    if sc is None:
+        raise VariantError(f"plant {spec.name!r} has no scenario table")
+    row = sc.rows.get(str(number))
+    if row is None:
+        raise VariantError(f"plant {spec.name!r} has no scenario {number} (known: {', '.join(sc.rows)})")
+    r = {col: v * sc.reading[col] for col, v in zip(TABLE1_COLUMNS, row)}
+    return spec.model_copy(update={
+        "quality": spec.quality.model_copy(update={"defect_prob": r["PRO"]}),
+        "raw": spec.raw.model_copy(update={"interval": _rate_mean(spec.raw.interval, r["RAW"])}),
+        "failures": spec.failures.model_copy(update={
+            "repair": _rate_mean(spec.failures.repair, r["REP"]),
+            "time_to_failure": _rate_mean(spec.failures.time_to_failure, r["BREAK"]),
+        }),
+        "maintenance": spec.maintenance.model_copy(update={
+            "duration": _rate_mean(spec.maintenance.duration, r["MAIN"]),
+        }),
+        "recycling": spec.recycling.model_copy(update={"service": _rate_mean(spec.recycling.service, r["REC"])}),
+        "demand": {p: d.model_copy(update={"interarrival": _rate_mean(d.interarrival, r["DEM"])})
+                   for p, d in spec.demand.items()},
+    })
+
+
+def with_model(spec: PlantSpec, model: str) -> PlantSpec:
+    """The same plant under another of the four control models (BDOP, BSOP, HDOP, HSOP)."""
+    model = model.upper()
+    if model not in MODELS:
+        raise VariantError(f"unknown model {model!r}: choose one of {', '.join(MODELS)}")
+    return _checked(spec, spec.policy.model_copy(update={"model": model}))
+
+
+_SET = re.compile(r"^(?P<name>[KSC])(?P<stage>\d+)?(?:\.(?P<product>\w+))?$")
+
+
+def apply_overrides(spec: PlantSpec, sets: list[str]) -> PlantSpec:
+    """Apply `K1=4`, `K2.A=3`, `C=8`, `C.B=6`, `S3=2`, `S3.A=1` style policy overrides.
+
+    Without a product, K applies to every product (D-KAP) or to the shared pool (S-KAP);
+    C and S apply to every product. Product may be named or numbered from 1.
+    """
+    pol = spec.policy.model_copy(deep=True)
+    products = spec.product_names
+    n = len(spec.stations)
+    for item in sets:
+        key, sep, value = item.partition("=")
+        m = _SET.match(key.strip())
+        if not sep or not m:
+            raise VariantError(f"--set {item!r}: expected NAME=INT with NAME like K1, K1.A, C, C.A, S3, S3.B")
+        try:
+            v = int(value)
+        except ValueError:
+            raise VariantError(f"--set {item!r}: {value!r} is not a whole number") from None
+        name, stage, prod = m["name"], m["stage"], m["product"]
+        targets = [_product(prod, products, item)] if prod else products
+        if name == "C":
+            if stage:
+                raise VariantError(f"--set {item!r}: C has no stage (use C or C.A)")
+            for p in targets:
+                pol.C[p] = v
+            continue
+        if not stage:
+            raise VariantError(f"--set {item!r}: {name} needs a stage number, e.g. {name}1")
+        i = int(stage) - 1
+        limit = n - 1 if name == "K" else n
+        if not 0 <= i < limit:
+            raise VariantError(f"--set {item!r}: {name} stages are 1..{limit}")
+        if name == "S":
+            for p in targets:
+                pol.S[p][i] = v
+        elif pol.model in ("BSOP", "HSOP"):
+            if prod:
+                raise VariantError(f"--set {item!r}: {pol.model} shares kanbans between products; use K{stage}=N")
+            pol.K_shared[i] = v
+        else:
+            for p in targets:
+                pol.K_dedicated[p][i] = v
+    return _checked(spec, pol)
+
+
+def _product(token: str, products: list[str], item: str) -> str:
+    if token in products:
+        return token
+    if token.isdigit() and 1 <= int(token) <= len(products):
+        return products[int(token) - 1]
+    raise VariantError(f"--set {item!r}: unknown product {token!r} (products: {', '.join(products)})")
+
+
+def _checked(spec: PlantSpec, pol) -> PlantSpec:
+    problems = policy_problems(pol, spec.product_names, len(spec.stations))
+    if problems:
+        raise VariantError("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
+    return spec.model_copy(update={"policy": pol})
+
+
+def build_variant(spec: PlantSpec, model: str | None = None, scenario: int | None = None,
+                  sets: list[str] | None = None) -> PlantSpec:
+    """The plant as a run uses it: scenario first, then model, then overrides."""
+    if scenario is not None:
+        spec = apply_scenario(spec, scenario)
+    if model is not None:
+        spec = with_model(spec, model)
+    if sets:
+        spec = apply_overrides(spec, sets)
+    return spec
