@@ -22,14 +22,18 @@ class DedicatedPool:
         self.waiting = [0] * len(caps)
 
     def request(self, p: int) -> bool:
-        if self.free[p]:
+        if self.free[p] > 0:
             self.free[p] -= 1
             return True
         self.waiting[p] += 1
         return False
 
     def release(self, p: int) -> int | None:
-        """Free a card of product `p`; return the product whose request it now serves, if any."""
+        """Free a card of product `p`; return the product whose request it now serves, if any.
+        A pool whose cap was cut (free < 0) retires the card instead."""
+        if self.free[p] < 0:
+            self.free[p] += 1
+            return None
         if self.waiting[p]:
             self.waiting[p] -= 1
             return p
@@ -39,6 +43,17 @@ class DedicatedPool:
     def take_initial(self, p: int) -> None:
         self.free[p] -= 1
 
+    def resize(self, p: int, cap: int) -> list[int]:
+        """Change product p's card count; return the products of requests granted by it."""
+        self.free[p] += cap - self.cap[p]
+        self.cap[p] = cap
+        granted = []
+        while self.free[p] > 0 and self.waiting[p]:
+            self.free[p] -= 1
+            self.waiting[p] -= 1
+            granted.append(p)
+        return granted
+
     def in_use(self, p: int) -> int:
         return self.cap[p] - self.free[p]
 
@@ -46,9 +61,10 @@ class DedicatedPool:
         return self.waiting[p]
 
     def state(self) -> dict[str, Any]:
-        return {"free": list(self.free), "waiting": list(self.waiting)}
+        return {"cap": list(self.cap), "free": list(self.free), "waiting": list(self.waiting)}
 
     def restore(self, s: dict[str, Any]) -> None:
+        self.cap = list(s["cap"])
         self.free = list(s["free"])
         self.waiting = list(s["waiting"])
 
@@ -65,7 +81,7 @@ class SharedPool:
         self.held = [0] * n_products
 
     def request(self, p: int) -> bool:
-        if self.free:
+        if self.free > 0:
             self.free -= 1
             self.held[p] += 1
             return True
@@ -74,6 +90,9 @@ class SharedPool:
 
     def release(self, p: int) -> int | None:
         self.held[p] -= 1
+        if self.free < 0:
+            self.free += 1
+            return None
         if self.waiting:
             q = self.waiting.popleft()
             self.held[q] += 1
@@ -85,6 +104,18 @@ class SharedPool:
         self.free -= 1
         self.held[p] += 1
 
+    def resize(self, p: int, cap: int) -> list[int]:
+        """Change the shared card count (`p` is ignored); return the products granted."""
+        self.free += cap - self.cap
+        self.cap = cap
+        granted = []
+        while self.free > 0 and self.waiting:
+            self.free -= 1
+            q = self.waiting.popleft()
+            self.held[q] += 1
+            granted.append(q)
+        return granted
+
     def in_use(self, p: int) -> int:
         return self.held[p]
 
@@ -92,9 +123,10 @@ class SharedPool:
         return sum(1 for q in self.waiting if q == p)
 
     def state(self) -> dict[str, Any]:
-        return {"free": self.free, "waiting": list(self.waiting), "held": list(self.held)}
+        return {"cap": self.cap, "free": self.free, "waiting": list(self.waiting), "held": list(self.held)}
 
     def restore(self, s: dict[str, Any]) -> None:
+        self.cap = s["cap"]
         self.free = s["free"]
         self.waiting = deque(s["waiting"])
         self.held = list(s["held"])

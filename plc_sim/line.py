@@ -78,6 +78,7 @@ class LineModel:
         self.jobs: list[deque[int]] = [deque() for _ in range(N)]
         self.raw = [spec.raw.initial] * P
         self.conwip_free = [pol.C[p] for p in self.products]
+        self.conwip_cap = list(self.conwip_free)
         self.backlog: list[deque[float]] = [deque() for _ in range(P)]
         self.recycle_queue = 0
         self.recycle_end: float | None = None
@@ -196,7 +197,7 @@ class LineModel:
         carded = self.carded[s]
         while carded[p]:
             if s == 0:
-                if not (self.raw[p] and self.conwip_free[p]):
+                if self.raw[p] <= 0 or self.conwip_free[p] <= 0:
                     return
                 self.raw[p] -= 1
                 self.conwip_free[p] -= 1
@@ -223,8 +224,36 @@ class LineModel:
                 self.try_start(s, q)
 
     def _card_free(self, p: int) -> None:
+        retiring = self.conwip_free[p] < 0
         self.conwip_free[p] += 1
-        self.policy.on_card_free(self, p)
+        if not retiring:
+            self.policy.on_card_free(self, p)
+
+    # --- live parameter changes (PLC commands) --------------------------------------------
+
+    def set_kanbans(self, stage: int, product: int, value: int) -> None:
+        """Set the kanban count of `stage` (0-based, not the last) for `product`; in S-KAP
+        the shared count (product ignored). Cutting it retires cards as they come free."""
+        pool = self.pools[stage]
+        if pool is None:
+            raise ValueError(f"stage {stage + 1} has no kanbans (it is bounded by CONWIP)")
+        if value < 1:
+            raise ValueError("fewer than one kanban")
+        for q in pool.resize(product, value):
+            self.carded[stage][q] += 1
+            self.try_start(stage, q)
+
+    def set_conwip(self, product: int, value: int) -> None:
+        """Set the CONWIP card count of `product`; a cut retires cards as they come free."""
+        if value < 1:
+            raise ValueError("fewer than one CONWIP card")
+        delta = value - self.conwip_cap[product]
+        self.conwip_cap[product] = value
+        if delta > 0:
+            for _ in range(delta):
+                self._card_free(product)
+        else:
+            self.conwip_free[product] += delta
 
     def complete(self, m: Machine, p: int) -> None:
         """Machine `m` finished product `p`: inspect, then pass on, scrap or stock it."""
@@ -282,8 +311,9 @@ class LineModel:
             ev.succeed()
 
     def on_machine_event(self, m: Machine, kind: str) -> None:
+        """Tell listeners (the PLC runtime) of a breakdown, repair or maintenance start/end."""
         for fn in self.listeners:
-            fn(kind, {"machine": m.name, "station": self.spec.stations[m.stage].name})
+            fn(kind, {"machine": m.name, "station": self.spec.stations[m.stage].name, "t": self.env.now})
 
     # --- sources ------------------------------------------------------------------------
 
@@ -382,6 +412,7 @@ class LineModel:
             "jobs": [list(q) for q in self.jobs],
             "raw": list(self.raw),
             "conwip_free": list(self.conwip_free),
+            "conwip_cap": list(self.conwip_cap),
             "backlog": [list(q) for q in self.backlog],
             "recycle": [self.recycle_queue, self.recycle_end],
             "next_order": list(self.next_order),
@@ -419,6 +450,7 @@ class LineModel:
         self.jobs = [deque(q) for q in snap["jobs"]]
         self.raw = list(snap["raw"])
         self.conwip_free = list(snap["conwip_free"])
+        self.conwip_cap = list(snap["conwip_cap"])
         self.backlog = [deque(q) for q in snap["backlog"]]
         self.recycle_queue, self.recycle_end = snap["recycle"]
         self.next_order = list(snap["next_order"])

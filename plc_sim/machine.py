@@ -92,6 +92,7 @@ class Machine:
                 self.maint_end = env.now + self.rs_maint.sample(self.maint_spec.duration)
                 line.count["M"] += 1
                 self._changed()
+                line.on_machine_event(self, "maintenance_start")
                 yield from self._finish_maint()
             elif jobs:
                 p = jobs.popleft()
@@ -133,6 +134,7 @@ class Machine:
         self.in_maint = False
         self.maint_end = None
         self._changed()
+        self.line.on_machine_event(self, "maintenance_end")
         ev, self._maint_done = self._maint_done, None
         if ev is not None:
             ev.succeed()
