@@ -23,28 +23,28 @@ def kpis(m: LineModel, calendar_h: float | None = None) -> dict[str, float]:
     cal = calendar_h if calendar_h is not None else span / m.calendar.share
     c = m.count
     costs = m.spec.costs
-    out: dict[str, float] = {}
-    fg = 0
-    for p, name in enumerate(m.products):
-        out[f"FG_{name}"] = m.delivered[p]
-        out[f"D_{name}"] = m.demand_n[p]
-        fg += m.delivered[p]
+    fg = sum(m.delivered)
     D = sum(m.demand_n)
     I3 = (m.fg_area + m.fg_total * (now - m.fg_t)) / span
     wip = [(a + w * (now - t)) / span for a, w, t in zip(m.wip_area, m.wip, m.wip_t)]
-    out.update({
-        "FG": fg, "D": D, "I3": I3, "SC": c["SC"], "Rn": c["Rn"], "B": c["B"], "M": c["M"],
-        "R": c["R"], "LD": c["LD"], "Rw": c["Rw"], "scrap": c["scrap"],
-    })
+    out: dict[str, float] = {}
     out["Zmax"] = (sum(costs.FG[n] * m.delivered[p] for p, n in enumerate(m.products))
                    + costs.SC * c["SC"] - costs.B * c["B"] - costs.M * c["M"] - costs.R * c["R"]
                    - costs.I3 * I3 - costs.LD * c["LD"] - costs.Rw * c["Rw"] - costs.Rn * c["Rn"])
     out["SL"] = (fg + I3 + c["SC"] + c["Rn"]) / D if D else 0.0
     out["fill_rate"] = c["from_stock"] / D if D else 0.0
-    out["backorder_wait_h"] = c["wait_h"] / max(fg - c["from_stock"], 1)
+    out["WIP"] = sum(wip)
     for s, st in enumerate(m.spec.stations):
         out[f"WIP_{st.name}"] = wip[s]
-    out["WIP"] = sum(wip)
+    out.update({"FG": fg, "D": D})
+    for p, name in enumerate(m.products):
+        out[f"FG_{name}"] = m.delivered[p]
+        out[f"D_{name}"] = m.demand_n[p]
+    out.update({
+        "I3": I3, "SC": c["SC"], "Rn": c["Rn"], "B": c["B"], "M": c["M"], "R": c["R"],
+        "LD": c["LD"], "Rw": c["Rw"], "scrap": c["scrap"],
+    })
+    out["backorder_wait_h"] = c["wait_h"] / max(fg - c["from_stock"], 1)
     energy = 0.0
     down = 0.0
     oee = []
@@ -61,5 +61,4 @@ def kpis(m: LineModel, calendar_h: float | None = None) -> dict[str, float]:
     out["downtime_h"] = down
     out["throughput_per_h"] = c["finished"] / cal
     out["oee"] = sum(oee) / len(oee)
-    out["hours"] = cal
     return out

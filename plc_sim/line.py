@@ -278,10 +278,13 @@ class LineModel:
         self.count["finished"] += 1
         backlog = self.backlog[p]
         while backlog and self.buf[s][p]:
-            self.count["wait_h"] += self.env.now - backlog.popleft()
-            self._deliver(p)
+            ordered = backlog.popleft()
+            self.count["wait_h"] += self.env.now - ordered
+            self._deliver(p, ordered)
 
-    def _deliver(self, p: int) -> None:
+    def _deliver(self, p: int, ordered: float) -> None:
+        if self.listeners:
+            self.emit("delivery", {"product": self.products[p], "ordered": ordered, "t": self.env.now})
         self._fg(p, -1)
         self.delivered[p] += 1
         self.life["delivered"] += 1
@@ -310,10 +313,14 @@ class LineModel:
         if ev is not None:
             ev.succeed()
 
-    def on_machine_event(self, m: Machine, kind: str) -> None:
-        """Tell listeners (the PLC runtime) of a breakdown, repair or maintenance start/end."""
+    def emit(self, kind: str, info: dict[str, Any]) -> None:
+        """Tell listeners (the PLC runtime, tests) of an event: breakdown, repair,
+        maintenance_start, maintenance_end, order, delivery."""
         for fn in self.listeners:
-            fn(kind, {"machine": m.name, "station": self.spec.stations[m.stage].name, "t": self.env.now})
+            fn(kind, info)
+
+    def on_machine_event(self, m: Machine, kind: str) -> None:
+        self.emit(kind, {"machine": m.name, "station": self.spec.stations[m.stage].name, "t": self.env.now})
 
     # --- sources ------------------------------------------------------------------------
 
@@ -326,11 +333,14 @@ class LineModel:
             yield self.timer(f"demand.{name}", self.next_order[p])
             self.next_order[p] = self.env.now + rs.sample(d.interarrival)
             self.demand_n[p] += 1
+            lost = not fg[p] and len(self.backlog[p]) > d.lost_sale_queue
+            if self.listeners:
+                self.emit("order", {"product": name, "t": self.env.now, "lost": lost})
             if fg[p]:
                 self.count["from_stock"] += 1
                 self.policy.on_order(self, p)
-                self._deliver(p)
-            elif len(self.backlog[p]) > d.lost_sale_queue:
+                self._deliver(p, self.env.now)
+            elif lost:
                 self.lost[p] += 1
                 self.count["LD"] += 1
             else:
