@@ -74,7 +74,7 @@ class Streams:
 
     def __init__(self, seed: int | np.random.SeedSequence, names: list[str]) -> None:
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        self._streams = {n: Stream(child) for n, child in zip(names, ss.spawn(len(names)))}
+        self._streams = {n: Stream(child) for n, child in zip(names, _children(ss, len(names)))}
 
     def __getitem__(self, name: str) -> Stream:
         return self._streams[name]
@@ -85,6 +85,13 @@ class Streams:
     def restore(self, state: dict[str, Any]) -> None:
         for n, s in state.items():
             self._streams[n].restore(s)
+
+
+def _children(ss: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
+    """What `ss.spawn(n)` gives on a fresh sequence, without changing `ss`: the same seed
+    object can build any number of identical models."""
+    return [np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, i), pool_size=ss.pool_size)
+            for i in range(n)]
 
 
 def replication_seed(seed: int, rep: int) -> np.random.SeedSequence:
