@@ -203,16 +203,37 @@ def _loc_str(loc: Loc) -> str:
 
 
 def _find_line(text: str, loc: Loc) -> int | None:
-    """Best-effort line of a field: walk the key names of `loc` through the file in order."""
-    lines = text.splitlines()
+    """Best-effort line of a field: walk the keys and list indexes of `loc` through the file."""
+    lines = [raw.split("#", 1)[0] for raw in text.splitlines()]
     start, found = 0, None
-    for part in (p for p in loc if isinstance(p, str)):
+    for part in loc:
+        if isinstance(part, int):
+            if found is not None:
+                start = _nth_element(lines, start, part)
+                found = start + 1
+            continue
         for i in range(start, len(lines)):
-            stripped = lines[i].split("#", 1)[0]
-            if _mentions_key(stripped, part):
+            if _mentions_key(lines[i], part):
                 start, found = i, i + 1
                 break
     return found
+
+
+def _nth_element(lines: list[str], i: int, k: int) -> int:
+    """The line of element k of the array that starts at line i (same line if inline)."""
+    head = lines[i].strip()
+    if head.startswith("[["):
+        hits = [j for j in range(i, len(lines)) if lines[j].strip() == head]
+        return hits[k] if k < len(hits) else i
+    if "{" in lines[i] or "]" in lines[i]:
+        return i
+    rows = []
+    for j in range(i + 1, len(lines)):
+        if lines[j].strip().startswith("]"):
+            break
+        if lines[j].strip():
+            rows.append(j)
+    return rows[k] if k < len(rows) else i
 
 
 def _mentions_key(line: str, key: str) -> bool:
