@@ -397,6 +397,22 @@ class LineModel:
             for m in row:
                 m.reset_stats()
 
+    def machine_status(self, mach: Machine) -> str:
+        """The machine's state as an operator sees it: an idle machine is *starved* when its
+        station holds production authorisations waiting for input parts, *blocked* when
+        requests wait for a kanban of its stage, plain *idle* otherwise."""
+        if mach.state != "idle":
+            return mach.state
+        s = mach.stage
+        if self.jobs[s]:
+            return "idle"
+        if any(self.carded[s]):
+            return "starved"
+        pool = self.pools[s]
+        if pool is not None and any(pool.waiting_for(p) for p in range(self.n_products)):
+            return "blocked"
+        return "idle"
+
     def in_process(self) -> int:
         """Parts started somewhere and not yet finished at the last stage (incl. buffers)."""
         return sum(self.wip)

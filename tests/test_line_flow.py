@@ -74,3 +74,17 @@ def test_hk_conwip_holds_c_parts_and_bk_restores_base_stock(gear_line):
     bk = LineModel(build_variant(gear_line, model="BDOP", scenario=1, sets=["S3=4"]), seed=1)
     bk.run_working(300.0)
     assert bk.stock() <= 8, "BK-CONWIP never holds more than the base stock S3 per product"
+
+
+def test_idle_machines_report_starved_and_blocked(gear_line):
+    m = LineModel(build_variant(gear_line, model="BDOP", scenario=21, sets=["K1=1", "K2=1"]), seed=8)
+    seen = set()
+    while m.env.now < 300:
+        m.env.step()
+        for row in m.machines:
+            for x in row:
+                status = m.machine_status(x)
+                seen.add(status)
+                if status == "starved":
+                    assert any(m.carded[x.stage]) and not m.jobs[x.stage]
+    assert {"processing", "starved", "blocked", "down"} <= seen
