@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .spec import Calendar
+import math
+
+from .spec import Calendar, ShiftPlan
 
 WEEK_H = 168.0
 DAY_H = 24.0
@@ -54,3 +56,20 @@ class PlantCalendar:
         rest = calendar_h % WEEK_H
         day, in_day = divmod(rest, DAY_H)
         return day < self.days_per_week and self.shift_start <= in_day < self.shift_start + self.hours_per_day
+
+
+def shift_status(plan: ShiftPlan, t: float) -> tuple[bool, float]:
+    """Whether a station with `plan` works at working-clock time `t`, and when that next
+    changes. Days are 24 h of the working clock; weeks are 7 such days."""
+    day_n = math.floor(t / DAY_H)
+    for k in range(8):
+        day = day_n + k
+        if day % 7 >= plan.days_per_week:
+            continue
+        start = day * DAY_H
+        for a, b in plan.windows:
+            if t < start + a:
+                return False, start + a
+            if t < start + b:
+                return True, start + b
+    raise ValueError("a shift plan with no working window")

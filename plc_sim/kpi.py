@@ -4,13 +4,15 @@ Names follow seed 004: FG (finished gears sold), I3 (finished-goods inventory, h
 time average), SC (recycled items), Rn (returns), B, M, R (breakdowns, maintenance actions,
 repairs), LD (lost sales), Rw (raw material procured), D (demand), SL = (FG+I3+SC+Rn)/D and
 Zmax (equation 22 with Table 2 coefficients); plus the plain fill rate, WIP, energy,
-unplanned downtime, throughput, OEE and utilisation per machine.
+unplanned downtime, throughput, peak power, OEE and utilisation per machine. Plants with
+an `[objectives]` section (seed 000) also get C = `cost`, E = `energy_kwh`, D = `downtime_h`,
+T = `throughput_per_h`, R = `peak_kw`, per hour, the weighted `Z` and `feasible`.
 """
 
 from __future__ import annotations
 
 from .line import LineModel
-from .machine import DOWN, PROCESSING, STATES
+from .machine import DOWN, OFF, PROCESSING
 
 
 def kpis(m: LineModel, calendar_h: float | None = None) -> dict[str, float]:
@@ -49,16 +51,28 @@ def kpis(m: LineModel, calendar_h: float | None = None) -> dict[str, float]:
     down = 0.0
     oee = []
     off_h = max(cal - span, 0.0)
+    staffed_h = 0.0
     for row in m.machines:
         for mach in row:
             t = mach.time_in(now)
-            pw = mach.power
-            energy += sum(getattr(pw, k) * t[k] for k in STATES) + pw.off * off_h
+            energy += mach.energy_now(now) + mach.power.off * off_h
             down += t[DOWN]
             out[f"util_{mach.name}"] = t[PROCESSING] / span
             oee.append(mach.ideal_good / span)
+        staffed_h += span - row[0].time_in(now)[OFF]
     out["energy_kwh"] = energy
     out["downtime_h"] = down
     out["throughput_per_h"] = c["finished"] / cal
+    out["peak_kw"] = m.peak_kw
     out["oee"] = sum(oee) / len(oee)
+    ob = m.spec.objectives
+    if ob is not None:
+        cost = (ob.tariff_per_kwh * energy + ob.labour_per_station_h * staffed_h + ob.maintenance_cost * c["M"]
+                + ob.repair_cost * c["R"] + ob.scrap_cost * c["scrap"])
+        out.update({
+            "cost": cost, "cost_per_h": cost / cal, "energy_kwh_per_h": energy / cal,
+            "downtime_h_per_h": down / cal,
+            "Z": ob.w1 * cost + ob.w2 * energy + ob.w3 * down,
+            "feasible": float(m.peak_kw <= ob.r_max_kw and out["throughput_per_h"] >= ob.t_min_per_h),
+        })
     return out

@@ -9,6 +9,7 @@ from the snapshot; the rebuilt model continues exactly as the original would hav
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from heapq import heappush
 from itertools import cycle
@@ -18,7 +19,7 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL
 
-from .calendar import PlantCalendar
+from .calendar import PlantCalendar, shift_status
 from .cards import DedicatedPool, Pool, SharedPool
 from .machine import Machine
 from .policies import policy_for
@@ -26,7 +27,7 @@ from .spec import PlantSpec
 from .streams import Streams
 
 COUNTERS = ("B", "M", "R", "LD", "Rw", "Rn", "SC", "scrap", "finished", "from_stock", "wait_h")
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 
 
 class PlantEnv(simpy.Environment):
@@ -47,6 +48,7 @@ def stream_names(spec: PlantSpec) -> list[str]:
     for st in spec.stations:
         for m in st.machines:
             names += [f"{m.name}.{k}" for k in ("processing", "failures", "maintenance", "defects")]
+    names += [f"{m.name}.sensor" for m in spec.all_machines()]
     return names
 
 
@@ -83,7 +85,10 @@ class LineModel:
         self.recycle_queue = 0
         self.recycle_end: float | None = None
         self.demand_spec = [spec.demand[p] for p in self.products]
-        self.defect_prob = spec.quality.defect_prob
+        self.shift_plan = [st.shift for st in spec.stations]
+        self.shift_procs: dict[int, simpy.Process] = {}
+        self.power_now = 0.0
+        self.peak_kw = 0.0
         self.wip = [0] * N
         self.fg_total = 0
         self.life = {"released": 0, "delivered": 0, "scrapped": 0, "initial": 0}
@@ -149,6 +154,9 @@ class LineModel:
             procs[f"demand.{name}"] = lambda p=p: self._orders(p)
             procs[f"raw.{name}"] = lambda p=p: self._deliveries(p)
         procs["recycling"] = self._recycling
+        for s, st in enumerate(self.spec.stations):
+            if st.shift is not None:
+                procs[f"shift.{st.name}"] = lambda s=s: self._shifts(s)
         return procs
 
     def _start(self, order: list[str]) -> None:
@@ -158,6 +166,16 @@ class LineModel:
             proc = self.env.process(procs[key]())
             if key.endswith(".run"):
                 self.machine(key[:-4]).proc = proc
+            elif key.endswith(".maint"):
+                self.machine(key[:-6]).maint_proc = proc
+            elif key.startswith("shift."):
+                self.shift_procs[self.station_index(key[6:])] = proc
+
+    def station_index(self, name: str) -> int:
+        for s, st in enumerate(self.spec.stations):
+            if st.name == name:
+                return s
+        raise KeyError(name)
 
     def machine(self, name: str) -> Machine:
         for row in self.machines:
@@ -211,9 +229,23 @@ class LineModel:
             carded[p] -= 1
             self._wip(s, 1)
             self.jobs[s].append(p)
-            for m in self.machines[s]:
-                if m.kick():
-                    break
+            self.dispatch(s)
+
+    def dispatch(self, s: int) -> None:
+        """Wake the machine that takes the next job at station s: an awake one before one
+        in standby, then the highest dispatch weight (ties: the first)."""
+        ms = self.machines[s]
+        if len(ms) == 1:
+            ms[0].kick()
+            return
+        best, key = None, None
+        for m in ms:
+            if m.can_take_work():
+                k = (not m.asleep, m.weight)
+                if key is None or k > key:
+                    best, key = m, k
+        if best is not None:
+            best.kick()
 
     def _release_kanban(self, s: int, p: int) -> None:
         pool = self.pools[s]
@@ -258,7 +290,7 @@ class LineModel:
     def complete(self, m: Machine, p: int) -> None:
         """Machine `m` finished product `p`: inspect, then pass on, scrap or stock it."""
         s = m.stage
-        if self.defect_prob and m.rs_defect.uniform() < self.defect_prob:
+        if m.job_defect and m.rs_defect.uniform() < m.job_defect:
             self.count["scrap"] += 1
             self.life["scrapped"] += 1
             self._wip(s, -1)
@@ -322,6 +354,34 @@ class LineModel:
     def on_machine_event(self, m: Machine, kind: str) -> None:
         self.emit(kind, {"machine": m.name, "station": self.spec.stations[m.stage].name, "t": self.env.now})
 
+    def _shifts(self, s: int) -> Generator:
+        """Turns station s's machines off outside its shift windows (a running job ends
+        first) and on again at the next window."""
+        name = self.spec.stations[s].name
+        while True:
+            plan = self.spec.shift_plans[self.shift_plan[s]]
+            on, change = shift_status(plan, self.env.now)
+            for m in self.machines[s]:
+                if m.off_shift == on:
+                    m.off_shift = not on
+                    m._changed()
+                    m.kick()
+            if on:
+                self.dispatch(s)
+            try:
+                yield self.timer(f"shift.{name}", change)
+            except simpy.Interrupt:
+                continue
+
+    def set_shift(self, s: int, plan: str) -> None:
+        """Put station s on another named shift plan of the plant file, from now on."""
+        if plan not in self.spec.shift_plans:
+            raise ValueError(f"unknown shift plan {plan!r} (plans: {', '.join(self.spec.shift_plans)})")
+        if self.shift_plan[s] is None:
+            raise ValueError(f"station {self.spec.stations[s].name} works the plant calendar, not shifts")
+        self.shift_plan[s] = plan
+        self.shift_procs[s].interrupt("shift plan changed")
+
     # --- sources ------------------------------------------------------------------------
 
     def _orders(self, p: int) -> Generator:
@@ -329,9 +389,13 @@ class LineModel:
         rs = self.streams[f"demand.{name}"]
         d = self.demand_spec[p]
         fg = self.buf[self.n_stages - 1]
+        fl = d.fluctuation
         while True:
             yield self.timer(f"demand.{name}", self.next_order[p])
-            self.next_order[p] = self.env.now + rs.sample(d.interarrival)
+            gap = rs.sample(d.interarrival)
+            if fl is not None:
+                gap /= 1.0 + fl.amplitude * math.sin(2 * math.pi * (self.env.now + fl.phase_h) / fl.period_h)
+            self.next_order[p] = self.env.now + gap
             self.demand_n[p] += 1
             lost = not fg[p] and len(self.backlog[p]) > d.lost_sale_queue
             if self.listeners:
@@ -396,6 +460,7 @@ class LineModel:
         for row in self.machines:
             for m in row:
                 m.reset_stats()
+        self.peak_kw = self.power_now
 
     def machine_status(self, mach: Machine) -> str:
         """The machine's state as an operator sees it: an idle machine is *starved* when its
@@ -441,6 +506,8 @@ class LineModel:
             "conwip_cap": list(self.conwip_cap),
             "backlog": [list(q) for q in self.backlog],
             "recycle": [self.recycle_queue, self.recycle_end],
+            "power": [self.power_now, self.peak_kw],
+            "shift_plan": list(self.shift_plan),
             "next_order": list(self.next_order),
             "next_raw": list(self.next_raw),
             "machines": {m.name: m.state_dict() for row in self.machines for m in row},
@@ -479,6 +546,8 @@ class LineModel:
         self.conwip_cap = list(snap["conwip_cap"])
         self.backlog = [deque(q) for q in snap["backlog"]]
         self.recycle_queue, self.recycle_end = snap["recycle"]
+        self.power_now, self.peak_kw = snap["power"]
+        self.shift_plan = list(snap["shift_plan"])
         self.next_order = list(snap["next_order"])
         self.next_raw = list(snap["next_raw"])
         for name, st in snap["machines"].items():

@@ -1,29 +1,45 @@
-"""A machine: one SimPy process that takes jobs from its station's queue, plus a failure
-process that preempts it and a maintenance clock that asks for planned maintenance.
+"""A machine: one SimPy process that takes jobs from its station's queue, plus the clocks
+that break it down (rate failure model) and call for planned maintenance.
 
-Failures run on their own clock (working hours), so every control model meets the same
-failures; a breakdown interrupts processing and the job resumes its remaining work after
-the repair. Planned maintenance waits for the current job to end. All state is plain
-attributes, so a snapshot can read it and a restored machine resumes where it stood.
+Physics, all optional per machine (plant file, `profiles`): a speed setpoint that sets cycle
+time, power, wear and defects; standby after an idle timeout with a wake-up delay; wear that
+grows with work and speed and a failure threshold that is Weibull in wear (wear failure
+model: the machine breaks mid-job when its wear reaches the threshold); condition signals
+(vibration from wear, spindle temperature from power with a first-order lag). Rate-model
+breakdowns run on their own clock, so every control model meets the same failures; they
+interrupt processing and the job resumes its remaining work after the repair.
+
+All state is plain attributes, so a snapshot can read it and a restored machine resumes
+exactly where it stood.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generator
+import math
+from typing import TYPE_CHECKING, Any, Callable, Generator
 
 import simpy
 
-from .spec import MachineSpec
+from .spec import MachineSpec, Maintenance, Speed, Standby, revalidated
 
 if TYPE_CHECKING:
     from .line import LineModel
 
-PROCESSING, IDLE, DOWN, MAINTENANCE = "processing", "idle", "down", "maintenance"
-STATES = (PROCESSING, IDLE, DOWN, MAINTENANCE)
+PROCESSING, IDLE, STANDBY, WAKING, DOWN, MAINTENANCE, OFF = (
+    "processing", "idle", "standby", "waking", "down", "maintenance", "off")
+STATES = (PROCESSING, IDLE, STANDBY, WAKING, DOWN, MAINTENANCE, OFF)
+_POWER_FIELD = {WAKING: "wakeup"}
 
-_FIELDS = ("failed", "in_maint", "maint_due", "job", "job_end", "work_left", "maint_end",
-           "next_failure", "repair_end", "next_maint", "state", "state_t", "acc",
-           "done", "good", "ideal_good")
+_FIELDS = ("failed", "in_maint", "maint_due", "maint_len", "job", "job_end", "work_left",
+           "maint_end", "next_failure", "repair_end", "next_maint", "plan_i", "fail_at", "wear",
+           "w_fail", "asleep", "waking", "wake_end", "standby_at", "off_shift", "job_v",
+           "job_defect", "job_start", "job_energy0", "last_cycle_h", "last_part_kwh", "temp",
+           "state", "state_t", "acc", "energy", "p_now", "done", "good", "ideal_good",
+           "speed_pct", "standby_timeout_h", "weight", "maint")
+
+
+class InterlockError(ValueError):
+    """A setpoint refused because of the machine's state (e.g. a speed change while down)."""
 
 
 class Machine:
@@ -37,49 +53,140 @@ class Machine:
         self.index = index
         self.name = spec.name
         plant = line.spec
+        station = plant.stations[stage]
         self.failure_spec = plant.machine_failures(spec)
-        self.maint_spec = plant.machine_maintenance(spec)
+        self.maint_spec: Maintenance = plant.machine_maintenance(spec)
         self.power = plant.machine_power(spec)
+        self.speed_spec: Speed | None = plant.physics(spec, "speed")
+        self.standby_spec: Standby | None = plant.physics(spec, "standby")
+        self.wear_spec = plant.physics(spec, "wear")
+        self.cond = plant.physics(spec, "condition")
+        self.wear_mode = self.failure_spec.model == "wear"
+        self.cycle_factor = spec.cycle_factor
+        self.defect_base = plant.quality.defect_prob if station.defect_prob is None else station.defect_prob
         self.proc_dists = [plant.processing_hours(p, stage) for p in line.products]
-        self.nominal_h = [d.mean for d in self.proc_dists]
+        self.nominal_h = [d.mean * spec.cycle_factor for d in self.proc_dists]
         s = line.streams
         self.rs_proc = s[f"{self.name}.processing"]
         self.rs_fail = s[f"{self.name}.failures"]
         self.rs_maint = s[f"{self.name}.maintenance"]
         self.rs_defect = s[f"{self.name}.defects"]
-        self.failed = False
-        self.in_maint = False
-        self.maint_due = False
+        self.rs_sensor = s[f"{self.name}.sensor"]
+        now = self.env.now
+        self.speed_pct = self.speed_spec.setpoint_pct if self.speed_spec else 100.0
+        self.standby_timeout_h = self.standby_spec.timeout_h if self.standby_spec else 0.0
+        self.weight = spec.dispatch_weight
+        self.maint = self.maint_spec.model_dump()
+        self.failed = self.in_maint = self.maint_due = False
+        self.maint_len: float | None = None
         self.job: int | None = None
         self.job_end: float | None = None
         self.work_left: float | None = None
         self.maint_end: float | None = None
-        self.next_failure: float | None = self.env.now + self.rs_fail.sample(self.failure_spec.time_to_failure)
+        self.next_failure: float | None = None
+        if not self.wear_mode:
+            self.next_failure = now + self.rs_fail.sample(self.failure_spec.time_to_failure)
         self.repair_end: float | None = None
-        self.next_maint: float | None = first_maint
+        self.next_maint: float | None = first_maint if self.maint_spec.policy == "interval" else None
+        self.plan_i = 0
+        self.fail_at: float | None = None
+        self.wear = 0.0
+        self.w_fail = self._threshold(0.0) if self.wear_spec else math.inf
+        self.asleep = self.waking = False
+        self.wake_end: float | None = None
+        self.standby_at: float | None = None
+        self.off_shift = False
+        self.job_v = 1.0
+        self.job_defect = self.defect_base
+        self.job_start = self.job_energy0 = self.last_cycle_h = self.last_part_kwh = 0.0
+        self.temp = self.cond.temp_ambient_c + self.cond.temp_rise_c_per_kw * self.power.idle if self.cond else 0.0
         self.state = IDLE
-        self.state_t = self.env.now
+        self.state_t = now
         self.acc = {k: 0.0 for k in STATES}
-        self.done = 0
-        self.good = 0
+        self.energy = 0.0
+        self.p_now = self.power.idle
+        line.power_now += self.p_now
+        self.done = self.good = 0
         self.ideal_good = 0.0
         self._wake: simpy.Event | None = None
         self._repaired: simpy.Event | None = None
-        self._maint_done: simpy.Event | None = None
+        self._maint_signal: simpy.Event | None = None
         self._busy_wait = False
         self.proc: simpy.Process | None = None
+        self.maint_proc: simpy.Process | None = None
+
+    # --- laws -------------------------------------------------------------------------
+
+    def _threshold(self, wear: float) -> float:
+        """Wear at the next failure, Weibull in wear, given survival up to `wear`."""
+        w = self.wear_spec
+        b, eta = w.weibull_shape, w.weibull_scale
+        return eta * ((wear / eta) ** b + self.rs_fail.std_exponential()) ** (1.0 / b)
+
+    def _wear_rate(self) -> float:
+        w = self.wear_spec
+        return w.per_h * self.job_v ** (self.speed_spec.wear_exp if self.speed_spec else 1.0)
+
+    def _draw(self, state: str) -> float:
+        if state == PROCESSING:
+            return self.power.processing * (self.job_v ** self.speed_spec.power_exp if self.speed_spec else 1.0)
+        return getattr(self.power, _POWER_FIELD.get(state, state))
+
+    def wear_now(self, now: float) -> float:
+        if self.wear_spec is None:
+            return 0.0
+        if self.state == PROCESSING:
+            return self.wear + self._wear_rate() * (now - self.state_t)
+        return self.wear
+
+    def temp_now(self, now: float) -> float:
+        c = self.cond
+        if c is None:
+            return 0.0
+        target = c.temp_ambient_c + c.temp_rise_c_per_kw * self.p_now
+        return target + (self.temp - target) * math.exp(-(now - self.state_t) / c.temp_tau_h)
+
+    def vibration(self, now: float, noise: Callable[[], float] | None = None) -> float:
+        c = self.cond
+        if c is None:
+            return 0.0
+        v = c.vibration_base + c.vibration_per_wear * self.wear_now(now)
+        return max(v + c.vibration_noise * noise(), 0.0) if noise else v
+
+    def signals(self, now: float, noise: Callable[[], float] | None = None) -> dict[str, float]:
+        """Condition signals as sensors would read them; `noise()` gives standard normal
+        draws (the PLC passes its own generator, so reading never changes the model)."""
+        running = self.state == PROCESSING
+        sp = self.speed_spec
+        temp = self.temp_now(now)
+        if noise and self.cond:
+            temp += self.cond.temp_noise_c * noise()
+        return {
+            "wear": self.wear_now(now),
+            "vibration_mm_s": self.vibration(now, noise),
+            "spindle_temp_c": temp,
+            "spindle_rpm": sp.spindle_rpm * self.job_v if sp and running else 0.0,
+            "feed_mm_min": sp.feed_mm_min * self.job_v if sp and running else 0.0,
+            "power_kw": self.p_now,
+            "cycle_time_min": self.last_cycle_h * 60.0,
+            "energy_per_part_kwh": self.last_part_kwh,
+        }
 
     # --- processes -------------------------------------------------------------------
 
     def processes(self) -> dict[str, Any]:
         """Process starters by timer key, for the line model to start in order."""
-        return {f"{self.name}.run": self._run, f"{self.name}.fail": self._failures,
-                f"{self.name}.maint": self._maint_clock}
+        procs = {f"{self.name}.run": self._run, f"{self.name}.maint": self._maint_clock}
+        if not self.wear_mode:
+            procs[f"{self.name}.fail"] = self._failures
+        return procs
 
     def _run(self) -> Generator:
         env, line = self.env, self.line
         if self.in_maint:
             yield from self._finish_maint()
+        elif self.waking:
+            yield from self._finish_wake()
         if self.job is not None:
             yield from self._do_job()
         jobs = line.jobs[self.stage]
@@ -87,57 +194,116 @@ class Machine:
             if self.failed:
                 yield self._await_repair()
             elif self.maint_due:
-                self.maint_due = False
-                self.in_maint = True
-                self.maint_end = env.now + self.rs_maint.sample(self.maint_spec.duration)
-                line.count["M"] += 1
-                self._changed()
-                line.on_machine_event(self, "maintenance_start")
+                self._start_maint()
                 yield from self._finish_maint()
-            elif jobs:
-                p = jobs.popleft()
-                self.job = p
-                self.job_end = env.now + self.rs_proc.sample(self.proc_dists[p])
-                self._changed()
+            elif jobs and self.weight > 0 and not self.off_shift:
+                if self.asleep:
+                    self.asleep = False
+                    self.waking = True
+                    self.wake_end = env.now + self.standby_spec.wake_h
+                    self._changed()
+                    yield from self._finish_wake()
+                    continue
+                self._start_job(jobs.popleft())
                 yield from self._do_job()
             else:
-                self._wake = env.event()
-                yield self._wake
+                yield from self._idle()
+
+    def _idle(self) -> Generator:
+        env = self.env
+        if self._wake is None:
+            self._wake = env.event()
+        if self.standby_timeout_h > 0 and not self.asleep and not self.off_shift:
+            if self.standby_at is None:
+                self.standby_at = env.now + self.standby_timeout_h
+            timer = self.line.timer(f"{self.name}.run", self.standby_at)
+            yield self._wake | timer
+            if self._wake is not None and timer.processed:
+                self.standby_at = None
+                self.asleep = True
+                self._changed()
+                return
+            self.standby_at = None
+        else:
+            yield self._wake
+
+    def _finish_wake(self) -> Generator:
+        yield self.line.timer(f"{self.name}.run", self.wake_end)
+        self.waking = False
+        self.wake_end = None
+        self._changed()
+
+    def _start_job(self, p: int) -> None:
+        v = self.speed_pct / 100.0
+        self.job = p
+        self.job_v = v
+        self.job_defect = self.defect_base * v ** self.speed_spec.defect_exp if self.speed_spec else self.defect_base
+        self.job_end = self.env.now + self.rs_proc.sample(self.proc_dists[p]) * self.cycle_factor / v
+        self.job_start = self.env.now
+        self.job_energy0 = self.energy_now(self.env.now)
+        self._changed()
 
     def _do_job(self) -> Generator:
         env = self.env
+        key = f"{self.name}.run"
         while True:
-            if self.work_left is not None:
-                if self.failed:
+            if self.failed:
+                if self.wear_mode:
+                    yield from self._repair()
+                else:
                     yield self._await_repair()
+            if self.work_left is not None:
                 self.job_end = env.now + self.work_left
                 self.work_left = None
                 self._changed()
+            if self.wear_mode and self.fail_at is None:
+                self.fail_at = env.now + max(self.w_fail - self.wear_now(env.now), 0.0) / self._wear_rate()
+            breaks = self.fail_at is not None and self.fail_at < self.job_end
             self._busy_wait = True
             try:
-                yield self.line.timer(f"{self.name}.run", self.job_end)
+                yield self.line.timer(key, self.fail_at if breaks else self.job_end)
             except simpy.Interrupt:
                 self.work_left = self.job_end - env.now
                 continue
             finally:
                 self._busy_wait = False
+            if breaks:
+                self.fail_at = None
+                self.work_left = self.job_end - env.now
+                self._break_down()
+                continue
             break
+        self.fail_at = None
         p = self.job
         self.job = None
         self.job_end = None
         self.done += 1
         self._changed()
+        self.last_cycle_h = env.now - self.job_start
+        self.last_part_kwh = self.energy - self.job_energy0
+        self._check_condition()
         self.line.complete(self, p)
 
-    def _finish_maint(self) -> Generator:
-        yield self.line.timer(f"{self.name}.run", self.maint_end)
-        self.in_maint = False
-        self.maint_end = None
+    def _break_down(self) -> None:
+        self.failed = True
+        self.repair_end = self.env.now + self.rs_fail.sample(self.failure_spec.repair)
+        self.line.count["B"] += 1
         self._changed()
-        self.line.on_machine_event(self, "maintenance_end")
-        ev, self._maint_done = self._maint_done, None
-        if ev is not None:
-            ev.succeed()
+        self.line.on_machine_event(self, "breakdown")
+
+    def _end_repair(self) -> None:
+        self.failed = False
+        self.repair_end = None
+        self.line.count["R"] += 1
+        self._changed()
+        if self.wear_spec is not None:
+            self.wear *= self.wear_spec.repair_keep
+            self.w_fail = self._threshold(self.wear)
+        self.line.on_machine_event(self, "repair")
+
+    def _repair(self) -> Generator:
+        yield self.line.timer(f"{self.name}.run", self.repair_end)
+        self._end_repair()
 
     def _await_repair(self) -> simpy.Event:
         if self._repaired is None:
@@ -149,36 +315,127 @@ class Machine:
         while True:
             if self.repair_end is None:
                 yield line.timer(f"{self.name}.fail", self.next_failure)
-                self.failed = True
                 self.next_failure = None
-                self.repair_end = env.now + self.rs_fail.sample(self.failure_spec.repair)
-                line.count["B"] += 1
-                self._changed()
-                line.on_machine_event(self, "breakdown")
+                self._break_down()
                 if self._busy_wait:
                     self.proc.interrupt("breakdown")
             yield line.timer(f"{self.name}.fail", self.repair_end)
-            self.failed = False
-            self.repair_end = None
+            self._end_repair()
             self.next_failure = env.now + self.rs_fail.sample(self.failure_spec.time_to_failure)
-            line.count["R"] += 1
-            self._changed()
-            line.on_machine_event(self, "repair")
             ev, self._repaired = self._repaired, None
             if ev is not None:
                 ev.succeed()
 
+    # --- maintenance ------------------------------------------------------------------
+
+    def _start_maint(self) -> None:
+        self.maint_due = False
+        self.in_maint = True
+        dur = self.maint_len if self.maint_len is not None else self.rs_maint.sample(self.maint_spec.duration)
+        self.maint_len = None
+        self.maint_end = self.env.now + dur
+        self.line.count["M"] += 1
+        self._changed()
+        self.line.on_machine_event(self, "maintenance_start")
+
+    def _finish_maint(self) -> Generator:
+        yield self.line.timer(f"{self.name}.run", self.maint_end)
+        self.in_maint = False
+        self.maint_end = None
+        self._changed()
+        if self.wear_spec is not None:
+            self.wear = 0.0
+            self.w_fail = self._threshold(0.0)
+        if self.maint_spec.policy == "interval":
+            self.next_maint = self.env.now + self.maint_spec.interval_h
+        self.line.on_machine_event(self, "maintenance_end")
+        self._signal_clock()
+
+    def _check_condition(self) -> None:
+        mt = self.maint_spec
+        if mt.policy != "condition" or self.maint_due:
+            return
+        if mt.threshold_wear is not None and self.wear >= mt.threshold_wear:
+            self.maint_due = True
+        elif mt.threshold_vibration is not None and self.vibration(self.env.now, self.rs_sensor.std_normal) >= mt.threshold_vibration:
+            self.maint_due = True
+
+    def _next_due(self) -> float | None:
+        mt = self.maint_spec
+        if mt.policy == "interval":
+            return self.next_maint
+        if mt.policy == "plan" and self.plan_i < len(mt.plan):
+            return mt.plan[self.plan_i][0]
+        return None
+
     def _maint_clock(self) -> Generator:
+        """Makes maintenance due by interval or plan; condition checks happen at job ends."""
         env = self.env
         while True:
-            if self.next_maint is None:
-                self._maint_done = env.event()
-                yield self._maint_done
-                self.next_maint = env.now + self.maint_spec.interval_h
-            yield self.line.timer(f"{self.name}.maint", self.next_maint)
-            self.next_maint = None
+            due = self._next_due()
+            try:
+                if due is None or self.maint_due or self.in_maint:
+                    self._maint_signal = env.event()
+                    yield self._maint_signal
+                    continue
+                yield self.line.timer(f"{self.name}.maint", max(due, env.now))
+            except simpy.Interrupt:
+                continue
+            if self.maint_spec.policy == "plan":
+                self.maint_len = self.maint_spec.plan[self.plan_i][1]
+                self.plan_i += 1
+            else:
+                self.next_maint = None
             self.maint_due = True
             self.kick()
+
+    def _signal_clock(self) -> None:
+        ev, self._maint_signal = self._maint_signal, None
+        if ev is not None:
+            ev.succeed()
+
+    # --- setpoints (validated like the plant file) -------------------------------------
+
+    def set_speed(self, pct: float) -> None:
+        """Speed in % of nominal, within the machine's bounds; applies from the next job."""
+        if self.speed_spec is None:
+            raise ValueError(f"machine {self.name} has no speed setpoint")
+        if self.failed:
+            raise InterlockError(f"no speed change while {self.name} is down")
+        self.speed_spec = revalidated(self.speed_spec, setpoint_pct=float(pct))
+        self.speed_pct = self.speed_spec.setpoint_pct
+
+    def set_standby_timeout(self, hours: float) -> None:
+        """Idle hours before standby (0 = never); applies from the next idle period."""
+        if self.standby_spec is None:
+            raise ValueError(f"machine {self.name} has no standby mode")
+        self.standby_spec = revalidated(self.standby_spec, timeout_h=float(hours))
+        self.standby_timeout_h = self.standby_spec.timeout_h
+
+    def set_dispatch_weight(self, weight: float) -> None:
+        if weight < 0:
+            raise ValueError("dispatch weight must be >= 0")
+        others = [m.weight for m in self.line.machines[self.stage] if m is not self]
+        if weight == 0 and not any(w > 0 for w in others):
+            raise ValueError("every dispatch weight of the station would be 0")
+        self.weight = float(weight)
+        self.line.dispatch(self.stage)
+
+    def set_maintenance(self, **changes: Any) -> None:
+        """Change policy, interval_h, threshold_wear, threshold_vibration or plan."""
+        new = revalidated(self.maint_spec, **changes)
+        if new.policy == "condition" and new.threshold_wear is not None and self.wear_spec is None:
+            raise ValueError(f"machine {self.name} has no wear to maintain on")
+        if new.policy == "condition" and new.threshold_vibration is not None and self.cond is None:
+            raise ValueError(f"machine {self.name} has no vibration signal")
+        self.maint_spec = new
+        self.maint = new.model_dump()
+        now = self.env.now
+        self.plan_i = sum(1 for start, _ in new.plan if start < now)
+        if new.policy == "interval" and self.next_maint is None and not (self.maint_due or self.in_maint):
+            self.next_maint = now + new.interval_h
+        if self.maint_proc is not None and self.maint_proc.is_alive and self.maint_proc.target is not None:
+            self.maint_proc.interrupt("maintenance changed")
 
     # --- state -------------------------------------------------------------------------
 
@@ -191,18 +448,45 @@ class Machine:
         ev.succeed()
         return True
 
+    def can_take_work(self) -> bool:
+        return self._wake is not None and self.weight > 0 and not self.off_shift and not self.failed
+
     def _changed(self) -> None:
         now = self.env.now
-        self.acc[self.state] += now - self.state_t
+        dt = now - self.state_t
+        old = self.state
+        if dt:
+            self.acc[old] += dt
+            self.energy += self.p_now * dt
+            if self.wear_spec is not None and old == PROCESSING:
+                self.wear += self._wear_rate() * dt
+            if self.cond is not None:
+                self.temp = self.temp_now(now)
         self.state_t = now
         if self.failed:
-            self.state = DOWN
+            new = DOWN
         elif self.in_maint:
-            self.state = MAINTENANCE
+            new = MAINTENANCE
         elif self.job is not None:
-            self.state = PROCESSING
+            new = PROCESSING
+        elif self.waking:
+            new = WAKING
+        elif self.off_shift:
+            new = OFF
+        elif self.asleep:
+            new = STANDBY
         else:
-            self.state = IDLE
+            new = IDLE
+        self.state = new
+        p = self._draw(new)
+        line = self.line
+        line.power_now += p - self.p_now
+        self.p_now = p
+        if line.power_now > line.peak_kw:
+            line.peak_kw = line.power_now
+
+    def energy_now(self, now: float) -> float:
+        return self.energy + self.p_now * (now - self.state_t)
 
     def time_in(self, now: float) -> dict[str, float]:
         """Hours per state up to `now`, without changing the machine."""
@@ -213,15 +497,20 @@ class Machine:
     def reset_stats(self) -> None:
         self._changed()
         self.acc = {k: 0.0 for k in STATES}
+        self.energy = 0.0
         self.done = 0
         self.good = 0
         self.ideal_good = 0.0
 
     def state_dict(self) -> dict[str, Any]:
-        return {k: (dict(v) if isinstance(v, dict) else v) for k, v in
-                ((f, getattr(self, f)) for f in _FIELDS)}
+        return {f: (dict(v) if isinstance(v, dict) else v) for f, v in ((f, getattr(self, f)) for f in _FIELDS)}
 
     def load_state(self, d: dict[str, Any]) -> None:
         for f in _FIELDS:
             v = d[f]
             setattr(self, f, dict(v) if isinstance(v, dict) else v)
+        self.maint_spec = Maintenance.model_validate(self.maint)
+        if self.speed_spec is not None:
+            self.speed_spec = revalidated(self.speed_spec, setpoint_pct=self.speed_pct)
+        if self.standby_spec is not None:
+            self.standby_spec = revalidated(self.standby_spec, timeout_h=self.standby_timeout_h)

@@ -48,35 +48,149 @@ class Product(_Strict):
 
 
 class Power(_Strict):
-    """Electrical draw in kW per machine state."""
+    """Electrical draw in kW per machine state; `processing` is at 100 % speed."""
 
     processing: float = Field(default=0.0, ge=0)
     idle: float = Field(default=0.0, ge=0)
+    standby: float = Field(default=0.0, ge=0)
+    wakeup: float = Field(default=0.0, ge=0)
     down: float = Field(default=0.0, ge=0)
     maintenance: float = Field(default=0.0, ge=0)
     off: float = Field(default=0.0, ge=0)
 
 
 class Failures(_Strict):
-    time_to_failure: Dist
+    """`rate`: breakdowns on their own clock (time_to_failure, working hours).
+    `wear`: breakdowns when the machine's wear reaches a Weibull-distributed threshold."""
+
+    model: Literal["rate", "wear"] = "rate"
+    time_to_failure: Dist | None = None
     repair: Dist
+
+    @model_validator(mode="after")
+    def _needs_ttf(self) -> "Failures":
+        if self.model == "rate" and self.time_to_failure is None:
+            raise ValueError("the rate failure model needs time_to_failure")
+        return self
 
 
 class Maintenance(_Strict):
+    """`interval`: every interval_h working hours (the plain baseline); `condition`: when wear
+    or measured vibration passes its threshold (checked at each job end); `plan`: at the
+    listed windows [start_h, duration_h] of the working clock."""
+
+    policy: Literal["interval", "condition", "plan"] = "interval"
     interval_h: float = Field(gt=0)
     duration: Dist
+    threshold_wear: float | None = Field(default=None, gt=0)
+    threshold_vibration: float | None = Field(default=None, gt=0)
+    plan: list[tuple[float, float]] = []
+
+    @model_validator(mode="after")
+    def _policy_fields(self) -> "Maintenance":
+        if self.policy == "condition" and self.threshold_wear is None and self.threshold_vibration is None:
+            raise ValueError("condition-based maintenance needs threshold_wear or threshold_vibration")
+        last = -1.0
+        for start, dur in self.plan:
+            if start < last or dur <= 0 or start < 0:
+                raise ValueError("plan windows need start_h >= 0 in order, not overlapping, and duration_h > 0")
+            last = start + dur
+        return self
 
 
-class MachineSpec(_Strict):
-    name: str = Field(min_length=1)
+class Speed(_Strict):
+    """Speed setpoint in percent of nominal and the Taylor-like laws it drives: cycle time
+    ~ 1/v, processing power ~ v^power_exp, wear rate ~ v^wear_exp, defects ~ v^defect_exp
+    (v = setpoint / 100)."""
+
+    setpoint_pct: float = Field(default=100.0, gt=0)
+    min_pct: float = Field(default=100.0, gt=0)
+    max_pct: float = Field(default=100.0, gt=0)
+    power_exp: float = Field(default=1.0, ge=0)
+    wear_exp: float = Field(default=1.0, ge=0)
+    defect_exp: float = Field(default=0.0, ge=0)
+    spindle_rpm: float = Field(default=0.0, ge=0)
+    feed_mm_min: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _in_bounds(self) -> "Speed":
+        if not self.min_pct <= self.setpoint_pct <= self.max_pct:
+            raise ValueError(f"speed setpoint {self.setpoint_pct:g} % is outside [{self.min_pct:g}, {self.max_pct:g}] %")
+        return self
+
+
+class Standby(_Strict):
+    """Standby after `timeout_h` idle (0 = never, the baseline), left with a `wake_h` delay."""
+
+    timeout_h: float = Field(default=0.0, ge=0, le=1000)
+    wake_h: float = Field(default=0.0, ge=0)
+
+
+class Wear(_Strict):
+    """Wear grows by `per_h` units per processing hour at 100 % speed; maintenance resets it,
+    a repair keeps `repair_keep` of it; failure thresholds are Weibull(shape, scale)."""
+
+    per_h: float = Field(gt=0)
+    repair_keep: float = Field(default=0.5, ge=0, le=1)
+    weibull_shape: float = Field(default=2.0, ge=1)
+    weibull_scale: float = Field(gt=0)
+
+
+class Condition(_Strict):
+    """Condition signals: vibration (mm/s RMS) rises with wear; spindle temperature follows
+    power with a first-order lag."""
+
+    vibration_base: float = Field(default=1.0, ge=0)
+    vibration_per_wear: float = Field(default=0.0, ge=0)
+    vibration_noise: float = Field(default=0.0, ge=0)
+    temp_ambient_c: float = 22.0
+    temp_rise_c_per_kw: float = Field(default=1.0, ge=0)
+    temp_tau_h: float = Field(default=0.5, gt=0)
+    temp_noise_c: float = Field(default=0.0, ge=0)
+
+
+class Profile(_Strict):
+    """Machine physics shared by several machines; a machine's own fields win."""
+
     power: Power | None = None
     failures: Failures | None = None
     maintenance: Maintenance | None = None
+    speed: Speed | None = None
+    standby: Standby | None = None
+    wear: Wear | None = None
+    condition: Condition | None = None
+
+
+class MachineSpec(Profile):
+    name: str = Field(min_length=1)
+    profile: str | None = None
+    cycle_factor: float = Field(default=1.0, gt=0)
+    dispatch_weight: float = Field(default=1.0, ge=0)
+
+
+class ShiftPlan(_Strict):
+    """Working windows [start_h, end_h] of each day (hours of day on the working clock) on
+    the first `days_per_week` days of each week."""
+
+    days_per_week: int = Field(default=7, ge=1, le=7)
+    windows: list[tuple[float, float]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _windows(self) -> "ShiftPlan":
+        last = 0.0
+        for a, b in self.windows:
+            if not (last <= a < b <= 24.0):
+                raise ValueError("windows need 0 <= start < end <= 24, in order, not overlapping")
+            last = b
+        return self
 
 
 class Station(_Strict):
     name: str = Field(min_length=1)
     title: str = ""
+    kind: Literal["process", "inspection", "transport"] = "process"
+    defect_prob: float | None = Field(default=None, ge=0, lt=1)
+    shift: str | None = None
     machines: list[MachineSpec] = Field(min_length=1)
 
 
@@ -85,9 +199,18 @@ class Routing(_Strict):
     times: dict[str, list[Dist]]
 
 
+class Fluctuation(_Strict):
+    """Demand rate multiplied by 1 + amplitude * sin(2 pi (t + phase_h) / period_h)."""
+
+    amplitude: float = Field(ge=0, lt=1)
+    period_h: float = Field(gt=0)
+    phase_h: float = 0.0
+
+
 class Demand(_Strict):
     interarrival: Dist
     lost_sale_queue: int = Field(default=5, ge=0)
+    fluctuation: Fluctuation | None = None
 
 
 class Raw(_Strict):
@@ -118,6 +241,24 @@ class Costs(_Strict):
     LD: float
     Rw: float
     Rn: float
+
+
+class Objectives(_Strict):
+    """Seed 000: Z = w1*C + w2*E + w3*D under R(x) <= Rmax and T(x) >= Tmin, where C is
+    cost (energy at the tariff, labour per staffed station hour, maintenance, repairs,
+    scrap), E energy in kWh, D unplanned downtime in hours, T throughput per hour and R
+    the peak electrical power in kW."""
+
+    tariff_per_kwh: float = Field(ge=0)
+    labour_per_station_h: float = Field(ge=0)
+    maintenance_cost: float = Field(ge=0)
+    repair_cost: float = Field(ge=0)
+    scrap_cost: float = Field(ge=0)
+    w1: float = Field(default=1.0, ge=0)
+    w2: float = Field(default=0.0, ge=0)
+    w3: float = Field(default=0.0, ge=0)
+    r_max_kw: float = Field(gt=0)
+    t_min_per_h: float = Field(ge=0)
 
 
 class Policy(_Strict):
@@ -153,22 +294,40 @@ class PlantSpec(_Strict):
     failures: Failures
     maintenance: Maintenance
     power: Power = Power()
+    profiles: dict[str, Profile] = {}
+    shift_plans: dict[str, ShiftPlan] = {}
     costs: Costs
     policy: Policy
     scenarios: Scenarios | None = None
+    objectives: Objectives | None = None
+    baseline: dict[str, str] = {}
 
     @property
     def product_names(self) -> list[str]:
         return list(self.products)
 
+    def physics(self, m: MachineSpec, field: str) -> Any:
+        """A machine's physics section: its own, else its profile's, else the plant's."""
+        own = getattr(m, field)
+        if own is not None:
+            return own
+        if m.profile is not None:
+            prof = getattr(self.profiles[m.profile], field)
+            if prof is not None:
+                return prof
+        return getattr(self, field, None)
+
     def machine_failures(self, m: MachineSpec) -> Failures:
-        return m.failures or self.failures
+        return self.physics(m, "failures")
 
     def machine_maintenance(self, m: MachineSpec) -> Maintenance:
-        return m.maintenance or self.maintenance
+        return self.physics(m, "maintenance")
 
     def machine_power(self, m: MachineSpec) -> Power:
-        return m.power or self.power
+        return self.physics(m, "power")
+
+    def all_machines(self) -> list[MachineSpec]:
+        return [m for st in self.stations for m in st.machines]
 
     def processing_hours(self, product: str, stage: int) -> Dist:
         """The processing-time distribution in hours."""
@@ -275,6 +434,26 @@ def semantic_problems(spec: PlantSpec) -> list[tuple[Loc, str]]:
     for p, c in spec.costs.FG.items():
         if p not in products:
             out.append((("costs", "FG", p), f"unknown product {p!r} in costs"))
+    machine_names = [m.name for m in spec.all_machines()]
+    if len(set(machine_names)) != len(machine_names):
+        out.append((("stations",), f"machine names repeat: {machine_names}"))
+    for i, st in enumerate(spec.stations):
+        if st.shift is not None and st.shift not in spec.shift_plans:
+            out.append((("stations", i, "shift"), f"unknown shift plan {st.shift!r} (plans: {sorted(spec.shift_plans)})"))
+        if not any(m.dispatch_weight > 0 for m in st.machines):
+            out.append((("stations", i, "machines"), "every dispatch weight is 0: the station could take no job"))
+        for j, m in enumerate(st.machines):
+            loc = ("stations", i, "machines", j)
+            if m.profile is not None and m.profile not in spec.profiles:
+                out.append(((*loc, "profile"), f"unknown profile {m.profile!r} (profiles: {sorted(spec.profiles)})"))
+                continue
+            if spec.machine_failures(m).model == "wear" and spec.physics(m, "wear") is None:
+                out.append(((*loc, "failures"), f"machine {m.name} has wear failures but no wear section"))
+            mt = spec.machine_maintenance(m)
+            if mt.threshold_wear is not None and mt.policy == "condition" and spec.physics(m, "wear") is None:
+                out.append(((*loc, "maintenance"), f"machine {m.name} maintains on wear but has no wear section"))
+            if mt.threshold_vibration is not None and mt.policy == "condition" and spec.physics(m, "condition") is None:
+                out.append(((*loc, "maintenance"), f"machine {m.name} maintains on vibration but has no condition section"))
     if spec.raw.initial > spec.raw.cap:
         out.append((("raw", "initial"), f"initial raw stock {spec.raw.initial} exceeds cap {spec.raw.cap}"))
     out += policy_problems(spec.policy, spec.product_names, n)
@@ -332,6 +511,15 @@ def policy_problems(pol: Policy, products: list[str], n_stages: int) -> list[tup
                 elif pol.S[p][i] > k:
                     out.append((("policy", "S", p), f"S{i + 1}={pol.S[p][i]} is greater than its kanban cap K{i + 1}={k}"))
     return out
+
+
+def revalidated(model: BaseModel, **changes: Any) -> Any:
+    """A copy of a spec section with `changes`, checked by the same validators as a plant
+    file; raises ValueError with the validator's reason."""
+    try:
+        return type(model).model_validate({**model.model_dump(), **changes})
+    except ValidationError as e:
+        raise ValueError("; ".join(_pyd_msg(err) for err in e.errors())) from None
 
 
 def parse_plant(text: str, path: str = "<plant>") -> PlantSpec:

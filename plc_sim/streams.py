@@ -41,6 +41,12 @@ class Stream:
     def uniform(self) -> float:
         return self._next("u")
 
+    def std_normal(self) -> float:
+        return self._next("n")
+
+    def std_exponential(self) -> float:
+        return self._next("e")
+
     def sample(self, d: Dist) -> float:
         """A draw of `d`: clipped normal, exponential or constant."""
         if d.dist == "normal":
