@@ -66,7 +66,8 @@ def _json(s: Summary) -> dict[str, object]:
 
 
 def _print_table(head: dict[str, object], summary: dict[str, Summary]) -> None:
-    title = (f"{head['plant']} · {head['model']} · scenario {head['scenario']} · "
+    scen = "" if head["scenario"] is None else f" · scenario {head['scenario']}"
+    title = (f"{head['plant']} · {head['model']}{scen} · "
              f"{head['reps']} x {head['hours']:g} h after {head['warmup']:g} h warm-up · seed {head['seed']}")
     t = Table(title=title)
     t.add_column("KPI")

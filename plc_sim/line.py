@@ -233,7 +233,8 @@ class LineModel:
 
     def dispatch(self, s: int) -> None:
         """Wake the machine that takes the next job at station s: an awake one before one
-        in standby, then the highest dispatch weight (ties: the first)."""
+        in standby, then the one furthest below its weighted share of the station's jobs
+        (fewest jobs done per unit of dispatch weight; ties: the first)."""
         ms = self.machines[s]
         if len(ms) == 1:
             ms[0].kick()
@@ -241,7 +242,7 @@ class LineModel:
         best, key = None, None
         for m in ms:
             if m.can_take_work():
-                k = (not m.asleep, m.weight)
+                k = (not m.asleep, -m.done / m.weight)
                 if key is None or k > key:
                     best, key = m, k
         if best is not None:

@@ -540,6 +540,8 @@ def parse_plant(text: str, path: str = "<plant>") -> PlantSpec:
 
 
 def _pyd_msg(err: dict[str, Any]) -> str:
+    if err["type"] == "value_error":
+        return str(err["ctx"]["error"])
     msg = err["msg"]
     if err["type"] not in ("missing", "extra_forbidden") and "input" in err:
         msg += f" (got {err['input']!r})"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .spec import MODELS, TABLE1_COLUMNS, Dist, PlantSpec, policy_problems
+from .spec import MODELS, TABLE1_COLUMNS, Dist, MachineSpec, PlantSpec, policy_problems, revalidated, semantic_problems
 
 
 class VariantError(ValueError):
@@ -52,18 +52,29 @@ def with_model(spec: PlantSpec, model: str) -> PlantSpec:
 
 
 _SET = re.compile(r"^(?P<name>[KSC])(?P<stage>\d+)?(?:\.(?P<product>\w+))?$")
+_SETPOINT = re.compile(r"^(?P<name>speed|standby|maint_interval|maint_policy|maint_wear|maint_vibration|dispatch|shift)"
+                       r"\.(?P<target>[\w-]+)$")
 
 
 def apply_overrides(spec: PlantSpec, sets: list[str]) -> PlantSpec:
-    """Apply `K1=4`, `K2.A=3`, `C=8`, `C.B=6`, `S3=2`, `S3.A=1` style policy overrides.
+    """Apply policy overrides (`K1=4`, `K2.A=3`, `C=8`, `C.B=6`, `S3=2`, `S3.A=1`) and
+    setpoint overrides (`speed.CNC1=110`, `standby.Machining=0.5`, `maint_interval.CNC2=200`,
+    `maint_policy.CNC1=condition`, `maint_wear.CNC1=60`, `maint_vibration.CNC1=3.2`,
+    `dispatch.CNC3=0.5`, `shift.Machining=three`); a setpoint's target is a machine or a
+    station (all its machines).
 
     Without a product, K applies to every product (D-KAP) or to the shared pool (S-KAP);
     C and S apply to every product. Product may be named or numbered from 1.
     """
+    setpoints = [x for x in sets if _SETPOINT.match(x.partition("=")[0].strip())]
+    if setpoints:
+        spec = _apply_setpoints(spec, setpoints)
     pol = spec.policy.model_copy(deep=True)
     products = spec.product_names
     n = len(spec.stations)
     for item in sets:
+        if item in setpoints:
+            continue
         key, sep, value = item.partition("=")
         m = _SET.match(key.strip())
         if not sep or not m:
@@ -97,6 +108,69 @@ def apply_overrides(spec: PlantSpec, sets: list[str]) -> PlantSpec:
             for p in targets:
                 pol.K_dedicated[p][i] = v
     return _checked(spec, pol)
+
+
+def _apply_setpoints(spec: PlantSpec, items: list[str]) -> PlantSpec:
+    """Setpoint overrides, checked by the plant file's own validators."""
+    spec = spec.model_copy(deep=True)
+    for item in items:
+        key, _, value = item.partition("=")
+        m = _SETPOINT.match(key.strip())
+        name, target = m["name"], m["target"]
+        try:
+            if name == "shift":
+                st = _station(spec, target, item)
+                if value not in spec.shift_plans:
+                    raise ValueError(f"unknown shift plan {value!r} (plans: {', '.join(spec.shift_plans)})")
+                st.shift = value
+                continue
+            for mach in _machines(spec, target, item):
+                _set_machine(spec, mach, name, value.strip())
+        except ValueError as e:
+            raise VariantError(f"--set {item!r}: {e}") from None
+    problems = semantic_problems(spec)
+    if problems:
+        raise VariantError("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
+    return spec
+
+
+def _set_machine(spec: PlantSpec, mach: MachineSpec, name: str, value: str) -> None:
+    def section(field: str):
+        current = spec.physics(mach, field)
+        if current is None:
+            raise ValueError(f"machine {mach.name} has no {field} section")
+        return current
+
+    if name == "speed":
+        mach.speed = revalidated(section("speed"), setpoint_pct=float(value))
+    elif name == "standby":
+        mach.standby = revalidated(section("standby"), timeout_h=float(value))
+    elif name == "dispatch":
+        mach.dispatch_weight = float(value)
+        if mach.dispatch_weight < 0:
+            raise ValueError("dispatch weight must be >= 0")
+    else:
+        field = {"maint_interval": "interval_h", "maint_policy": "policy", "maint_wear": "threshold_wear",
+                 "maint_vibration": "threshold_vibration"}[name]
+        mach.maintenance = revalidated(section("maintenance"), **{field: value if field == "policy" else float(value)})
+
+
+def _station(spec: PlantSpec, name: str, item: str):
+    for st in spec.stations:
+        if st.name == name:
+            return st
+    raise ValueError(f"unknown station {name!r} (stations: {', '.join(st.name for st in spec.stations)})")
+
+
+def _machines(spec: PlantSpec, target: str, item: str) -> list[MachineSpec]:
+    for st in spec.stations:
+        if st.name == target:
+            return st.machines
+    found = [m for m in spec.all_machines() if m.name == target]
+    if not found:
+        raise ValueError(f"unknown machine or station {target!r} "
+                         f"(machines: {', '.join(m.name for m in spec.all_machines())})")
+    return found
 
 
 def _product(token: str, products: list[str], item: str) -> str:
