@@ -112,6 +112,7 @@ class Machine:
         self._repaired: simpy.Event | None = None
         self._maint_signal: simpy.Event | None = None
         self._busy_wait = False
+        self._resume_waiting = False
         self.proc: simpy.Process | None = None
         self.maint_proc: simpy.Process | None = None
 
@@ -183,6 +184,9 @@ class Machine:
 
     def _run(self) -> Generator:
         env, line = self.env, self.line
+        if self._resume_waiting:
+            self._resume_waiting = False
+            yield from self._idle()
         if self.in_maint:
             yield from self._finish_maint()
         elif self.waking:
@@ -300,6 +304,8 @@ class Machine:
             self.wear *= self.wear_spec.repair_keep
             self.w_fail = self._threshold(self.wear)
         self.line.on_machine_event(self, "repair")
+        if self.line.jobs[self.stage]:
+            self.line.dispatch(self.stage)
 
     def _repair(self) -> Generator:
         yield self.line.timer(f"{self.name}.run", self.repair_end)
@@ -503,12 +509,15 @@ class Machine:
         self.ideal_good = 0.0
 
     def state_dict(self) -> dict[str, Any]:
-        return {f: (dict(v) if isinstance(v, dict) else v) for f, v in ((f, getattr(self, f)) for f in _FIELDS)}
+        d = {f: (dict(v) if isinstance(v, dict) else v) for f, v in ((f, getattr(self, f)) for f in _FIELDS)}
+        d["waiting"] = self._wake is not None
+        return d
 
     def load_state(self, d: dict[str, Any]) -> None:
         for f in _FIELDS:
             v = d[f]
             setattr(self, f, dict(v) if isinstance(v, dict) else v)
+        self._resume_waiting = d["waiting"]
         self.maint_spec = Maintenance.model_validate(self.maint)
         if self.speed_spec is not None:
             self.speed_spec = revalidated(self.speed_spec, setpoint_pct=self.speed_pct)
