@@ -229,7 +229,11 @@ class LineModel:
             carded[p] -= 1
             self._wip(s, 1)
             self.jobs[s].append(p)
-            self.dispatch(s)
+            ms = self.machines[s]
+            if len(ms) == 1:
+                ms[0].kick()
+            else:
+                self.dispatch(s)
 
     def dispatch(self, s: int) -> None:
         """Wake the machine that takes the next job at station s: an awake one before one
@@ -328,14 +332,14 @@ class LineModel:
             self._to_recycling()
 
     def _fg(self, p: int, d: int) -> None:
-        now = self.env.now
+        now = self.env._now
         self.fg_area += self.fg_total * (now - self.fg_t)
         self.fg_t = now
         self.fg_total += d
         self.buf[self.n_stages - 1][p] += d
 
     def _wip(self, s: int, d: int) -> None:
-        now = self.env.now
+        now = self.env._now
         self.wip_area[s] += self.wip[s] * (now - self.wip_t[s])
         self.wip_t[s] = now
         self.wip[s] += d

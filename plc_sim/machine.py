@@ -113,6 +113,9 @@ class Machine:
         self._maint_signal: simpy.Event | None = None
         self._busy_wait = False
         self._resume_waiting = False
+        self._run_key = f"{self.name}.run"
+        self._physics = self.wear_spec is not None or self.cond is not None
+        self._pw = {st: self._draw(st) for st in STATES}
         self.proc: simpy.Process | None = None
         self.maint_proc: simpy.Process | None = None
 
@@ -129,6 +132,7 @@ class Machine:
         return w.per_h * self.job_v ** (self.speed_spec.wear_exp if self.speed_spec else 1.0)
 
     def _draw(self, state: str) -> float:
+        """Power in kW in `state` (processing at the current job's speed)."""
         if state == PROCESSING:
             return self.power.processing * (self.job_v ** self.speed_spec.power_exp if self.speed_spec else 1.0)
         return getattr(self.power, _POWER_FIELD.get(state, state))
@@ -201,17 +205,20 @@ class Machine:
                 self._start_maint()
                 yield from self._finish_maint()
             elif jobs and self.weight > 0 and not self.off_shift:
-                if self.asleep:
-                    self.asleep = False
-                    self.waking = True
-                    self.wake_end = env.now + self.standby_spec.wake_h
-                    self._changed()
-                    yield from self._finish_wake()
+                if not self.asleep:
+                    self._start_job(jobs.popleft())
+                    yield from self._do_job()
                     continue
-                self._start_job(jobs.popleft())
-                yield from self._do_job()
-            else:
+                self.asleep = False
+                self.waking = True
+                self.wake_end = env.now + self.standby_spec.wake_h
+                self._changed()
+                yield from self._finish_wake()
+            elif self.standby_timeout_h > 0 or self._wake is not None:
                 yield from self._idle()
+            else:
+                ev = self._wake = env.event()
+                yield ev
 
     def _idle(self) -> Generator:
         env = self.env
@@ -238,18 +245,24 @@ class Machine:
         self._changed()
 
     def _start_job(self, p: int) -> None:
-        v = self.speed_pct / 100.0
+        now = self.env._now
         self.job = p
-        self.job_v = v
-        self.job_defect = self.defect_base * v ** self.speed_spec.defect_exp if self.speed_spec else self.defect_base
-        self.job_end = self.env.now + self.rs_proc.sample(self.proc_dists[p]) * self.cycle_factor / v
-        self.job_start = self.env.now
-        self.job_energy0 = self.energy_now(self.env.now)
+        self.job_start = now
+        self.job_energy0 = self.energy + self.p_now * (now - self.state_t)
+        if self.speed_spec is None and self.cycle_factor == 1.0:
+            self.job_end = now + self.rs_proc.sample(self.proc_dists[p])
+        else:
+            v = self.job_v = self.speed_pct / 100.0
+            if self.speed_spec is not None:
+                self.job_defect = self.defect_base * v ** self.speed_spec.defect_exp
+            self._pw[PROCESSING] = self._draw(PROCESSING)
+            self.job_end = now + self.rs_proc.sample(self.proc_dists[p]) * self.cycle_factor / v
         self._changed()
 
     def _do_job(self) -> Generator:
         env = self.env
-        key = f"{self.name}.run"
+        key = self._run_key
+        timers = self.line.timers
         while True:
             if self.failed:
                 if self.wear_mode:
@@ -264,8 +277,9 @@ class Machine:
                 self.fail_at = env.now + max(self.w_fail - self.wear_now(env.now), 0.0) / self._wear_rate()
             breaks = self.fail_at is not None and self.fail_at < self.job_end
             self._busy_wait = True
+            ev = timers[key] = env.at(self.fail_at if breaks else self.job_end)
             try:
-                yield self.line.timer(key, self.fail_at if breaks else self.job_end)
+                yield ev
             except simpy.Interrupt:
                 self.work_left = self.job_end - env.now
                 continue
@@ -283,9 +297,10 @@ class Machine:
         self.job_end = None
         self.done += 1
         self._changed()
-        self.last_cycle_h = env.now - self.job_start
+        self.last_cycle_h = env._now - self.job_start
         self.last_part_kwh = self.energy - self.job_energy0
-        self._check_condition()
+        if self.maint_spec.policy == "condition":
+            self._check_condition()
         self.line.complete(self, p)
 
     def _break_down(self) -> None:
@@ -359,7 +374,7 @@ class Machine:
 
     def _check_condition(self) -> None:
         mt = self.maint_spec
-        if mt.policy != "condition" or self.maint_due:
+        if self.maint_due:
             return
         if mt.threshold_wear is not None and self.wear >= mt.threshold_wear:
             self.maint_due = True
@@ -458,16 +473,18 @@ class Machine:
         return self._wake is not None and self.weight > 0 and not self.off_shift and not self.failed
 
     def _changed(self) -> None:
-        now = self.env.now
+        """Book the time since the last change to the old state, then enter the new one."""
+        now = self.env._now
         dt = now - self.state_t
-        old = self.state
         if dt:
+            old = self.state
             self.acc[old] += dt
             self.energy += self.p_now * dt
-            if self.wear_spec is not None and old == PROCESSING:
-                self.wear += self._wear_rate() * dt
-            if self.cond is not None:
-                self.temp = self.temp_now(now)
+            if self._physics:
+                if self.wear_spec is not None and old == PROCESSING:
+                    self.wear += self._wear_rate() * dt
+                if self.cond is not None:
+                    self.temp = self.temp_now(now)
         self.state_t = now
         if self.failed:
             new = DOWN
@@ -475,21 +492,19 @@ class Machine:
             new = MAINTENANCE
         elif self.job is not None:
             new = PROCESSING
-        elif self.waking:
-            new = WAKING
-        elif self.off_shift:
-            new = OFF
-        elif self.asleep:
-            new = STANDBY
+        elif self.waking or self.off_shift or self.asleep:
+            new = WAKING if self.waking else OFF if self.off_shift else STANDBY
         else:
             new = IDLE
         self.state = new
-        p = self._draw(new)
-        line = self.line
-        line.power_now += p - self.p_now
-        self.p_now = p
-        if line.power_now > line.peak_kw:
-            line.peak_kw = line.power_now
+        p = self._pw[new]
+        dp = p - self.p_now
+        if dp:
+            self.p_now = p
+            line = self.line
+            pn = line.power_now = line.power_now + dp
+            if pn > line.peak_kw:
+                line.peak_kw = pn
 
     def energy_now(self, now: float) -> float:
         return self.energy + self.p_now * (now - self.state_t)
@@ -518,6 +533,7 @@ class Machine:
             v = d[f]
             setattr(self, f, dict(v) if isinstance(v, dict) else v)
         self._resume_waiting = d["waiting"]
+        self._pw[PROCESSING] = self._draw(PROCESSING)
         self.maint_spec = Maintenance.model_validate(self.maint)
         if self.speed_spec is not None:
             self.speed_spec = revalidated(self.speed_spec, setpoint_pct=self.speed_pct)
