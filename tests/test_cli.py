@@ -45,3 +45,18 @@ def test_bad_plant_file_runs_nothing(tmp_path):
     assert r.returncode == 2
     assert "broken.toml, line" in r.stderr and "policy.C.A" in r.stderr
     assert r.stdout == ""
+
+
+def test_simulate_auto_parts_cell_with_setpoints():
+    r = _plant("simulate", "--plant", "auto_parts_cell", "--hours", "400", "--warmup", "100", "--reps", "3",
+               "--jobs", "2", "--set", "speed.Machining=115", "--set", "standby.CNC3=0.25", "--json")
+    assert r.returncode == 0, r.stderr
+    k = json.loads(r.stdout)["kpis"]
+    for name in ("cost", "energy_kwh", "downtime_h", "throughput_per_h", "peak_kw", "Z", "feasible"):
+        assert k[name]["ci95"] is not None, name
+    table = _plant("simulate", "--plant", "auto_parts_cell", "--hours", "200", "--warmup", "0", "--reps", "2")
+    head = table.stdout.split("Zmax")[0]
+    for name in ("cost", "energy_kwh", "downtime_h", "throughput_per_h", "peak_kw"):
+        assert name in head, "C, E, D, T and R lead the table"
+    bad = _plant("simulate", "--plant", "auto_parts_cell", "--reps", "1", "--hours", "10", "--set", "speed.CNC1=131")
+    assert bad.returncode == 2 and "outside [70, 130] %" in bad.stderr

@@ -16,7 +16,7 @@ from plc_sim.variants import build_variant
 
 GOLDEN = Path(__file__).parent / "golden"
 PLAN = RunPlan(hours=1500.0, warmup=500.0, seed=1)
-CASES = [("gear_line", mo, sc) for mo in MODELS for sc in (1, 21)]
+CASES = [("gear_line", mo, sc) for mo in MODELS for sc in (1, 21)] + [("auto_parts_cell", None, None)]
 
 
 def _path(plant: str) -> Path:
@@ -32,7 +32,7 @@ def test_update_golden_files():
         pytest.skip("set PLANT_GOLDEN_UPDATE=1 to rewrite the golden files")
     by_plant: dict[str, dict] = {}
     for plant, mo, sc in CASES:
-        by_plant.setdefault(plant, {})[f"{mo}/{sc}"] = _run(plant, mo, sc)
+        by_plant.setdefault(plant, {})[f"{mo or 'baseline'}/{sc or ''}"] = _run(plant, mo, sc)
     for plant, data in by_plant.items():
         _path(plant).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
 
@@ -41,7 +41,7 @@ def test_update_golden_files():
 def test_scenario_matches_golden(plant, model, scenario):
     if os.environ.get("PLANT_GOLDEN_UPDATE"):
         pytest.skip("rewriting golden files")
-    expected = json.loads(_path(plant).read_text())[f"{model}/{scenario}"]
+    expected = json.loads(_path(plant).read_text())[f"{model or 'baseline'}/{scenario or ''}"]
     got = _run(plant, model, scenario)
     assert expected.keys() <= got.keys()
     for k, v in expected.items():
