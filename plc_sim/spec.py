@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 PLANTS_DIR = Path(__file__).parent / "plants"
 MODELS = ("BDOP", "BSOP", "HDOP", "HSOP")
 TABLE1_COLUMNS = ("PRO", "RAW", "REP", "MAIN", "BREAK", "REC", "DEM")
+
+
+NonNeg = Annotated[float, Field(ge=0)]
+Positive = Annotated[float, Field(gt=0)]
 
 
 class _Strict(BaseModel):
@@ -26,7 +30,7 @@ class Dist(_Strict):
     """A random duration or probability: `constant`, `normal` (clipped), `exponential`."""
 
     dist: Literal["constant", "normal", "exponential"] = "normal"
-    mean: float = Field(gt=0)
+    mean: Positive
     cv: float = Field(default=0.0, ge=0, le=2)
     min: float | None = Field(default=None, ge=0)
     max: float | None = Field(default=None, gt=0)
@@ -50,13 +54,13 @@ class Product(_Strict):
 class Power(_Strict):
     """Electrical draw in kW per machine state; `processing` is at 100 % speed."""
 
-    processing: float = Field(default=0.0, ge=0)
-    idle: float = Field(default=0.0, ge=0)
-    standby: float = Field(default=0.0, ge=0)
-    wakeup: float = Field(default=0.0, ge=0)
-    down: float = Field(default=0.0, ge=0)
-    maintenance: float = Field(default=0.0, ge=0)
-    off: float = Field(default=0.0, ge=0)
+    processing: NonNeg = 0.0
+    idle: NonNeg = 0.0
+    standby: NonNeg = 0.0
+    wakeup: NonNeg = 0.0
+    down: NonNeg = 0.0
+    maintenance: NonNeg = 0.0
+    off: NonNeg = 0.0
 
 
 class Failures(_Strict):
@@ -80,7 +84,7 @@ class Maintenance(_Strict):
     listed windows [start_h, duration_h] of the working clock."""
 
     policy: Literal["interval", "condition", "plan"] = "interval"
-    interval_h: float = Field(gt=0)
+    interval_h: Positive
     duration: Dist
     threshold_wear: float | None = Field(default=None, gt=0)
     threshold_vibration: float | None = Field(default=None, gt=0)
@@ -103,14 +107,14 @@ class Speed(_Strict):
     ~ 1/v, processing power ~ v^power_exp, wear rate ~ v^wear_exp, defects ~ v^defect_exp
     (v = setpoint / 100)."""
 
-    setpoint_pct: float = Field(default=100.0, gt=0)
-    min_pct: float = Field(default=100.0, gt=0)
-    max_pct: float = Field(default=100.0, gt=0)
-    power_exp: float = Field(default=1.0, ge=0)
-    wear_exp: float = Field(default=1.0, ge=0)
-    defect_exp: float = Field(default=0.0, ge=0)
-    spindle_rpm: float = Field(default=0.0, ge=0)
-    feed_mm_min: float = Field(default=0.0, ge=0)
+    setpoint_pct: Positive = 100.0
+    min_pct: Positive = 100.0
+    max_pct: Positive = 100.0
+    power_exp: NonNeg = 1.0
+    wear_exp: NonNeg = 1.0
+    defect_exp: NonNeg = 0.0
+    spindle_rpm: NonNeg = 0.0
+    feed_mm_min: NonNeg = 0.0
 
     @model_validator(mode="after")
     def _in_bounds(self) -> "Speed":
@@ -123,30 +127,30 @@ class Standby(_Strict):
     """Standby after `timeout_h` idle (0 = never, the baseline), left with a `wake_h` delay."""
 
     timeout_h: float = Field(default=0.0, ge=0, le=1000)
-    wake_h: float = Field(default=0.0, ge=0)
+    wake_h: NonNeg = 0.0
 
 
 class Wear(_Strict):
     """Wear grows by `per_h` units per processing hour at 100 % speed; maintenance resets it,
     a repair keeps `repair_keep` of it; failure thresholds are Weibull(shape, scale)."""
 
-    per_h: float = Field(gt=0)
+    per_h: Positive
     repair_keep: float = Field(default=0.5, ge=0, le=1)
     weibull_shape: float = Field(default=2.0, ge=1)
-    weibull_scale: float = Field(gt=0)
+    weibull_scale: Positive
 
 
 class Condition(_Strict):
     """Condition signals: vibration (mm/s RMS) rises with wear; spindle temperature follows
     power with a first-order lag."""
 
-    vibration_base: float = Field(default=1.0, ge=0)
-    vibration_per_wear: float = Field(default=0.0, ge=0)
-    vibration_noise: float = Field(default=0.0, ge=0)
+    vibration_base: NonNeg = 1.0
+    vibration_per_wear: NonNeg = 0.0
+    vibration_noise: NonNeg = 0.0
     temp_ambient_c: float = 22.0
-    temp_rise_c_per_kw: float = Field(default=1.0, ge=0)
-    temp_tau_h: float = Field(default=0.5, gt=0)
-    temp_noise_c: float = Field(default=0.0, ge=0)
+    temp_rise_c_per_kw: NonNeg = 1.0
+    temp_tau_h: Positive = 0.5
+    temp_noise_c: NonNeg = 0.0
 
 
 class Profile(_Strict):
@@ -164,8 +168,8 @@ class Profile(_Strict):
 class MachineSpec(Profile):
     name: str = Field(min_length=1)
     profile: str | None = None
-    cycle_factor: float = Field(default=1.0, gt=0)
-    dispatch_weight: float = Field(default=1.0, ge=0)
+    cycle_factor: Positive = 1.0
+    dispatch_weight: NonNeg = 1.0
 
 
 class ShiftPlan(_Strict):
@@ -203,7 +207,7 @@ class Fluctuation(_Strict):
     """Demand rate multiplied by 1 + amplitude * sin(2 pi (t + phase_h) / period_h)."""
 
     amplitude: float = Field(ge=0, lt=1)
-    period_h: float = Field(gt=0)
+    period_h: Positive
     phase_h: float = 0.0
 
 
@@ -249,16 +253,16 @@ class Objectives(_Strict):
     scrap), E energy in kWh, D unplanned downtime in hours, T throughput per hour and R
     the peak electrical power in kW."""
 
-    tariff_per_kwh: float = Field(ge=0)
-    labour_per_station_h: float = Field(ge=0)
-    maintenance_cost: float = Field(ge=0)
-    repair_cost: float = Field(ge=0)
-    scrap_cost: float = Field(ge=0)
-    w1: float = Field(default=1.0, ge=0)
-    w2: float = Field(default=0.0, ge=0)
-    w3: float = Field(default=0.0, ge=0)
-    r_max_kw: float = Field(gt=0)
-    t_min_per_h: float = Field(ge=0)
+    tariff_per_kwh: NonNeg
+    labour_per_station_h: NonNeg
+    maintenance_cost: NonNeg
+    repair_cost: NonNeg
+    scrap_cost: NonNeg
+    w1: NonNeg = 1.0
+    w2: NonNeg = 0.0
+    w3: NonNeg = 0.0
+    r_max_kw: Positive
+    t_min_per_h: NonNeg
 
 
 class Policy(_Strict):
