@@ -35,7 +35,7 @@ _FIELDS = ("failed", "in_maint", "maint_due", "maint_len", "job", "job_end", "wo
            "w_fail", "asleep", "waking", "wake_end", "standby_at", "off_shift", "job_v",
            "job_defect", "job_start", "job_energy0", "last_cycle_h", "last_part_kwh", "temp",
            "state", "state_t", "acc", "energy", "p_now", "done", "good", "ideal_good",
-           "speed_pct", "standby_timeout_h", "weight", "maint")
+           "speed_pct", "standby_timeout_h", "weight", "maint", "stopped")
 
 
 class InterlockError(ValueError):
@@ -96,6 +96,7 @@ class Machine:
         self.wake_end: float | None = None
         self.standby_at: float | None = None
         self.off_shift = False
+        self.stopped = False
         self.job_v = 1.0
         self.job_defect = self.defect_base
         self.job_start = self.job_energy0 = self.last_cycle_h = self.last_part_kwh = 0.0
@@ -204,7 +205,7 @@ class Machine:
             elif self.maint_due:
                 self._start_maint()
                 yield from self._finish_maint()
-            elif jobs and self.weight > 0 and not self.off_shift:
+            elif jobs and self.weight > 0 and not self.off_shift and not self.stopped:
                 if not self.asleep:
                     self._start_job(jobs.popleft())
                     yield from self._do_job()
@@ -470,7 +471,24 @@ class Machine:
         return True
 
     def can_take_work(self) -> bool:
-        return self._wake is not None and self.weight > 0 and not self.off_shift and not self.failed
+        return self._wake is not None and self.weight > 0 and not (self.off_shift or self.failed or self.stopped)
+
+    def set_stopped(self, stopped: bool) -> None:
+        """Operator stop (the running job ends first, then the machine is off) or start."""
+        self.stopped = stopped
+        self._changed()
+        if stopped:
+            self.kick()
+        else:
+            self.line.dispatch(self.stage)
+            self.kick()
+
+    def request_maintenance(self) -> None:
+        """Planned maintenance now: it starts when the running job ends."""
+        if self.in_maint or self.maint_due:
+            raise InterlockError(f"{self.name} is already in or waiting for maintenance")
+        self.maint_due = True
+        self.kick()
 
     def _changed(self) -> None:
         """Book the time since the last change to the old state, then enter the new one."""
@@ -492,8 +510,8 @@ class Machine:
             new = MAINTENANCE
         elif self.job is not None:
             new = PROCESSING
-        elif self.waking or self.off_shift or self.asleep:
-            new = WAKING if self.waking else OFF if self.off_shift else STANDBY
+        elif self.waking or self.off_shift or self.asleep or self.stopped:
+            new = WAKING if self.waking else OFF if self.off_shift or self.stopped else STANDBY
         else:
             new = IDLE
         self.state = new

@@ -1,0 +1,49 @@
+"""Breakdown alarms of the PLC: active while a machine is down, acknowledged by an
+operator; a condition stays retained until it is both inactive and acknowledged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Alarm:
+    machine: str
+    active: bool = False
+    acked: bool = True
+    since_h: float = 0.0
+
+
+class AlarmBook:
+    def __init__(self) -> None:
+        self._alarms: dict[str, Alarm] = {}
+
+    def _get(self, machine: str) -> Alarm:
+        return self._alarms.setdefault(machine, Alarm(machine))
+
+    def raise_(self, machine: str, at_h: float) -> Alarm:
+        a = self._get(machine)
+        a.active, a.acked, a.since_h = True, False, at_h
+        return a
+
+    def clear(self, machine: str) -> Alarm:
+        a = self._get(machine)
+        a.active = False
+        return a
+
+    def acknowledge(self, machine: str) -> Alarm:
+        """Acknowledge; raises ValueError when there is nothing to acknowledge."""
+        a = self._get(machine)
+        if a.acked:
+            raise ValueError(f"no unacknowledged alarm on {machine}")
+        a.acked = True
+        return a
+
+    def active(self, machine: str) -> bool:
+        return self._get(machine).active
+
+    def acked(self, machine: str) -> bool:
+        return self._get(machine).acked
+
+    def retained(self) -> list[Alarm]:
+        return [a for a in self._alarms.values() if a.active or not a.acked]

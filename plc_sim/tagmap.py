@@ -1,0 +1,149 @@
+"""Which tags a plant has: measurements, setpoints and KPIs, declared once each from the plant
+spec and the running model. Adding a setpoint is one `Tag(...)` here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from .kpi import kpis
+from .machine import InterlockError, Machine
+from .tags import Tag, TagTable
+
+if TYPE_CHECKING:
+    from .plc import PlcRuntime
+
+MACHINE_STATES = ("processing", "idle", "starved", "blocked", "standby", "waking", "down", "maintenance", "off")
+MAINT_POLICIES = ("interval", "condition", "plan")
+LINE_KPIS = (("Zmax", ""), ("SL", ""), ("fill_rate", ""), ("WIP", "parts"), ("FG", "parts"), ("D", "orders"),
+             ("I3", "parts"), ("SC", "parts"), ("Rn", "parts"), ("B", "events"), ("M", "events"),
+             ("R", "events"), ("LD", "orders"), ("Rw", "parts"), ("energy_kwh", "kWh"),
+             ("downtime_h", "h"), ("throughput_per_h", "parts/h"), ("oee", ""))
+
+
+def build_tags(plc: "PlcRuntime") -> TagTable:
+    table = TagTable()
+    m = plc.model
+    line = m.spec.line
+    for s, st in enumerate(m.spec.stations):
+        _station_tags(table, plc, s, (line, st.name))
+        for mach in m.machines[s]:
+            _machine_tags(table, plc, mach, (line, st.name, mach.name))
+    _line_tags(table, plc, line)
+    return table
+
+
+def _station_tags(table: TagTable, plc: "PlcRuntime", s: int, base: tuple[str, ...]) -> None:
+    m = plc.model
+    table.add(Tag((*base, "QueueLength"), "Int32", lambda: len(m.jobs[s]), "parts", 0, None, historize=True,
+                  description="jobs waiting for a machine of the station"))
+    for p, name in enumerate(m.products):
+        table.add(Tag((*base, "OutputBuffer", name), "Int32", lambda p=p: m.buf[s][p], "parts", 0, None,
+                      description=f"finished {name} parts waiting for the next station (finished goods at the last)"))
+    if m.shift_plan[s] is not None:
+        plans = tuple(m.spec.shift_plans)
+        table.add(Tag((*base, "ShiftPlan"), "String", lambda: m.shift_plan[s], choices=plans,
+                      apply=lambda v: m.set_shift(s, v), description="named shift plan of the plant file"))
+
+
+def _machine_tags(table: TagTable, plc: "PlcRuntime", mach: Machine, base: tuple[str, ...]) -> None:
+    m = plc.model
+    now = lambda: m.env.now  # noqa: E731
+    add = table.add
+    add(Tag((*base, "State"), "Int32", lambda: MACHINE_STATES.index(m.machine_status(mach)), enum=MACHINE_STATES,
+            historize=True, description="machine state"))
+    add(Tag((*base, "PartsDone"), "Int32", lambda: mach.done, "parts", 0, None, historize=True))
+    add(Tag((*base, "GoodParts"), "Int32", lambda: mach.good, "parts", 0, None))
+    add(Tag((*base, "PowerKW"), "Double", lambda: mach.p_now, "kW", 0.0, _max_power(mach), historize=True))
+    add(Tag((*base, "EnergyKWh"), "Double", lambda: mach.energy_now(now()), "kWh", 0.0, None))
+    add(Tag((*base, "CycleTime"), "Double", lambda: mach.last_cycle_h * 60.0, "min", 0.0, None))
+    add(Tag((*base, "EnergyPerPart"), "Double", lambda: mach.last_part_kwh, "kWh", 0.0, None))
+    add(Tag((*base, "AlarmActive"), "Boolean", lambda: plc.alarms.active(mach.name)))
+    add(Tag((*base, "AlarmAcked"), "Boolean", lambda: plc.alarms.acked(mach.name)))
+    if mach.wear_spec is not None:
+        add(Tag((*base, "Wear"), "Double", lambda: mach.wear_now(now()), "", 0.0, None, historize=True))
+    if mach.cond is not None:
+        sig = lambda k: lambda: mach.signals(now(), plc.noise)[k]  # noqa: E731
+        add(Tag((*base, "Vibration"), "Double", sig("vibration_mm_s"), "mm/s", 0.0, 20.0, historize=True))
+        add(Tag((*base, "SpindleTemperature"), "Double", sig("spindle_temp_c"), "degC", 0.0, 150.0, historize=True))
+    if mach.speed_spec is not None:
+        sp = mach.speed_spec
+        if sp.spindle_rpm:
+            add(Tag((*base, "SpindleSpeed"), "Double", lambda: mach.signals(now())["spindle_rpm"], "rpm", 0.0,
+                    sp.spindle_rpm * sp.max_pct / 100))
+        if sp.feed_mm_min:
+            add(Tag((*base, "FeedRate"), "Double", lambda: mach.signals(now())["feed_mm_min"], "mm/min", 0.0,
+                    sp.feed_mm_min * sp.max_pct / 100))
+        add(Tag((*base, "SpeedSetpoint"), "Double", lambda: mach.speed_pct, "%", sp.min_pct, sp.max_pct,
+                apply=mach.set_speed, check=lambda v: _not_down(mach, "speed change"), historize=True,
+                description="speed in percent of nominal; applies from the next job"))
+    if mach.standby_spec is not None:
+        add(Tag((*base, "StandbyTimeout"), "Double", lambda: mach.standby_timeout_h, "h", 0.0, 1000.0,
+                apply=mach.set_standby_timeout, description="idle hours before standby; 0 = never"))
+    add(Tag((*base, "MaintenanceInterval"), "Double", lambda: mach.maint_spec.interval_h, "h", 1.0, 100_000.0,
+            apply=lambda v: mach.set_maintenance(interval_h=v)))
+    add(Tag((*base, "MaintenancePolicy"), "String", lambda: mach.maint_spec.policy, choices=MAINT_POLICIES,
+            apply=lambda v: mach.set_maintenance(policy=v), check=lambda v: _maint_policy_ok(mach, v)))
+    if len(m.machines[mach.stage]) > 1:
+        add(Tag((*base, "DispatchWeight"), "Double", lambda: mach.weight, "", 0.0, 100.0,
+                apply=mach.set_dispatch_weight, check=lambda v: _weight_ok(m, mach, v)))
+
+
+def _line_tags(table: TagTable, plc: "PlcRuntime", line: str) -> None:
+    m = plc.model
+    cache: dict[str, Any] = {}
+
+    def kpi(name: str) -> Callable[[], float]:
+        def read() -> float:
+            if cache.get("t") != m.env.now:
+                cache.clear()
+                cache.update(kpis(m) if m.env.now > m.stats_t else {})
+                cache["t"] = m.env.now
+            return float(cache[name]) if name in cache else 0.0
+        return read
+
+    for name, unit in LINE_KPIS:
+        table.add(Tag((line, "KPIs", name), "Double", kpi(name), unit, historize=name in ("WIP", "throughput_per_h")))
+    table.add(Tag((line, "KPIs", "PlantTime"), "Double", plc.plant_hours, "h", description="plant calendar hours"))
+    for p, name in enumerate(m.products):
+        table.add(Tag((line, "Orders", f"Backlog_{name}"), "Int32", lambda p=p: len(m.backlog[p]), "orders", 0, None))
+        table.add(Tag((line, "Orders", f"Raw_{name}"), "Int32", lambda p=p: m.raw[p], "parts", 0, m.spec.raw.cap))
+        table.add(Tag((line, "Control", f"C_{name}"), "Int32", lambda p=p: m.conwip_cap[p], "cards", 1, 999,
+                      apply=lambda v, p=p: m.set_conwip(p, v), description=f"CONWIP cards of {name}"))
+        for i, base in enumerate(m.spec.policy.S[name]):
+            table.add(Tag((line, "Control", f"S{i + 1}_{name}"), "Int32", lambda b=base: b, "parts", 0, None,
+                          description="base stock (initial stock) of the stage; fixed while running"))
+    for s, pool in enumerate(m.pools):
+        if pool is None:
+            continue
+        if m.shared:
+            table.add(Tag((line, "Control", f"K{s + 1}"), "Int32", lambda pool=pool: pool.cap, "cards", 1, 999,
+                          apply=lambda v, s=s: m.set_kanbans(s, 0, v), description=f"shared kanbans of stage {s + 1}"))
+        else:
+            for p, name in enumerate(m.products):
+                table.add(Tag((line, "Control", f"K{s + 1}_{name}"), "Int32", lambda pool=pool, p=p: pool.cap[p],
+                              "cards", 1, 999, apply=lambda v, s=s, p=p: m.set_kanbans(s, p, v),
+                              description=f"kanbans of stage {s + 1} for {name}"))
+
+
+def _max_power(mach: Machine) -> float:
+    pw = mach.power
+    top = max(pw.processing, pw.idle, pw.standby, pw.wakeup, pw.down, pw.maintenance, pw.off)
+    if mach.speed_spec is not None:
+        top = max(top, pw.processing * (mach.speed_spec.max_pct / 100) ** mach.speed_spec.power_exp)
+    return top
+
+
+def _not_down(mach: Machine, what: str) -> None:
+    if mach.failed:
+        raise InterlockError(f"no {what} while {mach.name} is down")
+
+
+def _maint_policy_ok(mach: Machine, policy: str) -> None:
+    mt = mach.maint_spec
+    if policy == "condition" and mt.threshold_wear is None and mt.threshold_vibration is None:
+        raise ValueError(f"{mach.name} has no condition threshold")
+
+
+def _weight_ok(m, mach: Machine, v: float) -> None:
+    if v == 0 and not any(x.weight > 0 for x in m.machines[mach.stage] if x is not mach):
+        raise ValueError("every dispatch weight of the station would be 0")

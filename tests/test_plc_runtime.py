@@ -1,0 +1,122 @@
+"""The PLC runtime without OPC UA: scans, scaled time, overruns, writes, commands, alarms."""
+
+import asyncio
+
+import pytest
+
+from plc_sim.plc import PlcRuntime
+from plc_sim.spec import load_plant
+from plc_sim.tags import Refusal, Rejected
+
+CNC1 = "AutoPartsCell/Machining/CNC1"
+
+
+@pytest.fixture()
+def plc():
+    return PlcRuntime(load_plant("auto_parts_cell"), seed=2, time_factor=None)
+
+
+async def _run_until(plc: PlcRuntime, plant_h: float, timeout: float = 60.0) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(plc.run(stop))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while plc.calendar_h < plant_h:
+        assert loop.time() < deadline, "the PLC did not reach the plant time in time"
+        await asyncio.sleep(0.005)
+    stop.set()
+    await task
+
+
+async def test_fast_scans_advance_plant_time_and_publish_changes(plc):
+    changed_per_scan = []
+    plc.on_scan(lambda changed: changed_per_scan.append(len(changed)))
+    await _run_until(plc, 100.0)
+    assert plc.scans >= 100.0 / plc.fast_step_h - 1
+    assert max(changed_per_scan) > 10
+    t = plc.table.get(f"{CNC1}/PartsDone")
+    assert t.value == plc.model.machine("CNC1").done and t.stamp_h <= plc.calendar_h
+
+
+async def test_scaled_real_time_and_overruns_are_reported():
+    plc = PlcRuntime(load_plant("gear_line"), seed=1, time_factor=3600.0, scan_s=0.05)
+    events = []
+    plc.on_event(events.append)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    await _run_until(plc, 0.3)
+    wall = loop.time() - t0
+    assert 0.2 < wall < 3.0, "3600x: 0.3 plant hours take about 0.3 s"
+    slow = PlcRuntime(load_plant("gear_line"), seed=1, time_factor=3600.0 * 20000, scan_s=0.01)
+    slow.on_event(events.append)
+    await _run_until(slow, 3000.0)
+    assert slow.overruns > 0
+    assert any(e.kind == "scan_overrun" and "scan took" in e.message for e in events)
+
+
+def test_writes_are_validated_and_apply_at_the_next_scan(plc):
+    cnc = plc.model.machine("CNC1")
+    refused = []
+    plc.on_event(lambda e: e.kind == "write_refused" and refused.append(e))
+    cases = [(150.0, "engineer", Refusal.OUT_OF_RANGE), (110.0, "operator", Refusal.ACCESS_DENIED),
+             (110.0, None, Refusal.ACCESS_DENIED), ("fast", "engineer", Refusal.TYPE_MISMATCH)]
+    for value, role, why in cases:
+        with pytest.raises(Rejected) as e:
+            plc.write(f"{CNC1}/SpeedSetpoint", value, role)
+        assert e.value.refusal is why
+    with pytest.raises(Rejected) as e:
+        plc.write(f"{CNC1}/PartsDone", 3, "engineer")
+    assert e.value.refusal is Refusal.NOT_WRITABLE
+    assert len(refused) == 5 and refused[-1].source == "CNC1"
+    assert cnc.speed_pct == 100.0, "a refused write changes nothing"
+    plc.write(f"{CNC1}/SpeedSetpoint", 110, "engineer")
+    assert cnc.speed_pct == 100.0
+    plc.scan(plc.calendar_h + 0.1)
+    assert cnc.speed_pct == 110.0
+    assert plc.table.get(f"{CNC1}/SpeedSetpoint").value == 110.0
+    assert [r.result for r in plc.audit][-1] == "accepted"
+
+
+def test_interlock_refuses_speed_change_while_down(plc):
+    cnc = plc.model.machine("CNC1")
+    while not cnc.failed:
+        plc.model.env.step()
+    with pytest.raises(Rejected) as e:
+        plc.write(f"{CNC1}/SpeedSetpoint", 90.0, "engineer")
+    assert e.value.refusal is Refusal.INVALID_STATE and "down" in str(e.value)
+
+
+def test_commands_and_breakdown_alarms(plc):
+    events = []
+    plc.on_event(events.append)
+    cnc = plc.model.machine("CNC2")
+    while not cnc.failed:
+        plc.model.env.step()
+    assert plc.alarms.active("CNC2") and not plc.alarms.acked("CNC2")
+    with pytest.raises(Rejected) as e:
+        plc.command("acknowledge", "CNC2", "viewer")
+    assert e.value.refusal is Refusal.ACCESS_DENIED
+    with pytest.raises(Rejected):
+        plc.command("reset", "CNC2", "operator")
+    plc.command("acknowledge", "CNC2", "operator", user="olga")
+    assert plc.alarms.acked("CNC2")
+    with pytest.raises(Rejected):
+        plc.command("acknowledge", "CNC2", "operator")
+    while cnc.failed:
+        plc.model.env.step()
+    assert plc.command("reset", "CNC2", "operator") == "fault reset"
+    plc.command("stop", "CNC3", "operator")
+    plc.scan(plc.calendar_h + 30.0)
+    assert plc.model.machine("CNC3").state == "off"
+    done = plc.model.machine("CNC3").done
+    plc.scan(plc.calendar_h + 20.0)
+    assert plc.model.machine("CNC3").done == done
+    plc.command("start", "CNC3", "operator")
+    plc.command("maintain", "CNC1", "operator")
+    assert plc.model.machine("CNC1").maint_due or plc.model.machine("CNC1").in_maint
+    plc.command("set_conwip", None, "engineer", product="EB", value=12)
+    assert plc.model.conwip_cap[0] == 12
+    with pytest.raises(Rejected):
+        plc.command("set_kanbans", None, "operator", stage=1, product="EB", value=3)
+    kinds = {e.kind for e in events}
+    assert {"breakdown", "repair", "alarm_acknowledged", "command", "write_refused"} <= kinds
