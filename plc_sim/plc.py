@@ -16,7 +16,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from .alarms import AlarmBook
 from .line import LineModel
@@ -80,6 +80,7 @@ class PlcRuntime:
         self._pending: deque[tuple[Callable[[], None], str]] = deque()
         self._event_listeners: list[Callable[[PlcEvent], None]] = []
         self._scan_listeners: list[Callable[[list[Tag]], None]] = []
+        self._async_scan_listeners: list[Callable[[list[Tag]], Awaitable[None]]] = []
         self.model.listeners.append(self._on_model_event)
         self.table.refresh(0.0)
 
@@ -104,6 +105,10 @@ class PlcRuntime:
     def on_scan(self, fn: Callable[[list[Tag]], None]) -> None:
         """`fn(changed_tags)` after every scan (the OPC UA server's tag sync)."""
         self._scan_listeners.append(fn)
+
+    def on_scan_async(self, fn: Callable[[list[Tag]], Awaitable[None]]) -> None:
+        """`await fn(changed_tags)` after every scan of `run()` (the OPC UA tag sync)."""
+        self._async_scan_listeners.append(fn)
 
     def _emit(self, kind: str, source: str | None, message: str, **info: Any) -> PlcEvent:
         station = None
@@ -157,13 +162,13 @@ class PlcRuntime:
         deadline = t0
         while not stop.is_set():
             if self.time_factor is None:
-                self.scan(self.calendar_h + self.fast_step_h)
+                await self._publish(self.scan(self.calendar_h + self.fast_step_h))
                 await asyncio.sleep(0)
                 continue
             started = loop.time()
             target = cal0 + (started - t0) * self.time_factor / 3600.0
             cpu = time.perf_counter()
-            self.scan(target)
+            await self._publish(self.scan(target))
             took = time.perf_counter() - cpu
             deadline += self.scan_s
             if took > self.scan_s or loop.time() > deadline + self.scan_s:
@@ -176,6 +181,10 @@ class PlcRuntime:
             except asyncio.TimeoutError:
                 pass
 
+    async def _publish(self, changed: list[Tag]) -> None:
+        for fn in self._async_scan_listeners:
+            await fn(changed)
+
     # --- writes and commands ------------------------------------------------------------
 
     def write(self, key: str, value: Any, role: str | None, user: str = "anonymous") -> None:
@@ -185,7 +194,7 @@ class PlcRuntime:
             tag = self.table.get(key)
             v = tag.validate(value, role)
         except Rejected as e:
-            self._refused(key, value, user, e)
+            self.report_refusal(key, value, user, e)
             raise
         self._pending.append((lambda: tag.apply(v), f"write {key}={v!r}"))
         self.audit.append(AuditRecord(self.calendar_h, user, f"write {key}", v, "accepted"))
@@ -201,7 +210,7 @@ class PlcRuntime:
                 raise Rejected(Refusal.ACCESS_DENIED, f"{name} needs the {needed} role")
             result = self._run_command(name, machine, **args)
         except Rejected as e:
-            self._refused(what, None, user, e)
+            self.report_refusal(what, None, user, e)
             raise
         self.audit.append(AuditRecord(self.calendar_h, user, what, None, result))
         self._emit("command", machine, f"{user}: {what}: {result}")
@@ -245,7 +254,9 @@ class PlcRuntime:
                            str(e)) from None
         raise Rejected(Refusal.NOT_FOUND, f"no command {name}")
 
-    def _refused(self, what: str, value: Any, user: str, e: Rejected) -> None:
+    def report_refusal(self, what: str, value: Any, user: str, e: Rejected) -> None:
+        """Record and report a refused write or command (also used by the OPC UA server
+        for refusals it decides itself, such as a wrong variant type)."""
         self.audit.append(AuditRecord(self.calendar_h, user, what, value, e.refusal.value))
         source = None
         parts = what.split("/")

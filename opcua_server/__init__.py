@@ -1,0 +1,1 @@
+"""The asyncua server that gives the simulated PLC its OPC UA face."""

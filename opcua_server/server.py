@@ -1,0 +1,246 @@
+"""The plant's OPC UA server: an asyncua server whose address space mirrors the PLC's tag
+table, synchronised after every PLC scan, with writes and methods routed to the PLC, PLC
+events and breakdown alarms as OPC UA events, history in SQLite, and security."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from asyncua import Node, Server, ua
+from asyncua.crypto.permission_rules import User
+from asyncua.server.history_sql import HistorySQLite
+
+from plc_sim.plc import PlcEvent, PlcRuntime
+from plc_sim.tags import Refusal, Rejected, Tag
+
+from . import address_space
+from .access import CALLER, PlantAttributeService, PlantInternalServer, PlantRuleset, status, tag_variant, write_result
+from .security import configure_security
+from .settings import ServerSettings
+from .users import PlantUserManager, UserStore
+
+log = logging.getLogger("opcua_server")
+
+_QUALITY = {"good": ua.StatusCodes.Good, "uncertain": ua.StatusCodes.Uncertain, "bad": ua.StatusCodes.Bad}
+_MACHINE_METHODS = (("Start", "start"), ("Stop", "stop"), ("AcknowledgeAlarm", "acknowledge"),
+                    ("ResetFault", "reset"), ("StartMaintenance", "maintain"))
+
+
+class PlantHistory(HistorySQLite):
+    """asyncua's SQLite history with table names safe for string NodeIds like
+    'Plant/Line/Station/Machine/Tag' (asyncua quotes the identifier into the table name)."""
+
+    def _get_table_name(self, node_id: ua.NodeId) -> str:
+        ident = str(node_id.Identifier)
+        return f"{node_id.NamespaceIndex}_" + "".join(c if c.isalnum() else "_" for c in ident)
+
+    async def save_event(self, event) -> None:
+        """Only events of historized emitters (the server object's own events are not)."""
+        if event.emitting_node in self._datachanges_period:
+            await super().save_event(event)
+
+
+class PlantServer:
+    """Serves one PLC. `await start()`, then `await stop()` (closes sessions, flushes history)."""
+
+    def __init__(self, plc: PlcRuntime, settings: ServerSettings) -> None:
+        self.plc = plc
+        self.settings = settings
+        self.users = UserStore(settings.data_dir / "users.json")
+        self.user_manager = PlantUserManager(self.users, settings.allow_anonymous)
+        iserver = PlantInternalServer(user_manager=self.user_manager)
+        iserver.max_sessions = settings.max_sessions
+        iserver.max_subscriptions = settings.max_subscriptions
+        iserver.max_session_timeout_ms = settings.session_timeout_s * 1000
+        iserver.attribute_service = PlantAttributeService(iserver.aspace, self._write_tag)
+        self.server = Server(iserver=iserver, user_manager=self.user_manager)
+        self.nodes: address_space.PlantNodes | None = None
+        self._events: asyncio.Queue[PlcEvent] = asyncio.Queue()
+        self._event_task: asyncio.Task | None = None
+        self._generators: dict[str | None, object] = {}
+        self._alarm_generators: dict[str, object] = {}
+        self.url = f"opc.tcp://{settings.host}:{settings.port}/plant"
+
+    async def start(self) -> None:
+        s, settings = self.server, self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await s.init()
+        s.set_endpoint(self.url)
+        s.set_server_name(f"plant-twin PLC: {self.plc.spec.title or self.plc.spec.name}")
+        await s.set_application_uri(settings.application_uri)
+        s.limits.max_message_size = settings.max_message_size
+        s.limits.max_chunk_count = max(settings.max_message_size // s.limits.max_recv_buffer + 1, 1)
+        await configure_security(s, settings, PlantRuleset())
+        idx = await s.register_namespace(settings.namespace_uri)
+        m = self.plc.model
+        stations = {st.name: [x.name for x in m.machines[i]] for i, st in enumerate(m.spec.stations)}
+        self.nodes = await address_space.build(s, idx, self.plc.table, m.spec.line, stations)
+        await self._add_methods(idx)
+        await self._setup_events(idx)
+        await self._setup_history()
+        self.plc.on_scan_async(self._sync)
+        self.plc.on_event(self._events.put_nowait)
+        self._event_task = asyncio.create_task(self._fire_events())
+        await s.start()
+        log.info("OPC UA server listening at %s (%d tags)", self.url, len(self.plc.table))
+
+    async def stop(self) -> None:
+        if self._event_task is not None:
+            await self._drain_events()
+            self._event_task.cancel()
+        await self.server.stop()
+        log.info("OPC UA server stopped")
+
+    # --- tag sync and writes ------------------------------------------------------------
+
+    async def _sync(self, changed: list[Tag]) -> None:
+        """Write the scan's changed tags into the address space, stamped with plant time."""
+        pn = self.nodes
+        write = self.server.iserver.aspace.write_attribute_value
+        value_attr = ua.AttributeIds.Value
+        stamp = self.plc.plant_time()
+        for tag in changed:
+            dv = ua.DataValue(tag_variant(tag.dtype, tag.value), StatusCode=ua.StatusCode(_QUALITY[tag.quality]),
+                              SourceTimestamp=stamp)
+            await write(pn.nodes[tag.key].nodeid, value_attr, dv)
+
+    def _write_tag(self, nodeid: ua.NodeId, variant: ua.Variant, user: User) -> ua.StatusCode | None:
+        tag = self.nodes.tags.get(nodeid) if self.nodes else None
+        if tag is None:
+            return None
+        role = self.user_manager.role_of(user)
+        who = user.name or "anonymous"
+        if variant.VariantType != getattr(ua.VariantType, tag.dtype):
+            self.plc.report_refusal(tag.key, variant.Value, who, Rejected(
+                Refusal.TYPE_MISMATCH, f"{tag.key} takes a {tag.dtype}, not a {variant.VariantType.name}"))
+            return status("BadTypeMismatch")
+        return write_result(lambda: self.plc.write(tag.key, variant.Value, role, who))
+
+    # --- methods ------------------------------------------------------------------------
+
+    async def _add_methods(self, idx: int) -> None:
+        pn = self.nodes
+        for path, obj in pn.objects.items():
+            if len(path) == 3 and path[2] != "OutputBuffer":
+                for browse, command in _MACHINE_METHODS:
+                    await obj.add_method(ua.NodeId(f"Plant/{'/'.join(path)}/{browse}", idx), ua.QualifiedName(browse, idx),
+                                         self._machine_method(command, path[2]), [], [ua.VariantType.String])
+        control = pn.objects.get((self.plc.spec.line, "Control"))
+        if control is not None:
+            await control.add_method(ua.NodeId(f"Plant/{self.plc.spec.line}/Control/SetKanbans", idx),
+                                     ua.QualifiedName("SetKanbans", idx), self._cards_method("set_kanbans"),
+                                     [ua.VariantType.Int32, ua.VariantType.String, ua.VariantType.Int32],
+                                     [ua.VariantType.String])
+            await control.add_method(ua.NodeId(f"Plant/{self.plc.spec.line}/Control/SetConwip", idx),
+                                     ua.QualifiedName("SetConwip", idx), self._cards_method("set_conwip"),
+                                     [ua.VariantType.String, ua.VariantType.Int32], [ua.VariantType.String])
+
+    def _caller(self) -> tuple[str | None, str]:
+        user = CALLER.get()
+        return self.user_manager.role_of(user), (user.name if user and user.name else "anonymous")
+
+    def _machine_method(self, command: str, machine: str):
+        async def call(parent: ua.NodeId):
+            role, name = self._caller()
+            out: list[str] = []
+            res = write_result(lambda: out.append(self.plc.command(command, machine, role, name)))
+            return res if not res.is_good() else [ua.Variant(out[0], ua.VariantType.String)]
+        return call
+
+    def _cards_method(self, command: str):
+        async def call(parent: ua.NodeId, *args: ua.Variant):
+            role, name = self._caller()
+            vals = [a.Value if isinstance(a, ua.Variant) else a for a in args]
+            kw = dict(zip(("stage", "product", "value"), vals)) if command == "set_kanbans" else dict(
+                zip(("product", "value"), vals))
+            out: list[str] = []
+            res = write_result(lambda: out.append(self.plc.command(command, None, role, name, **kw)))
+            return res if not res.is_good() else [ua.Variant(out[0], ua.VariantType.String)]
+        return call
+
+    # --- events and alarms --------------------------------------------------------------
+
+    async def _setup_events(self, idx: int) -> None:
+        s, pn = self.server, self.nodes
+        self.event_type = await s.create_custom_event_type(
+            idx, "PlantEventType", ua.ObjectIds.BaseEventType, [("Kind", ua.VariantType.String)])
+        self.alarm_type = await s.create_custom_event_type(
+            idx, "BreakdownAlarmType", ua.ObjectIds.AlarmConditionType, [("Kind", ua.VariantType.String)])
+        line = pn.objects[(self.plc.spec.line,)]
+        self._generators[None] = await s.get_event_generator(self.event_type, line)
+        for path, obj in pn.objects.items():
+            if len(path) == 3 and path[2] != "OutputBuffer":
+                await obj.write_attribute(ua.AttributeIds.EventNotifier,
+                                          ua.DataValue(ua.Variant(ua.EventNotifier.SubscribeToEvents.mask
+                                                                  | ua.EventNotifier.HistoryRead.mask, ua.VariantType.Byte)))
+                self._generators[path[2]] = await s.get_event_generator(self.event_type, obj)
+                self._alarm_generators[path[2]] = await s.get_event_generator(self.alarm_type, obj)
+        await line.write_attribute(ua.AttributeIds.EventNotifier, ua.DataValue(ua.Variant(
+            ua.EventNotifier.SubscribeToEvents.mask | ua.EventNotifier.HistoryRead.mask, ua.VariantType.Byte)))
+
+    async def _fire_events(self) -> None:
+        while True:
+            ev = await self._events.get()
+            try:
+                await self._fire(ev)
+            except Exception:
+                log.exception("could not publish event %s", ev)
+            finally:
+                self._events.task_done()
+
+    async def _drain_events(self) -> None:
+        try:
+            await asyncio.wait_for(self._events.join(), timeout=2.0)
+        except asyncio.TimeoutError:
+            log.warning("%d events not published at shutdown", self._events.qsize())
+
+    async def _fire(self, ev: PlcEvent) -> None:
+        gen = self._generators.get(ev.source, self._generators[None])
+        gen.event.Severity = ev.severity
+        gen.event.Kind = ev.kind
+        gen.event.SourceName = ev.source or self.plc.spec.line
+        await gen.trigger(time_attr=ev.time, message=ev.message)
+        if ev.kind in ("breakdown", "repair", "alarm_acknowledged") and ev.source in self._alarm_generators:
+            await self._fire_alarm(ev)
+
+    async def _fire_alarm(self, ev: PlcEvent) -> None:
+        """Breakdown alarms as AlarmConditionType events: Active/Acked states and Retain."""
+        alarms = self.plc.alarms
+        gen = self._alarm_generators[ev.source]
+        e = gen.event
+        active, acked = alarms.active(ev.source), alarms.acked(ev.source)
+        e.Severity = 800 if active else 300
+        e.Kind = ev.kind
+        e.SourceName = ev.source
+        e.ConditionName = f"{ev.source} breakdown"
+        e.Retain = active or not acked
+        e.ActiveState = ua.LocalizedText("Active" if active else "Inactive")
+        setattr(e, "ActiveState/Id", active)
+        e.AckedState = ua.LocalizedText("Acknowledged" if acked else "Unacknowledged")
+        setattr(e, "AckedState/Id", acked)
+        setattr(e, "EnabledState/Id", True)
+        e.EnabledState = ua.LocalizedText("Enabled")
+        await gen.trigger(time_attr=ev.time, message=ev.message)
+
+    # --- history ------------------------------------------------------------------------
+
+    async def _setup_history(self) -> None:
+        s, pn = self.server, self.nodes
+        path = Path(self.settings.data_dir) / "history.sqlite"
+        storage = PlantHistory(str(path))
+        await storage.init()
+        s.iserver.history_manager.set_storage(storage)
+        count = self.settings.history_count
+        historized = [pn.nodes[t.key] for t in self.plc.table if t.historize]
+        await s.historize_node_data_change(historized, period=None, count=count)
+        emitters = [obj for p, obj in pn.objects.items() if len(p) == 3 and p[2] != "OutputBuffer"]
+        await s.historize_node_event(emitters + [pn.objects[(self.plc.spec.line,)]], period=None, count=count)
+
+
+def endpoint_port(server: PlantServer) -> int:
+    """The port actually bound (useful with port 0)."""
+    bs = server.server.bserver
+    return bs._server.sockets[0].getsockname()[1] if bs and bs._server else server.settings.port
+

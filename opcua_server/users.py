@@ -1,0 +1,86 @@
+"""Users and roles of the OPC UA server: a JSON file of users with scrypt-hashed passwords
+and one role each (viewer < operator < engineer), and the asyncua user manager over it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from pathlib import Path
+
+from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.server.user_managers import UserManager
+
+from plc_sim.tags import ROLES
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def _hash(password: str, salt: bytes) -> str:
+    return hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT).hex()
+
+
+class UserStore:
+    """`users.json` in the data directory: {name: {"role", "salt", "hash"}}."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._users: dict[str, dict[str, str]] = json.loads(path.read_text()) if path.exists() else {}
+
+    def add(self, name: str, role: str, password: str) -> None:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+        if not name or not password:
+            raise ValueError("a user needs a name and a password")
+        salt = secrets.token_bytes(16)
+        self._users[name] = {"role": role, "salt": salt.hex(), "hash": _hash(password, salt)}
+        self._save()
+
+    def remove(self, name: str) -> None:
+        if self._users.pop(name, None) is None:
+            raise KeyError(name)
+        self._save()
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._users, indent=1))
+        os.chmod(tmp, 0o600)
+        tmp.replace(self.path)
+
+    def verify(self, name: str, password: str) -> str | None:
+        """The user's role if the password is right, else None (same time either way)."""
+        u = self._users.get(name)
+        salt = bytes.fromhex(u["salt"]) if u else b"\0" * 16
+        ok = hmac.compare_digest(_hash(password, salt), u["hash"] if u else "0" * 64)
+        return u["role"] if u and ok else None
+
+    def role(self, name: str) -> str | None:
+        u = self._users.get(name)
+        return u["role"] if u else None
+
+    def names(self) -> list[str]:
+        return sorted(self._users)
+
+
+class PlantUserManager(UserManager):
+    """Username/password against the store; anonymous (if allowed) is a viewer."""
+
+    def __init__(self, store: UserStore, allow_anonymous: bool) -> None:
+        self.store = store
+        self.allow_anonymous = allow_anonymous
+
+    def get_user(self, iserver, username=None, password=None, certificate=None) -> User | None:  # type: ignore[override]
+        if username is None:
+            return User(role=UserRole.Anonymous) if self.allow_anonymous else None
+        role = self.store.verify(username, password or "")
+        return User(role=UserRole.User, name=username) if role else None
+
+    def role_of(self, user: User | None) -> str | None:
+        if user is None or user.role == UserRole.Anonymous or user.name is None:
+            return None
+        if user.role == UserRole.Admin:
+            return "engineer"
+        return self.store.role(user.name)
