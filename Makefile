@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run simulate test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/plant up
+
+simulate: $(STAMP)
 	$(BIN)/plant simulate --plant gear_line --model BDOP --scenario 1 --hours 9000 --warmup 1000 --reps 30 --seed 1 --jobs 2
 
 test: $(STAMP)

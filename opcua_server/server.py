@@ -52,6 +52,7 @@ class PlantServer:
         self.user_manager = PlantUserManager(self.users, settings.allow_anonymous)
         iserver = PlantInternalServer(user_manager=self.user_manager)
         iserver.max_sessions = settings.max_sessions
+        iserver.max_monitored_items = settings.max_monitored_items
         iserver.max_subscriptions = settings.max_subscriptions
         iserver.max_session_timeout_ms = settings.session_timeout_s * 1000
         iserver.attribute_service = PlantAttributeService(iserver.aspace, self._write_tag)
