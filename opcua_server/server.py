@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 from asyncua import Node, Server, ua
@@ -28,6 +30,15 @@ _MACHINE_METHODS = (("Start", "start"), ("Stop", "stop"), ("AcknowledgeAlarm", "
                     ("ResetFault", "reset"), ("StartMaintenance", "maintain"))
 
 
+def _timestamp(raw: bytes) -> datetime:
+    return datetime.fromisoformat(raw.decode())
+
+
+# sqlite3's default "timestamp" converter cannot read a time zone without microseconds
+# ("2026-01-05 02:00:45+00:00"), which plant-time stamps produce on whole seconds.
+sqlite3.register_converter("timestamp", _timestamp)
+
+
 class PlantHistory(HistorySQLite):
     """asyncua's SQLite history with table names safe for string NodeIds like
     'Plant/Line/Station/Machine/Tag' (asyncua quotes the identifier into the table name)."""
@@ -36,10 +47,30 @@ class PlantHistory(HistorySQLite):
         ident = str(node_id.Identifier)
         return f"{node_id.NamespaceIndex}_" + "".join(c if c.isalnum() else "_" for c in ident)
 
+    async def _get_event_fields(self, evtypes: list[Node]) -> list[str]:
+        """asyncua lists some AlarmConditionType fields twice; one column each."""
+        return list(dict.fromkeys(await super()._get_event_fields(evtypes)))
+
+    async def new_historized_event(self, source_id: ua.NodeId, evtypes: list[Node], period, count: int = 0) -> None:
+        self.__dict__.setdefault("event_counts", {})[source_id] = count
+        self.__dict__.setdefault("event_types", {})[source_id] = {t.nodeid for t in evtypes}
+        await super().new_historized_event(source_id, evtypes, period, count)
+
     async def save_event(self, event) -> None:
-        """Only events of historized emitters (the server object's own events are not)."""
-        if event.emitting_node in self._datachanges_period:
-            await super().save_event(event)
+        """Only events of historized sources, at most `count` of them per source (asyncua
+        bounds events by age only). Events arrive through asyncua's internal subscription,
+        which labels every one as emitted by the Server object: the source node decides."""
+        source = event.SourceNode
+        if event.EventType not in self.__dict__.get("event_types", {}).get(source, ()):
+            return
+        event.emitting_node = source
+        await super().save_event(event)
+        count = self.__dict__.get("event_counts", {}).get(source)
+        if count:
+            table = self._get_table_name(event.SourceNode)
+            await self._db.execute(f'DELETE FROM "{table}" WHERE _Id NOT IN '
+                                   f'(SELECT _Id FROM "{table}" ORDER BY _Id DESC LIMIT ?)', (count,))
+            await self._db.commit()
 
 
 class PlantServer:
@@ -78,9 +109,11 @@ class PlantServer:
         m = self.plc.model
         stations = {st.name: [x.name for x in m.machines[i]] for i, st in enumerate(m.spec.stations)}
         self.nodes = await address_space.build(s, idx, self.plc.table, m.spec.line, stations)
+        await self._sync(list(self.plc.table))
         await self._add_methods(idx)
         await self._setup_events(idx)
         await self._setup_history()
+        await self._setup_alarms()
         self.plc.on_scan_async(self._sync)
         self.plc.on_event(self._events.put_nowait)
         self._event_task = asyncio.create_task(self._fire_events())
@@ -177,9 +210,15 @@ class PlantServer:
                                           ua.DataValue(ua.Variant(ua.EventNotifier.SubscribeToEvents.mask
                                                                   | ua.EventNotifier.HistoryRead.mask, ua.VariantType.Byte)))
                 self._generators[path[2]] = await s.get_event_generator(self.event_type, obj)
-                self._alarm_generators[path[2]] = await s.get_event_generator(self.alarm_type, obj)
         await line.write_attribute(ua.AttributeIds.EventNotifier, ua.DataValue(ua.Variant(
             ua.EventNotifier.SubscribeToEvents.mask | ua.EventNotifier.HistoryRead.mask, ua.VariantType.Byte)))
+
+    async def _setup_alarms(self) -> None:
+        """Alarm generators come after the event history is set up: asyncua historizes every
+        event type a node GeneratesEvent at that moment, and alarms are not historized."""
+        for path, obj in self.nodes.objects.items():
+            if len(path) == 3 and path[2] != "OutputBuffer":
+                self._alarm_generators[path[2]] = await self.server.get_event_generator(self.alarm_type, obj)
 
     async def _fire_events(self) -> None:
         while True:
@@ -228,6 +267,8 @@ class PlantServer:
     # --- history ------------------------------------------------------------------------
 
     async def _setup_history(self) -> None:
+        """Key tags and the plant events of machines and line go to SQLite, bounded by
+        count. Alarm condition events are not historized (their state is in the tags)."""
         s, pn = self.server, self.nodes
         path = Path(self.settings.data_dir) / "history.sqlite"
         storage = PlantHistory(str(path))

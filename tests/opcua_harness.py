@@ -1,0 +1,60 @@
+"""A real PLC + OPC UA server on a loopback port, for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from opcua_server.server import PlantServer
+from opcua_server.settings import ServerSettings
+from plc_sim.plc import PlcRuntime
+from plc_sim.spec import load_plant
+
+NS = "urn:plant-twin:plant"
+USERS = {"eve": ("engineer", "eve-pw"), "olga": ("operator", "olga-pw"), "vic": ("viewer", "vic-pw")}
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@asynccontextmanager
+async def running_plant(data_dir: Path, plant: str = "gear_line", time_factor: float | None = 3600.0 * 10,
+                        **settings: object) -> AsyncIterator[tuple[PlcRuntime, PlantServer]]:
+    opts = {"port": free_port(), "data_dir": data_dir, "allow_none_policy": True, "trust_all_clients": True}
+    opts.update(settings)
+    plc = PlcRuntime(load_plant(plant), seed=3, time_factor=time_factor, scan_s=0.05)
+    srv = PlantServer(plc, ServerSettings.load(**opts))
+    for name, (role, pw) in USERS.items():
+        srv.users.add(name, role, pw)
+    await srv.start()
+    stop = asyncio.Event()
+    task = asyncio.create_task(plc.run(stop))
+    try:
+        yield plc, srv
+    finally:
+        stop.set()
+        await task
+        await srv.stop()
+
+
+async def until(predicate, timeout: float = 20.0, what: str = "condition") -> None:
+    """Poll `predicate()` (sync or async) until true, or fail after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        res = predicate()
+        if asyncio.iscoroutine(res):
+            res = await res
+        if res:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)

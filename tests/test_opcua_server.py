@@ -1,0 +1,231 @@
+"""The OPC UA face of the PLC, tested with a real asyncua client over loopback."""
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+import pytest_asyncio
+from asyncua import Client, ua
+
+from opcua_harness import NS, USERS, running_plant, until
+from plc_sim.plc import PLANT_EPOCH
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def plant(tmp_path_factory):
+    async with running_plant(tmp_path_factory.mktemp("plc")) as (plc, srv):
+        yield plc, srv
+
+
+def _client(srv, user: str | None = None) -> Client:
+    c = Client(srv.url, timeout=10)
+    if user:
+        c.set_user(user)
+        c.set_password(USERS[user][1])
+    return c
+
+
+async def _ns(c: Client) -> int:
+    return await c.get_namespace_index(NS)
+
+
+def _node(c: Client, idx: int, path: str):
+    return c.get_node(ua.NodeId(f"Plant/{path}", idx))
+
+
+async def test_browse_finds_every_machine_typed(plant):
+    plc, srv = plant
+    async with _client(srv) as c:
+        idx = await _ns(c)
+        found, typeless = {}, []
+
+        async def walk(node, depth):
+            for child in await node.get_children():
+                cls = await child.read_node_class()
+                if cls in (ua.NodeClass.Object, ua.NodeClass.Variable):
+                    tdef = await child.read_type_definition()
+                    if tdef is None:
+                        typeless.append(child.nodeid)
+                    if cls == ua.NodeClass.Object:
+                        found[(await child.read_browse_name()).Name] = tdef
+                        if depth < 4:
+                            await walk(child, depth + 1)
+
+        await walk(_node(c, idx, "GearLine"), 0)
+        assert not typeless, "every object and variable has a HasTypeDefinition"
+        for m in ("MP1", "MP2", "MP3"):
+            assert found[m] == ua.NodeId("Types/MachineType", idx)
+        assert found["OutputBuffer"] == ua.NodeId("Types/BufferType", idx)
+        line = _node(c, idx, "GearLine")
+        assert await line.read_type_definition() == ua.NodeId("Types/LineType", idx)
+        assert await _node(c, idx, "GearLine/MP1").read_type_definition() == ua.NodeId("Types/StationType", idx)
+
+
+async def test_units_ranges_types_and_access(plant):
+    _, srv = plant
+    async with _client(srv) as c:
+        idx = await _ns(c)
+        power = _node(c, idx, "GearLine/MP1/MP1/PowerKW")
+        assert await power.read_type_definition() == ua.NodeId(ua.ObjectIds.AnalogItemType)
+        eu = await (await power.get_child(f"{idx}:EngineeringUnits")).read_value()
+        rng = await (await power.get_child(f"{idx}:EURange")).read_value()
+        assert eu.DisplayName.Text == "kW" and eu.UnitId == 4937729
+        assert rng.Low == 0.0 and rng.High == 11.0
+        k1 = _node(c, idx, "GearLine/Control/K1_A")
+        rng = await (await k1.get_child(f"{idx}:EURange")).read_value()
+        assert (rng.Low, rng.High) == (1, 999)
+        assert await k1.read_data_type() == ua.NodeId(ua.ObjectIds.Int32)
+        state = _node(c, idx, "GearLine/MP1/MP1/State")
+        enum_type = await state.read_data_type()
+        assert enum_type.NamespaceIndex == idx
+        definition = await c.get_node(enum_type).read_data_type_definition()
+        assert [f.Name for f in definition.Fields][:4] == ["processing", "idle", "starved", "blocked"]
+        done = _node(c, idx, "GearLine/MP1/MP1/PartsDone")
+        access = (await done.read_attribute(ua.AttributeIds.AccessLevel)).Value.Value
+        assert not ua.ua_binary.test_bit(access, ua.AccessLevel.CurrentWrite)
+        assert ua.ua_binary.test_bit(access, ua.AccessLevel.HistoryRead)
+
+
+async def test_subscription_delivers_changes_in_plant_time_order(plant):
+    plc, srv = plant
+    async with _client(srv) as c:
+        idx = await _ns(c)
+        got = []
+
+        class Handler:
+            def datachange_notification(self, node, val, data):
+                got.append((data.monitored_item.Value.SourceTimestamp, val))
+
+        sub = await c.create_subscription(50, Handler())
+        await sub.subscribe_data_change([_node(c, idx, "GearLine/KPIs/PlantTime"), _node(c, idx, "GearLine/MP3/MP3/PartsDone")])
+        await until(lambda: len(got) > 30, what="30 notifications")
+        stamps = [s for s, _ in got[1:]]
+        assert stamps == sorted(stamps), "source timestamps are plant time and never go back"
+        assert all(s >= PLANT_EPOCH for s in stamps)
+        assert stamps[-1] <= PLANT_EPOCH + timedelta(hours=plc.calendar_h)
+
+
+async def test_setpoint_write_changes_the_model(plant):
+    plc, srv = plant
+    async with _client(srv, "eve") as c:
+        idx = await _ns(c)
+        k1 = _node(c, idx, "GearLine/Control/K1_A")
+        await k1.write_value(ua.Variant(6, ua.VariantType.Int32))
+        await until(lambda: plc.model.pools[0].cap[0] == 6, what="the kanban count in the model")
+        await until(_reads(k1, 6), what="the node to show 6")
+        assert plc.audit[-1].user == "eve"
+
+
+def _reads(node, value):
+    async def check():
+        return await node.read_value() == value
+    return check
+
+
+@pytest.mark.parametrize("user,path,variant,code", [
+    ("eve", "GearLine/Control/K1_B", ua.Variant(0, ua.VariantType.Int32), "BadOutOfRange"),
+    ("eve", "GearLine/Control/K1_B", ua.Variant(3.0, ua.VariantType.Double), "BadTypeMismatch"),
+    ("eve", "GearLine/MP1/MP1/PartsDone", ua.Variant(1, ua.VariantType.Int32), "BadNotWritable"),
+    ("olga", "GearLine/Control/K1_B", ua.Variant(3, ua.VariantType.Int32), "BadUserAccessDenied"),
+    ("vic", "GearLine/Control/K1_B", ua.Variant(3, ua.VariantType.Int32), "BadUserAccessDenied"),
+    (None, "GearLine/Control/K1_B", ua.Variant(3, ua.VariantType.Int32), "BadUserAccessDenied"),
+])
+async def test_refused_writes_get_their_status_code_and_change_nothing(plant, user, path, variant, code):
+    plc, srv = plant
+    before = plc.model.pools[0].cap[1]
+    events = []
+    plc.on_event(lambda e: e.kind == "write_refused" and events.append(e))
+    async with _client(srv, user) as c:
+        idx = await _ns(c)
+        with pytest.raises(ua.UaStatusCodeError) as e:
+            await _node(c, idx, path).write_value(variant)
+        assert e.value.code == getattr(ua.StatusCodes, code)
+    assert plc.model.pools[0].cap[1] == before
+    assert events, "a refused write is reported as an event"
+
+
+async def test_methods_by_role(plant):
+    plc, srv = plant
+    async with _client(srv, "olga") as c:
+        idx = await _ns(c)
+        mp2 = _node(c, idx, "GearLine/MP2/MP2")
+        out = await mp2.call_method(ua.QualifiedName("StartMaintenance", idx))
+        assert "maintenance" in out
+        await mp2.call_method(ua.QualifiedName("Stop", idx))
+        await until(lambda: plc.model.machine("MP2").stopped, what="MP2 stopped")
+        await mp2.call_method(ua.QualifiedName("Start", idx))
+        assert not plc.model.machine("MP2").stopped
+        control = _node(c, idx, "GearLine/Control")
+        with pytest.raises(ua.UaStatusCodeError) as e:
+            await control.call_method(ua.QualifiedName("SetConwip", idx), ua.Variant("A", ua.VariantType.String),
+                                      ua.Variant(12, ua.VariantType.Int32))
+        assert e.value.code == ua.StatusCodes.BadUserAccessDenied
+    async with _client(srv) as c:
+        with pytest.raises(ua.UaStatusCodeError) as e:
+            await _node(c, idx, "GearLine/MP2/MP2").call_method(ua.QualifiedName("Stop", idx))
+        assert e.value.code == ua.StatusCodes.BadUserAccessDenied
+    async with _client(srv, "eve") as c:
+        control = _node(c, idx, "GearLine/Control")
+        await control.call_method(ua.QualifiedName("SetConwip", idx), ua.Variant("A", ua.VariantType.String),
+                                  ua.Variant(12, ua.VariantType.Int32))
+        await control.call_method(ua.QualifiedName("SetKanbans", idx), ua.Variant(2, ua.VariantType.Int32),
+                                  ua.Variant("B", ua.VariantType.String), ua.Variant(5, ua.VariantType.Int32))
+        assert plc.model.conwip_cap[0] == 12 and plc.model.pools[1].cap[1] == 5
+        with pytest.raises(ua.UaStatusCodeError) as e:
+            await control.call_method(ua.QualifiedName("SetKanbans", idx), ua.Variant(3, ua.VariantType.Int32),
+                                      ua.Variant("B", ua.VariantType.String), ua.Variant(5, ua.VariantType.Int32))
+        assert e.value.code == ua.StatusCodes.BadOutOfRange
+
+
+async def test_breakdown_events_and_acknowledgement(plant):
+    plc, srv = plant
+    async with _client(srv, "olga") as c:
+        idx = await _ns(c)
+        events = []
+
+        class Handler:
+            def event_notification(self, event):
+                events.append(event)
+
+        sub = await c.create_subscription(50, Handler())
+        machines = [_node(c, idx, f"GearLine/{m}/{m}") for m in ("MP1", "MP2", "MP3")]
+        plant_type = await c.nodes.base_event_type.get_child(f"{idx}:PlantEventType")
+        alarm_type = await c.get_node(ua.NodeId(ua.ObjectIds.AlarmConditionType)).get_child(f"{idx}:BreakdownAlarmType")
+        for m in machines:
+            await sub.subscribe_events(m, [plant_type, alarm_type])
+        await until(lambda: any(getattr(e, "Kind", None) == "breakdown" for e in events), timeout=30,
+                    what="a breakdown event")
+        br = next(e for e in events if getattr(e, "Kind", None) == "breakdown")
+        assert br.Severity >= 700 and "broke down" in br.Message.Text
+        name = br.SourceName
+        if not plc.alarms.acked(name):
+            await _node(c, idx, f"GearLine/{name}/{name}").call_method(ua.QualifiedName("AcknowledgeAlarm", idx))
+        acked = _node(c, idx, f"GearLine/{name}/{name}/AlarmAcked")
+        await until(_reads(acked, True), what="the acknowledged state")
+        await until(lambda: any(getattr(e, "Kind", None) == "alarm_acknowledged" for e in events),
+                    what="the acknowledgement event")
+        alarms = [e for e in events if getattr(e, "ConditionName", None)]
+        assert any(e.AckedState.Text == "Acknowledged" for e in alarms)
+        assert any(e.ActiveState.Text == "Active" and e.Retain for e in alarms)
+
+
+async def test_history_read_returns_the_recent_past(plant):
+    plc, srv = plant
+    await until(lambda: plc.model.machine("MP1").done > 20, what="some production")
+    async with _client(srv) as c:
+        idx = await _ns(c)
+        done = _node(c, idx, "GearLine/MP1/MP1/PartsDone")
+        await until(lambda: srv.server.iserver.history_manager.storage is not None, what="history")
+        end = PLANT_EPOCH + timedelta(hours=plc.calendar_h + 1)
+        values = []
+
+        async def have_history():
+            values[:] = await done.read_raw_history(PLANT_EPOCH, end)
+            return len(values) > 5
+        await until(have_history, what="historized values")
+        nums = [v.Value.Value for v in values]
+        assert nums == sorted(nums)
+        evs = await _node(c, idx, "GearLine/MP1/MP1").read_event_history(PLANT_EPOCH, end)
+        assert evs, "machine events are historized"
