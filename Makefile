@@ -18,7 +18,13 @@ run: $(STAMP)
 simulate: $(STAMP)
 	$(BIN)/plant simulate --plant gear_line --model BDOP --scenario 1 --hours 9000 --warmup 1000 --reps 30 --seed 1 --jobs 2
 
-test: $(STAMP)
+INTEROP := tests/interop/node_modules/.installed
+
+$(INTEROP): tests/interop/package.json tests/interop/package-lock.json
+	cd tests/interop && npm ci --no-audit --no-fund
+	touch $(INTEROP)
+
+test: $(STAMP) $(INTEROP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
