@@ -1,0 +1,355 @@
+"""OPC UA throughput: value changes per second delivered to subscribed asyncua clients, and
+the latency from the PLC scan to the client's datachange handler, with `--tags` extra
+Double tags (2,000 by default) that change at every scan of the gear line's PLC.
+
+The tags are added to the real PLC's tag table, so every change goes through the real scan
+loop and PlantServer._sync. A tag's value is the wall-clock time at which the scan read it;
+a client subtracts it from its own wall clock when the notification reaches its handler.
+The server and every client run in processes of their own (spawned); each scenario (1
+client, then 10) is measured `--runs` times over a `--seconds` window after a warm-up, and
+the tables quote medians over the runs.
+
+Usage: python bench/opcua_throughput.py [--tags 2000] [--clients 1 10] [--runs 3]
+       [--seconds 10] [--warmup 3] [--interval-ms 100] [--scan-s 0.1] [--queue-size 1]
+       [--profile-server FILE]
+Prints tables and, last, one JSON line with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import logging
+import multiprocessing as mp
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+TARGET_RATE = 10_000.0
+TARGET_P99_MS = 500.0
+BENCH_PATH = ("GearLine", "Bench")
+
+
+@dataclass
+class ServerConfig:
+    tags: int
+    scan_s: float
+    profile: str | None = None
+
+
+@dataclass
+class ClientConfig:
+    url: str
+    tags: int
+    interval_ms: float
+    queue_size: int
+
+
+@dataclass
+class ClientResult:
+    delivered: int
+    seconds: float
+    latency_ms: np.ndarray
+    cpu_s: float
+    error: str | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.delivered / self.seconds
+
+
+@dataclass
+class ScanRecord:
+    wall: float
+    changed: int
+    sync_s: float
+
+
+@dataclass
+class RunResult:
+    clients: list[ClientResult]
+    scans: list[ScanRecord]
+    window: tuple[float, float]
+    overruns: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --- server process ---------------------------------------------------------------------
+
+
+def serve(cfg: ServerConfig, conn: Connection) -> None:
+    profiler = cProfile.Profile() if cfg.profile else None
+    if profiler:
+        profiler.enable()
+    asyncio.run(_serve(cfg, conn))
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(cfg.profile)
+
+
+async def _serve(cfg: ServerConfig, conn: Connection) -> None:
+    import socket
+
+    from opcua_server.server import PlantServer
+    from opcua_server.settings import ServerSettings
+    from plc_sim.plc import PlcRuntime
+    from plc_sim.spec import load_plant
+    from plc_sim.tags import Tag
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    settings = ServerSettings.load(port=port, data_dir=Path(tempfile.mkdtemp(prefix="opcua-bench-")),
+                                   allow_none_policy=True, trust_all_clients=True)
+    plc = PlcRuntime(load_plant("gear_line"), seed=1, time_factor=60.0, scan_s=cfg.scan_s)
+    for i in range(cfg.tags):
+        plc.table.add(Tag((*BENCH_PATH, f"T{i:04d}"), "Double", time.time, value=0.0,
+                          description="wall clock at scan"))
+    srv = PlantServer(plc, settings)
+    scans: list[ScanRecord] = []
+    sync_started = 0.0
+
+    async def before_sync(changed: list) -> None:
+        nonlocal sync_started
+        sync_started = time.perf_counter()
+
+    async def after_sync(changed: list) -> None:
+        took = time.perf_counter() - sync_started
+        scans.append(ScanRecord(time.time(), sum(1 for t in changed if t.path[:2] == BENCH_PATH), took))
+
+    plc.on_scan_async(before_sync)
+    await srv.start()
+    plc.on_scan_async(after_sync)
+    stop = asyncio.Event()
+    task = asyncio.create_task(plc.run(stop))
+    conn.send(srv.url)
+    loop = asyncio.get_running_loop()
+    while (cmd := await loop.run_in_executor(None, conn.recv)) != "stop":
+        if cmd == "stats":
+            conn.send((list(scans), plc.overruns))
+    stop.set()
+    await task
+    await srv.stop()
+    conn.send("stopped")
+
+
+# --- client process ---------------------------------------------------------------------
+
+
+def subscribe_and_count(cfg: ClientConfig, conn: Connection) -> None:
+    asyncio.run(_client(cfg, conn))
+
+
+async def _client(cfg: ClientConfig, conn: Connection) -> None:
+    from asyncua import Client, ua
+
+    logging.getLogger("asyncua").setLevel(logging.ERROR)
+    received: list[tuple[float, float]] = []
+    window = [float("inf"), float("inf")]
+
+    class Handler:
+        def datachange_notification(self, node: Any, val: float, data: Any) -> None:
+            now = time.time()
+            if window[0] <= now < window[1]:
+                received.append((now, val))
+
+    loop = asyncio.get_running_loop()
+    try:
+        async with Client(cfg.url, timeout=30) as client:
+            idx = await client.get_namespace_index("urn:plant-twin:plant")
+            prefix = "Plant/" + "/".join(BENCH_PATH)
+            nodes = [client.get_node(ua.NodeId(f"{prefix}/T{i:04d}", idx)) for i in range(cfg.tags)]
+            sub = await client.create_subscription(cfg.interval_ms, Handler())
+            await sub.subscribe_data_change(nodes, queuesize=cfg.queue_size)
+            conn.send("ready")
+            window[0], window[1] = await loop.run_in_executor(None, conn.recv)
+            await asyncio.sleep(max(window[0] - time.time(), 0.0))
+            cpu0 = time.process_time()
+            await asyncio.sleep(max(window[1] - time.time(), 0.0))
+            cpu = time.process_time() - cpu0
+            await sub.delete()
+        lat = np.array([(now - val) * 1000.0 for now, val in received], dtype=np.float64)
+        conn.send(ClientResult(len(received), window[1] - window[0], lat, cpu))
+    except Exception as e:  # reported to the orchestrator, which prints it
+        conn.send(ClientResult(0, 1.0, np.zeros(0), 0.0, error=f"{type(e).__name__}: {e}"))
+
+
+# --- orchestration ----------------------------------------------------------------------
+
+
+def start_server(ctx: Any, cfg: ServerConfig) -> tuple[Any, Connection, str]:
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=serve, args=(cfg, child), name="opcua-server")
+    proc.start()
+    deadline = time.monotonic() + 120
+    while not parent.poll(0.2):
+        if not proc.is_alive() or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"server did not start (exit code {proc.exitcode})")
+    return proc, parent, parent.recv()
+
+
+def measure(ctx: Any, server: Connection, cfg: ClientConfig, n_clients: int, warmup: float,
+            seconds: float) -> RunResult:
+    pipes, procs = [], []
+    for k in range(n_clients):
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=subscribe_and_count, args=(cfg, child), name=f"opcua-client-{k}")
+        proc.start()
+        pipes.append(parent)
+        procs.append(proc)
+    for p, proc in zip(pipes, procs):
+        if not p.poll(120):
+            raise RuntimeError(f"client {proc.name} did not subscribe within 120 s")
+        msg = p.recv()
+        if isinstance(msg, ClientResult):
+            raise RuntimeError(f"client {proc.name}: {msg.error}")
+    t0 = time.time() + warmup
+    window = (t0, t0 + seconds)
+    for p in pipes:
+        p.send(window)
+    results = []
+    for p, proc in zip(pipes, procs):
+        if not p.poll(seconds + warmup + 120):
+            raise RuntimeError(f"client {proc.name} did not report")
+        results.append(p.recv())
+        proc.join(30)
+    errors = [r.error for r in results if r.error]
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    server.send("stats")
+    scans, overruns = server.recv()
+    return RunResult(results, [s for s in scans if window[0] <= s.wall < window[1]], window, overruns)
+
+
+def summarize(run: RunResult) -> dict[str, Any]:
+    seconds = run.window[1] - run.window[0]
+    lat = np.concatenate([c.latency_ms for c in run.clients]) if run.clients else np.zeros(0)
+    rates = [c.rate for c in run.clients]
+    sync_ms = np.array([s.sync_s * 1000.0 for s in run.scans]) if run.scans else np.zeros(1)
+    produced = sum(s.changed for s in run.scans) / seconds
+    return {
+        "produced_per_s": produced,
+        "scans_per_s": len(run.scans) / seconds,
+        "delivered_per_client_per_s": statistics.median(rates),
+        "delivered_total_per_s": sum(rates),
+        "per_client_per_s": rates,
+        "min_max_client_ratio": min(rates) / max(rates) if max(rates) > 0 else 0.0,
+        "delivered_over_produced": statistics.median(rates) / produced if produced else 0.0,
+        "latency_median_ms": float(np.median(lat)) if lat.size else float("nan"),
+        "latency_p99_ms": float(np.percentile(lat, 99)) if lat.size else float("nan"),
+        "sync_median_ms": float(np.median(sync_ms)),
+        "sync_p99_ms": float(np.percentile(sync_ms, 99)),
+        "client_cpu_pct": statistics.median(c.cpu_s / seconds * 100.0 for c in run.clients),
+    }
+
+
+def median_of_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over runs of every scalar; the per-client rates of the run with the median
+    per-client rate."""
+    out: dict[str, Any] = {k: statistics.median(r[k] for r in runs) for k, v in runs[0].items()
+                           if isinstance(v, (int, float))}
+    mid = sorted(runs, key=lambda r: r["delivered_per_client_per_s"])[len(runs) // 2]
+    out["per_client_per_s"] = mid["per_client_per_s"]
+    out["runs"] = len(runs)
+    return out
+
+
+ROWS = (("produced changes/s (server)", "produced_per_s", "{:,.0f}"),
+        ("delivered/s per client", "delivered_per_client_per_s", "{:,.0f}"),
+        ("delivered/s, all clients", "delivered_total_per_s", "{:,.0f}"),
+        ("delivered / produced", "delivered_over_produced", "{:.2f}"),
+        ("slowest / fastest client", "min_max_client_ratio", "{:.2f}"),
+        ("latency median ms", "latency_median_ms", "{:.0f}"),
+        ("latency p99 ms", "latency_p99_ms", "{:.0f}"),
+        ("scans/s (period {period} ms)", "scans_per_s", "{:.1f}"),
+        ("tag sync per scan, median ms", "sync_median_ms", "{:.0f}"),
+        ("tag sync per scan, p99 ms", "sync_p99_ms", "{:.0f}"),
+        ("client process CPU %", "client_cpu_pct", "{:.0f}"))
+
+
+def report(console: Console, args: argparse.Namespace, results: dict[int, dict[str, Any]]) -> None:
+    t = Table(title=f"OPC UA throughput: {args.tags} tags changing every scan, publishing {args.interval_ms:.0f} ms, "
+                    f"queue size {args.queue_size} (medians of {args.runs} runs)")
+    t.add_column("figure")
+    for n in results:
+        t.add_column(f"{n} client{'s' if n > 1 else ''}", justify="right")
+    for label, key, fmt in ROWS:
+        t.add_row(label.format(period=f"{args.scan_s * 1000:.0f}"), *(fmt.format(r[key]) for r in results.values()))
+    console.print(t)
+    for n, r in results.items():
+        if n > 1:
+            f = Table(title=f"{n} clients: delivered changes/s per client (run with the median rate)")
+            f.add_column("client", justify="right")
+            f.add_column("delivered/s", justify="right")
+            f.add_column("share of the best client", justify="right")
+            best = max(r["per_client_per_s"]) or 1.0
+            for k, rate in enumerate(r["per_client_per_s"]):
+                f.add_row(str(k), f"{rate:,.0f}", f"{rate / best:.2f}")
+            console.print(f)
+    one = results.get(1)
+    if one:
+        rate_ok = one["delivered_per_client_per_s"] >= TARGET_RATE
+        p99_ok = one["latency_p99_ms"] < TARGET_P99_MS
+        g = Table(title="Targets (one client)")
+        for col in ("figure", "measured", "target", "ratio", "met"):
+            g.add_column(col, justify="right")
+        g.add_row("delivered changes/s", f"{one['delivered_per_client_per_s']:,.0f}", f">= {TARGET_RATE:,.0f}",
+                  f"{one['delivered_per_client_per_s'] / TARGET_RATE:.2f}", "yes" if rate_ok else "NO")
+        g.add_row("latency p99 ms", f"{one['latency_p99_ms']:.0f}", f"< {TARGET_P99_MS:.0f}",
+                  f"{one['latency_p99_ms'] / TARGET_P99_MS:.2f}", "yes" if p99_ok else "NO")
+        console.print(g)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tags", type=int, default=2000)
+    ap.add_argument("--clients", type=int, nargs="+", default=[1, 10])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument("--interval-ms", type=float, default=100.0)
+    ap.add_argument("--scan-s", type=float, default=0.1)
+    ap.add_argument("--queue-size", type=int, default=1)
+    ap.add_argument("--profile-server", default=None, help="write the server process's cProfile stats here")
+    args = ap.parse_args()
+    console = Console()
+    ctx = mp.get_context("spawn")
+    proc, server, url = start_server(ctx, ServerConfig(args.tags, args.scan_s, args.profile_server))
+    console.print(f"server {url} with {args.tags} bench tags (pid {proc.pid})")
+    cfg = ClientConfig(url, args.tags, args.interval_ms, args.queue_size)
+    results: dict[int, dict[str, Any]] = {}
+    try:
+        for n in args.clients:
+            runs = []
+            for i in range(args.runs):
+                runs.append(summarize(measure(ctx, server, cfg, n, args.warmup, args.seconds)))
+                r = runs[-1]
+                console.print(f"{n} client(s), run {i + 1}: {r['delivered_per_client_per_s']:,.0f}/s per client, "
+                              f"latency median {r['latency_median_ms']:.0f} ms, p99 {r['latency_p99_ms']:.0f} ms")
+            results[n] = median_of_runs(runs)
+    finally:
+        server.send("stop")
+        if server.poll(60):
+            server.recv()
+        proc.join(30)
+    report(console, args, results)
+    print(json.dumps({"tags": args.tags, "interval_ms": args.interval_ms, "scan_s": args.scan_s,
+                      "queue_size": args.queue_size, "seconds": args.seconds, "runs": args.runs,
+                      "target_rate": TARGET_RATE, "target_p99_ms": TARGET_P99_MS,
+                      "results": {str(n): r for n, r in results.items()}}))
+
+
+if __name__ == "__main__":
+    main()
