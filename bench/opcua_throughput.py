@@ -20,10 +20,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import json
 import logging
 import multiprocessing as mp
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -61,6 +63,7 @@ class ClientResult:
     seconds: float
     latency_ms: np.ndarray
     cpu_s: float
+    statuses: list[str] = field(default_factory=list)
     error: str | None = None
 
     @property
@@ -81,7 +84,8 @@ class RunResult:
     scans: list[ScanRecord]
     window: tuple[float, float]
     overruns: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    loop_lag_ms: list[float]
+    gc_pause_ms: list[float]
 
 
 # --- server process ---------------------------------------------------------------------
@@ -128,16 +132,39 @@ async def _serve(cfg: ServerConfig, conn: Connection) -> None:
         took = time.perf_counter() - sync_started
         scans.append(ScanRecord(time.time(), sum(1 for t in changed if t.path[:2] == BENCH_PATH), took))
 
+    lags: list[tuple[float, float]] = []
+    gc_pauses: list[tuple[float, float]] = []
+    gc_started = 0.0
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        nonlocal gc_started
+        if phase == "start":
+            gc_started = time.perf_counter()
+        else:
+            gc_pauses.append((time.time(), (time.perf_counter() - gc_started) * 1000.0))
+
+    gc.callbacks.append(on_gc)
+
+    async def watch_loop() -> None:
+        """How late the event loop wakes a 50 ms sleeper: time nobody could be served."""
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(0.05)
+            lags.append((time.time(), (time.perf_counter() - t - 0.05) * 1000.0))
+
     plc.on_scan_async(before_sync)
     await srv.start()
     plc.on_scan_async(after_sync)
     stop = asyncio.Event()
     task = asyncio.create_task(plc.run(stop))
+    watcher = asyncio.create_task(watch_loop())
     conn.send(srv.url)
     loop = asyncio.get_running_loop()
     while (cmd := await loop.run_in_executor(None, conn.recv)) != "stop":
-        if cmd == "stats":
-            conn.send((list(scans), plc.overruns))
+        t0, t1 = cmd
+        conn.send(([s for s in scans if t0 <= s.wall < t1], plc.overruns, [lag for w, lag in lags if t0 <= w < t1],
+                   [ms for w, ms in gc_pauses if t0 <= w < t1]))
+    watcher.cancel()
     stop.set()
     await task
     await srv.stop()
@@ -154,8 +181,9 @@ def subscribe_and_count(cfg: ClientConfig, conn: Connection) -> None:
 async def _client(cfg: ClientConfig, conn: Connection) -> None:
     from asyncua import Client, ua
 
-    logging.getLogger("asyncua").setLevel(logging.ERROR)
+    logging.getLogger("asyncua").setLevel(logging.CRITICAL)  # failures are reported in the result
     received: list[tuple[float, float]] = []
+    statuses: list[str] = []
     window = [float("inf"), float("inf")]
 
     class Handler:
@@ -164,7 +192,12 @@ async def _client(cfg: ClientConfig, conn: Connection) -> None:
             if window[0] <= now < window[1]:
                 received.append((now, val))
 
+        def status_change_notification(self, status: Any) -> None:
+            statuses.append(status.Status.name)
+
     loop = asyncio.get_running_loop()
+    ready = False
+    cpu, error = 0.0, None
     try:
         async with Client(cfg.url, timeout=30) as client:
             idx = await client.get_namespace_index("urn:plant-twin:plant")
@@ -173,16 +206,20 @@ async def _client(cfg: ClientConfig, conn: Connection) -> None:
             sub = await client.create_subscription(cfg.interval_ms, Handler())
             await sub.subscribe_data_change(nodes, queuesize=cfg.queue_size)
             conn.send("ready")
+            ready = True
             window[0], window[1] = await loop.run_in_executor(None, conn.recv)
             await asyncio.sleep(max(window[0] - time.time(), 0.0))
             cpu0 = time.process_time()
             await asyncio.sleep(max(window[1] - time.time(), 0.0))
             cpu = time.process_time() - cpu0
             await sub.delete()
-        lat = np.array([(now - val) * 1000.0 for now, val in received], dtype=np.float64)
-        conn.send(ClientResult(len(received), window[1] - window[0], lat, cpu))
-    except Exception as e:  # reported to the orchestrator, which prints it
-        conn.send(ClientResult(0, 1.0, np.zeros(0), 0.0, error=f"{type(e).__name__}: {e}"))
+    except Exception as e:
+        error = f"{type(e).__name__}: {e}"
+    if not ready:
+        conn.send(f"failed to subscribe: {error}")
+        window[0], window[1] = conn.recv()
+    lat = np.array([(now - val) * 1000.0 for now, val in received], dtype=np.float64)
+    conn.send(ClientResult(len(received), window[1] - window[0], lat, cpu, statuses, error))
 
 
 # --- orchestration ----------------------------------------------------------------------
@@ -202,35 +239,41 @@ def start_server(ctx: Any, cfg: ServerConfig) -> tuple[Any, Connection, str]:
 
 def measure(ctx: Any, server: Connection, cfg: ClientConfig, n_clients: int, warmup: float,
             seconds: float) -> RunResult:
+    """One run: `n_clients` client processes subscribe, then count over a common window.
+    A client that fails is reported with what it received, never dropped."""
     pipes, procs = [], []
-    for k in range(n_clients):
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(target=subscribe_and_count, args=(cfg, child), name=f"opcua-client-{k}")
-        proc.start()
-        pipes.append(parent)
-        procs.append(proc)
-    for p, proc in zip(pipes, procs):
-        if not p.poll(120):
-            raise RuntimeError(f"client {proc.name} did not subscribe within 120 s")
-        msg = p.recv()
-        if isinstance(msg, ClientResult):
-            raise RuntimeError(f"client {proc.name}: {msg.error}")
-    t0 = time.time() + warmup
-    window = (t0, t0 + seconds)
-    for p in pipes:
-        p.send(window)
-    results = []
-    for p, proc in zip(pipes, procs):
-        if not p.poll(seconds + warmup + 120):
-            raise RuntimeError(f"client {proc.name} did not report")
-        results.append(p.recv())
-        proc.join(30)
-    errors = [r.error for r in results if r.error]
-    if errors:
-        raise RuntimeError("; ".join(errors))
-    server.send("stats")
-    scans, overruns = server.recv()
-    return RunResult(results, [s for s in scans if window[0] <= s.wall < window[1]], window, overruns)
+    try:
+        for k in range(n_clients):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=subscribe_and_count, args=(cfg, child), name=f"opcua-client-{k}", daemon=True)
+            proc.start()
+            pipes.append(parent)
+            procs.append(proc)
+        for p, proc in zip(pipes, procs):
+            if not p.poll(180):
+                raise RuntimeError(f"{proc.name} did not subscribe within 180 s")
+            msg = p.recv()
+            if msg != "ready":
+                print(f"{proc.name}: {msg}", file=sys.stderr)
+        t0 = time.time() + warmup
+        window = (t0, t0 + seconds)
+        for p in pipes:
+            p.send(window)
+        results = []
+        for p, proc in zip(pipes, procs):
+            if not p.poll(seconds + warmup + 120):
+                raise RuntimeError(f"{proc.name} did not report")
+            results.append(p.recv())
+            if results[-1].error:
+                print(f"{proc.name}: {results[-1].error}", file=sys.stderr)
+    finally:
+        for proc in procs:
+            proc.join(30)
+            if proc.is_alive():
+                proc.kill()
+    server.send(window)
+    scans, overruns, lags, gc_pauses = server.recv()
+    return RunResult(results, scans, window, overruns, lags, gc_pauses)
 
 
 def summarize(run: RunResult) -> dict[str, Any]:
@@ -252,6 +295,12 @@ def summarize(run: RunResult) -> dict[str, Any]:
         "sync_median_ms": float(np.median(sync_ms)),
         "sync_p99_ms": float(np.percentile(sync_ms, 99)),
         "client_cpu_pct": statistics.median(c.cpu_s / seconds * 100.0 for c in run.clients),
+        "loop_lag_p99_ms": float(np.percentile(run.loop_lag_ms, 99)) if run.loop_lag_ms else float("nan"),
+        "loop_lag_max_ms": max(run.loop_lag_ms, default=float("nan")),
+        "server_gc_pct": sum(run.gc_pause_ms) / 10.0 / seconds,
+        "server_gc_max_ms": max(run.gc_pause_ms, default=0.0),
+        "client_errors": sum(1 for c in run.clients if c.error),
+        "status_changes": sorted({s for c in run.clients for s in c.statuses}),
     }
 
 
@@ -262,6 +311,7 @@ def median_of_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
                            if isinstance(v, (int, float))}
     mid = sorted(runs, key=lambda r: r["delivered_per_client_per_s"])[len(runs) // 2]
     out["per_client_per_s"] = mid["per_client_per_s"]
+    out["status_changes"] = sorted({s for r in runs for s in r["status_changes"]})
     out["runs"] = len(runs)
     return out
 
@@ -276,7 +326,12 @@ ROWS = (("produced changes/s (server)", "produced_per_s", "{:,.0f}"),
         ("scans/s (period {period} ms)", "scans_per_s", "{:.1f}"),
         ("tag sync per scan, median ms", "sync_median_ms", "{:.0f}"),
         ("tag sync per scan, p99 ms", "sync_p99_ms", "{:.0f}"),
-        ("client process CPU %", "client_cpu_pct", "{:.0f}"))
+        ("server event loop lag p99 ms", "loop_lag_p99_ms", "{:.0f}"),
+        ("server event loop lag max ms", "loop_lag_max_ms", "{:.0f}"),
+        ("server time in GC %", "server_gc_pct", "{:.1f}"),
+        ("server longest GC pause ms", "server_gc_max_ms", "{:.0f}"),
+        ("client process CPU %", "client_cpu_pct", "{:.0f}"),
+        ("clients failed", "client_errors", "{:.0f}"))
 
 
 def report(console: Console, args: argparse.Namespace, results: dict[int, dict[str, Any]]) -> None:
