@@ -12,6 +12,7 @@ from asyncua import Server, ua
 from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from asyncua.crypto.permission_rules import PermissionRuleset
 from asyncua.crypto.truststore import TrustStore
+from asyncua.common.utils import ServiceError
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -49,7 +50,16 @@ async def configure_security(server: Server, settings: ServerSettings, ruleset: 
         tokens.insert(0, ua.AnonymousIdentityToken)
     server.set_identity_tokens(tokens)
     if not settings.trust_all_clients:
+        if not any(dirs["trusted"].iterdir()):
+            server.set_certificate_validator(_trust_nobody)
+            return
         store = TrustStore([dirs["trusted"]], [])
         await store.load()
         server.set_certificate_validator(CertificateValidator(
             CertificateValidatorOptions.TRUSTED_VALIDATION | CertificateValidatorOptions.PEER_CLIENT, store))
+
+
+async def _trust_nobody(certificate: object, app_description: ua.ApplicationDescription) -> None:
+    """An enforced, empty trust list: no client certificate is trusted yet (asyncua's
+    TrustStore cannot be built from an empty folder)."""
+    raise ServiceError(ua.StatusCodes.BadCertificateUntrusted)

@@ -5,6 +5,8 @@ events and breakdown alarms as OPC UA events, history in SQLite, and security.""
 from __future__ import annotations
 
 import asyncio
+import copy
+import gc
 import logging
 import sqlite3
 from datetime import datetime
@@ -13,6 +15,7 @@ from pathlib import Path
 from asyncua import Node, Server, ua
 from asyncua.crypto.permission_rules import User
 from asyncua.server.history_sql import HistorySQLite
+from asyncua.server.monitored_item_service import MonitoredItemValues
 
 from plc_sim.plc import PlcEvent, PlcRuntime
 from plc_sim.tags import Refusal, Rejected, Tag
@@ -24,6 +27,20 @@ from .settings import ServerSettings
 from .users import PlantUserManager, UserStore
 
 log = logging.getLogger("opcua_server")
+
+_SCALARS = (int, float, str, bool, type(None), datetime)
+
+
+def _set_current_datavalue(self: MonitoredItemValues, cur_val: ua.DataValue) -> None:
+    """asyncua deep-copies every value for every monitored item (about 80 % of the server's
+    time with 2,000 changing tags). A DataValue holding a scalar shares nothing mutable, so it
+    is kept as it is; anything else is still copied."""
+    self.old_dvalue = self.current_dvalue
+    value = cur_val.Value.Value if cur_val.Value is not None else None
+    self.current_dvalue = cur_val if isinstance(value, _SCALARS) else copy.deepcopy(cur_val)
+
+
+MonitoredItemValues.set_current_datavalue = _set_current_datavalue
 
 _QUALITY = {"good": ua.StatusCodes.Good, "uncertain": ua.StatusCodes.Uncertain, "bad": ua.StatusCodes.Bad}
 _MACHINE_METHODS = (("Start", "start"), ("Stop", "stop"), ("AcknowledgeAlarm", "acknowledge"),
@@ -118,6 +135,8 @@ class PlantServer:
         self.plc.on_event(self._events.put_nowait)
         self._event_task = asyncio.create_task(self._fire_events())
         await s.start()
+        gc.collect()
+        gc.freeze()
         log.info("OPC UA server listening at %s (%d tags)", self.url, len(self.plc.table))
 
     async def stop(self) -> None:
@@ -135,7 +154,9 @@ class PlantServer:
         write = self.server.iserver.aspace.write_attribute_value
         value_attr = ua.AttributeIds.Value
         stamp = self.plc.plant_time()
-        for tag in changed:
+        for i, tag in enumerate(changed):
+            if i and not i % 100:
+                await asyncio.sleep(0)
             dv = ua.DataValue(tag_variant(tag.dtype, tag.value), StatusCode=ua.StatusCode(_QUALITY[tag.quality]),
                               SourceTimestamp=stamp)
             await write(pn.nodes[tag.key].nodeid, value_attr, dv)

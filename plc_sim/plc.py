@@ -156,7 +156,8 @@ class PlcRuntime:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Scan until `stop` is set. Each scan maps wall time to plant time; a scan that
-        takes longer than its period is reported as an overrun event."""
+        takes longer than its period is reported as an overrun event, and the loop still
+        gets a fifth of a period to serve clients before the next scan."""
         loop = asyncio.get_running_loop()
         t0, cal0 = loop.time(), self.calendar_h
         deadline = t0
@@ -175,7 +176,7 @@ class PlcRuntime:
                 self.overruns += 1
                 self._emit("scan_overrun", None, f"scan took {took * 1000:.0f} ms (period {self.scan_s * 1000:.0f} ms)",
                            took_ms=took * 1000)
-                deadline = loop.time()
+                deadline = loop.time() + self.scan_s * 0.2
             try:
                 await asyncio.wait_for(stop.wait(), timeout=max(deadline - loop.time(), 0.0))
             except asyncio.TimeoutError:

@@ -166,3 +166,13 @@ async def test_limit_message_size_and_session_timeout(secure):
     assert not any(len(r.action) > 1000 for r in plc.audit), "the oversized call never reached the PLC"
     async with await _secure_client(srv, trusted, "eve") as again:
         assert await again.get_namespace_index(NS) > 0, "the server survives an oversized request"
+
+
+async def test_secure_profile_starts_with_an_empty_trust_list_and_trusts_nobody(tmp_path):
+    """A fresh data directory: the server starts, and no client certificate is trusted yet."""
+    cert = _client_cert(tmp_path / "certs", "new-client")
+    async with running_plant(tmp_path / "data", allow_none_policy=False, trust_all_clients=False) as (_, srv):
+        c = await _secure_client(srv, cert, "eve")
+        with pytest.raises(Exception):
+            async with c:
+                pass
