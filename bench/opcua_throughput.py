@@ -108,7 +108,7 @@ def serve(cfg: ServerConfig, conn: Connection) -> None:
 async def _serve(cfg: ServerConfig, conn: Connection) -> None:
     from opcua_server.server import PlantServer
     from opcua_server.settings import ServerSettings
-    from plc_sim.plc import PlcRuntime
+    from plc_sim.runtime import PlcRuntime
     from plc_sim.spec import load_plant
     from plc_sim.tags import Tag
 
@@ -201,7 +201,9 @@ async def _client(cfg: ClientConfig, conn: Connection) -> None:
     ready = False
     cpu, error = 0.0, None
     try:
-        async with Client(cfg.url, timeout=30) as client:
+        # The client processes share the machine's cores with the server: asyncua's default
+        # liveness probe (a read answered within 1 s) would call a busy loop a lost connection.
+        async with Client(cfg.url, timeout=30, watchdog_intervall=60.0) as client:
             idx = await client.get_namespace_index("urn:plant-twin:plant")
             prefix = "Plant/" + "/".join(BENCH_PATH)
             nodes = [client.get_node(ua.NodeId(f"{prefix}/T{i:04d}", idx)) for i in range(cfg.tags)]

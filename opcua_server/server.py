@@ -5,7 +5,6 @@ events and breakdown alarms as OPC UA events, history in SQLite, and security.""
 from __future__ import annotations
 
 import asyncio
-import copy
 import gc
 import logging
 import sqlite3
@@ -15,32 +14,17 @@ from pathlib import Path
 from asyncua import Node, Server, ua
 from asyncua.crypto.permission_rules import User
 from asyncua.server.history_sql import HistorySQLite
-from asyncua.server.monitored_item_service import MonitoredItemValues
 
-from plc_sim.plc import PlcEvent, PlcRuntime
+from plc_sim.runtime import PlcEvent, PlcRuntime
 from plc_sim.tags import Refusal, Rejected, Tag
 
-from . import address_space
+from . import address_space, fastpath  # noqa: F401 (fastpath patches asyncua on import)
 from .access import CALLER, PlantAttributeService, PlantInternalServer, PlantRuleset, status, tag_variant, write_result
 from .security import configure_security
 from .settings import ServerSettings
 from .users import PlantUserManager, UserStore
 
 log = logging.getLogger("opcua_server")
-
-_SCALARS = (int, float, str, bool, type(None), datetime)
-
-
-def _set_current_datavalue(self: MonitoredItemValues, cur_val: ua.DataValue) -> None:
-    """asyncua deep-copies every value for every monitored item (about 80 % of the server's
-    time with 2,000 changing tags). A DataValue holding a scalar shares nothing mutable, so it
-    is kept as it is; anything else is still copied."""
-    self.old_dvalue = self.current_dvalue
-    value = cur_val.Value.Value if cur_val.Value is not None else None
-    self.current_dvalue = cur_val if isinstance(value, _SCALARS) else copy.deepcopy(cur_val)
-
-
-MonitoredItemValues.set_current_datavalue = _set_current_datavalue
 
 _QUALITY = {"good": ua.StatusCodes.Good, "uncertain": ua.StatusCodes.Uncertain, "bad": ua.StatusCodes.Bad}
 _MACHINE_METHODS = (("Start", "start"), ("Stop", "stop"), ("AcknowledgeAlarm", "acknowledge"),
@@ -101,7 +85,6 @@ class PlantServer:
         iserver = PlantInternalServer(user_manager=self.user_manager)
         iserver.max_sessions = settings.max_sessions
         iserver.max_monitored_items = settings.max_monitored_items
-        iserver.max_subscriptions = settings.max_subscriptions
         iserver.max_session_timeout_ms = settings.session_timeout_s * 1000
         iserver.attribute_service = PlantAttributeService(iserver.aspace, self._write_tag)
         self.server = Server(iserver=iserver, user_manager=self.user_manager)
@@ -130,6 +113,8 @@ class PlantServer:
         await self._add_methods(idx)
         await self._setup_events(idx)
         await self._setup_history()
+        internal = len(s.iserver.subscription_service.subscriptions)
+        s.iserver.max_subscriptions = settings.max_subscriptions + internal  # the limit counts clients' only
         await self._setup_alarms()
         self.plc.on_scan_async(self._sync)
         self.plc.on_event(self._events.put_nowait)

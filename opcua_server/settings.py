@@ -29,7 +29,7 @@ class ServerSettings(BaseSettings):
     max_sessions: int = Field(default=50, ge=1)
     """Sessions: a client opening session after session until memory or sockets run out."""
     max_subscriptions: int = Field(default=200, ge=1)
-    """Subscriptions, server-wide: each costs a publish loop and notification queues."""
+    """Client subscriptions, server-wide: each costs a publish loop and notification queues."""
     max_monitored_items: int = Field(default=50_000, ge=1)
     """Monitored items per subscription: each costs a sampling slot and a queue per change."""
     max_message_size: int = Field(default=16 * 1024 * 1024, ge=8192)

@@ -12,7 +12,7 @@ import typer
 from opcua_server.daemon import PlcDaemon
 from opcua_server.settings import ServerSettings
 from opcua_server.users import UserStore
-from plc_sim.plc import PlcRuntime
+from plc_sim.runtime import PlcRuntime
 from plc_sim.spec import PlantFileError, load_plant
 from plc_sim.tags import ROLES
 from plc_sim.variants import VariantError, build_variant

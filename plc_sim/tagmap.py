@@ -10,7 +10,7 @@ from .machine import InterlockError, Machine
 from .tags import Tag, TagTable
 
 if TYPE_CHECKING:
-    from .plc import PlcRuntime
+    from .runtime import PlcRuntime
 
 MACHINE_STATES = ("processing", "idle", "starved", "blocked", "standby", "waking", "down", "maintenance", "off")
 MAINT_POLICIES = ("interval", "condition", "plan")

@@ -10,7 +10,7 @@ from typing import AsyncIterator
 
 from opcua_server.server import PlantServer
 from opcua_server.settings import ServerSettings
-from plc_sim.plc import PlcRuntime
+from plc_sim.runtime import PlcRuntime
 from plc_sim.spec import load_plant
 
 NS = "urn:plant-twin:plant"

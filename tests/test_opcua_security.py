@@ -127,9 +127,9 @@ async def test_limit_sessions(secure):
         pass
 
 
-async def test_limit_subscriptions_and_monitored_items(secure):
-    """max_subscriptions and max_monitored_items guard against unbounded publish loops and
-    notification queues."""
+async def test_limit_monitored_items(secure):
+    """max_monitored_items guards against one subscription's sampling slots and
+    notification queues growing without bound."""
     _, srv, trusted, _ = secure
     async with await _secure_client(srv, trusted) as c:
         idx = await c.get_namespace_index(NS)
@@ -140,24 +140,27 @@ async def test_limit_subscriptions_and_monitored_items(secure):
         refused = [r for r in results if isinstance(r, ua.StatusCode)]
         assert len(results) - len(refused) == 5 and len(refused) == 1
         assert refused[0].value == ua.StatusCodes.BadTooManyMonitoredItems
-        subs = [sub]
+
+
+async def test_limit_subscriptions(secure):
+    """max_subscriptions guards against unbounded publish loops, one per subscription."""
+    _, srv, trusted, _ = secure
+    async with await _secure_client(srv, trusted) as c:
+        subs = []
         with pytest.raises(ua.UaStatusCodeError) as e:
             for _ in range(10):
                 subs.append(await c.create_subscription(100, None))
         assert e.value.code == ua.StatusCodes.BadTooManySubscriptions
-        assert len(subs) <= 6
+        assert len(subs) == 6
 
 
-async def test_limit_message_size_and_session_timeout(secure):
-    """max_message_size guards against one huge request exhausting memory; the session
-    timeout cap against abandoned sessions holding resources for hours."""
+async def test_limit_message_size(secure):
+    """max_message_size guards against one huge request exhausting memory."""
     plc, srv, trusted, _ = secure
     c = await _secure_client(srv, trusted, "eve")
-    c.session_timeout = 3_600_000
     huge = ua.Variant("A" * 200_000, ua.VariantType.String)
     with pytest.raises(Exception) as e:
         async with c:
-            assert c.session_timeout <= 30_000
             idx = await c.get_namespace_index(NS)
             control = c.get_node(ua.NodeId("Plant/GearLine/Control", idx))
             await control.call_method(ua.QualifiedName("SetConwip", idx), huge, ua.Variant(12, ua.VariantType.Int32))
@@ -166,6 +169,16 @@ async def test_limit_message_size_and_session_timeout(secure):
     assert not any(len(r.action) > 1000 for r in plc.audit), "the oversized call never reached the PLC"
     async with await _secure_client(srv, trusted, "eve") as again:
         assert await again.get_namespace_index(NS) > 0, "the server survives an oversized request"
+
+
+async def test_limit_session_timeout(secure):
+    """The session timeout cap guards against abandoned sessions holding subscriptions and
+    sockets for hours: a client asking for an hour gets at most the setting (30 s here)."""
+    _, srv, trusted, _ = secure
+    c = await _secure_client(srv, trusted, "eve")
+    c.session_timeout = 3_600_000
+    async with c:
+        assert c.session_timeout <= 30_000
 
 
 async def test_secure_profile_starts_with_an_empty_trust_list_and_trusts_nobody(tmp_path):

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from plc_sim.plc import PlcRuntime
+from plc_sim.runtime import PlcRuntime
 from plc_sim.spec import load_plant
 from plc_sim.tags import Refusal, Rejected
 
