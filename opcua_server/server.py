@@ -15,11 +15,12 @@ from asyncua import Node, Server, ua
 from asyncua.crypto.permission_rules import User
 from asyncua.server.history_sql import HistorySQLite
 
-from plc_sim.runtime import PlcEvent, PlcRuntime
+from plc_sim.runtime import PlcRuntime
 from plc_sim.tags import Refusal, Rejected, Tag
 
 from . import address_space, fastpath  # noqa: F401 (fastpath patches asyncua on import)
 from .access import CALLER, PlantAttributeService, PlantInternalServer, PlantRuleset, status, tag_variant, write_result
+from .events import PlantEvents
 from .security import configure_security
 from .settings import ServerSettings
 from .users import PlantUserManager, UserStore
@@ -89,15 +90,15 @@ class PlantServer:
         iserver.attribute_service = PlantAttributeService(iserver.aspace, self._write_tag)
         self.server = Server(iserver=iserver, user_manager=self.user_manager)
         self.nodes: address_space.PlantNodes | None = None
-        self._events: asyncio.Queue[PlcEvent] = asyncio.Queue()
-        self._event_task: asyncio.Task | None = None
-        self._generators: dict[str | None, object] = {}
-        self._alarm_generators: dict[str, object] = {}
+        self.events = PlantEvents(self.server, plc, self._caller)
+        self._machine_paths = {(st.name, mach.name) for row, st in zip(plc.model.machines, plc.spec.stations)
+                               for mach in row}
         self.url = f"opc.tcp://{settings.host}:{settings.port}/plant"
 
     async def start(self) -> None:
         s, settings = self.server, self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        s.iserver.bind_condition_methods = True  # ConditionRefresh of the breakdown alarms
         await s.init()
         s.set_endpoint(self.url)
         s.set_server_name(f"plant-twin PLC: {self.plc.spec.title or self.plc.spec.name}")
@@ -111,23 +112,22 @@ class PlantServer:
         self.nodes = await address_space.build(s, idx, self.plc.table, m.spec.line, stations)
         await self._sync(list(self.plc.table))
         await self._add_methods(idx)
-        await self._setup_events(idx)
+        line = self.nodes.objects[(m.spec.line,)]
+        machines = {path[2]: obj for path, obj in self.nodes.objects.items() if path[1:] in self._machine_paths}
+        await self.events.setup(idx, line, machines)
         await self._setup_history()
         internal = len(s.iserver.subscription_service.subscriptions)
         s.iserver.max_subscriptions = settings.max_subscriptions + internal  # the limit counts clients' only
-        await self._setup_alarms()
+        await self.events.setup_alarms()
         self.plc.on_scan_async(self._sync)
-        self.plc.on_event(self._events.put_nowait)
-        self._event_task = asyncio.create_task(self._fire_events())
+        self.events.start()
         await s.start()
         gc.collect()
         gc.freeze()
         log.info("OPC UA server listening at %s (%d tags)", self.url, len(self.plc.table))
 
     async def stop(self) -> None:
-        if self._event_task is not None:
-            await self._drain_events()
-            self._event_task.cancel()
+        await self.events.stop()
         await self.server.stop()
         log.info("OPC UA server stopped")
 
@@ -163,7 +163,7 @@ class PlantServer:
     async def _add_methods(self, idx: int) -> None:
         pn = self.nodes
         for path, obj in pn.objects.items():
-            if len(path) == 3 and path[2] != "OutputBuffer":
+            if path[1:] in self._machine_paths:
                 for browse, command in _MACHINE_METHODS:
                     await obj.add_method(ua.NodeId(f"Plant/{'/'.join(path)}/{browse}", idx), ua.QualifiedName(browse, idx),
                                          self._machine_method(command, path[2]), [], [ua.VariantType.String])
@@ -200,76 +200,6 @@ class PlantServer:
             return res if not res.is_good() else [ua.Variant(out[0], ua.VariantType.String)]
         return call
 
-    # --- events and alarms --------------------------------------------------------------
-
-    async def _setup_events(self, idx: int) -> None:
-        s, pn = self.server, self.nodes
-        self.event_type = await s.create_custom_event_type(
-            idx, "PlantEventType", ua.ObjectIds.BaseEventType, [("Kind", ua.VariantType.String)])
-        self.alarm_type = await s.create_custom_event_type(
-            idx, "BreakdownAlarmType", ua.ObjectIds.AlarmConditionType, [("Kind", ua.VariantType.String)])
-        line = pn.objects[(self.plc.spec.line,)]
-        self._generators[None] = await s.get_event_generator(self.event_type, line)
-        for path, obj in pn.objects.items():
-            if len(path) == 3 and path[2] != "OutputBuffer":
-                await obj.write_attribute(ua.AttributeIds.EventNotifier,
-                                          ua.DataValue(ua.Variant(ua.EventNotifier.SubscribeToEvents.mask
-                                                                  | ua.EventNotifier.HistoryRead.mask, ua.VariantType.Byte)))
-                self._generators[path[2]] = await s.get_event_generator(self.event_type, obj)
-        await line.write_attribute(ua.AttributeIds.EventNotifier, ua.DataValue(ua.Variant(
-            ua.EventNotifier.SubscribeToEvents.mask | ua.EventNotifier.HistoryRead.mask, ua.VariantType.Byte)))
-
-    async def _setup_alarms(self) -> None:
-        """Alarm generators come after the event history is set up: asyncua historizes every
-        event type a node GeneratesEvent at that moment, and alarms are not historized."""
-        for path, obj in self.nodes.objects.items():
-            if len(path) == 3 and path[2] != "OutputBuffer":
-                self._alarm_generators[path[2]] = await self.server.get_event_generator(self.alarm_type, obj)
-
-    async def _fire_events(self) -> None:
-        while True:
-            ev = await self._events.get()
-            try:
-                await self._fire(ev)
-            except Exception:
-                log.exception("could not publish event %s", ev)
-            finally:
-                self._events.task_done()
-
-    async def _drain_events(self) -> None:
-        try:
-            await asyncio.wait_for(self._events.join(), timeout=2.0)
-        except asyncio.TimeoutError:
-            log.warning("%d events not published at shutdown", self._events.qsize())
-
-    async def _fire(self, ev: PlcEvent) -> None:
-        gen = self._generators.get(ev.source, self._generators[None])
-        gen.event.Severity = ev.severity
-        gen.event.Kind = ev.kind
-        gen.event.SourceName = ev.source or self.plc.spec.line
-        await gen.trigger(time_attr=ev.time, message=ev.message)
-        if ev.kind in ("breakdown", "repair", "alarm_acknowledged") and ev.source in self._alarm_generators:
-            await self._fire_alarm(ev)
-
-    async def _fire_alarm(self, ev: PlcEvent) -> None:
-        """Breakdown alarms as AlarmConditionType events: Active/Acked states and Retain."""
-        alarms = self.plc.alarms
-        gen = self._alarm_generators[ev.source]
-        e = gen.event
-        active, acked = alarms.active(ev.source), alarms.acked(ev.source)
-        e.Severity = 800 if active else 300
-        e.Kind = ev.kind
-        e.SourceName = ev.source
-        e.ConditionName = f"{ev.source} breakdown"
-        e.Retain = active or not acked
-        e.ActiveState = ua.LocalizedText("Active" if active else "Inactive")
-        setattr(e, "ActiveState/Id", active)
-        e.AckedState = ua.LocalizedText("Acknowledged" if acked else "Unacknowledged")
-        setattr(e, "AckedState/Id", acked)
-        setattr(e, "EnabledState/Id", True)
-        e.EnabledState = ua.LocalizedText("Enabled")
-        await gen.trigger(time_attr=ev.time, message=ev.message)
-
     # --- history ------------------------------------------------------------------------
 
     async def _setup_history(self) -> None:
@@ -283,8 +213,7 @@ class PlantServer:
         count = self.settings.history_count
         historized = [pn.nodes[t.key] for t in self.plc.table if t.historize]
         await s.historize_node_data_change(historized, period=None, count=count)
-        emitters = [obj for p, obj in pn.objects.items() if len(p) == 3 and p[2] != "OutputBuffer"]
-        await s.historize_node_event(emitters + [pn.objects[(self.plc.spec.line,)]], period=None, count=count)
+        await s.historize_node_event(self.events.emitters, period=None, count=count)
 
 
 def endpoint_port(server: PlantServer) -> int:

@@ -229,3 +229,58 @@ async def test_history_read_returns_the_recent_past(plant):
         assert nums == sorted(nums)
         evs = await _node(c, idx, "GearLine/MP1/MP1").read_event_history(PLANT_EPOCH, end)
         assert evs, "machine events are historized"
+
+
+async def test_breakdown_condition_standard_acknowledge_and_refresh(plant):
+    """The A&C view of a breakdown: a condition object per machine (HasCondition), alarm
+    events with their ConditionId, the standard Acknowledge(EventId, Comment), ConditionRefresh."""
+    plc, srv = plant
+    async with _client(srv, "olga") as c:
+        idx = await _ns(c)
+        alarm_type = await c.get_node(ua.NodeId(ua.ObjectIds.AlarmConditionType)).get_child(f"{idx}:BreakdownAlarmType")
+        mp1 = _node(c, idx, "GearLine/MP1/MP1")
+        conds = await mp1.get_referenced_nodes(ua.ObjectIds.HasCondition)
+        assert [n.nodeid for n in conds] == [ua.NodeId("Plant/GearLine/MP1/MP1/BreakdownAlarm", idx)]
+        assert await conds[0].read_type_definition() == alarm_type.nodeid
+        alarms = []
+
+        class Handler:
+            def event_notification(self, event):
+                alarms.append(event)
+
+        sub = await c.create_subscription(50, Handler())
+        for m in ("MP1", "MP2", "MP3"):
+            await sub.subscribe_alarms_and_conditions(_node(c, idx, f"GearLine/{m}/{m}"), alarm_type)
+
+        def fresh_breakdown():
+            return next((e for e in reversed(alarms) if getattr(e, "Kind", None) == "breakdown"
+                         and not plc.alarms.acked(e.SourceName)), None)
+        await until(fresh_breakdown, timeout=30, what="an unacknowledged breakdown alarm")
+        br = fresh_breakdown()
+        cond = c.get_node(br.NodeId)
+        assert br.NodeId == ua.NodeId(f"Plant/GearLine/{br.SourceName}/{br.SourceName}/BreakdownAlarm", idx)
+        assert await (await cond.get_child(["0:AckedState", "0:Id"])).read_value() is False
+        ack = ua.NodeId(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge)
+        comment = ua.Variant(ua.LocalizedText("on my way"), ua.VariantType.LocalizedText)
+        with pytest.raises(ua.UaStatusCodeError) as e:
+            await cond.call_method(ack, ua.Variant(b"not-the-event", ua.VariantType.ByteString), comment)
+        assert e.value.code == ua.StatusCodes.BadEventIdUnknown
+        await cond.call_method(ack, ua.Variant(br.EventId, ua.VariantType.ByteString), comment)
+        assert plc.alarms.acked(br.SourceName)
+        await until(_reads(await cond.get_child(["0:AckedState", "0:Id"]), True), what="AckedState/Id on the condition")
+        assert (await (await cond.get_child("0:Comment")).read_value()).Text == "on my way"
+        acked_ev = lambda: next((e for e in alarms if e.NodeId == br.NodeId  # noqa: E731
+                                 and getattr(e, "Kind", None) == "alarm_acknowledged"), None)
+        await until(acked_ev, what="the acknowledged condition event")
+        assert acked_ev().ClientUserId == "olga" and acked_ev().Comment.Text == "on my way"
+
+        alarms.clear()
+        retained = set(srv.server.iserver.subscription_service._conditions)
+        await c.get_node(ua.ObjectIds.ConditionType).call_method(
+            ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh), ua.Variant(sub.subscription_id, ua.VariantType.UInt32))
+        retained &= set(srv.server.iserver.subscription_service._conditions)
+        await until(lambda: retained <= {e.NodeId for e in alarms if e.Retain}, what="retained conditions re-sent")
+    async with _client(srv, "vic") as viewer:
+        with pytest.raises(ua.UaStatusCodeError) as e:
+            await viewer.get_node(br.NodeId).call_method(ack, ua.Variant(br.EventId, ua.VariantType.ByteString), comment)
+        assert e.value.code in (ua.StatusCodes.BadUserAccessDenied, ua.StatusCodes.BadEventIdUnknown)

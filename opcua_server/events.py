@@ -1,0 +1,191 @@
+"""PLC events as OPC UA events, and breakdowns as alarm conditions.
+
+Every PLC event (breakdown, repair, maintenance start and end, scan overrun, refused write,
+acknowledgement, command) is a `PlantEventType` event from its machine's node, or from the
+line's node when no machine is concerned, with the PLC's severity and message.
+
+Alarms & Conditions, as far as implemented here: each machine has one condition object
+`<Machine>/BreakdownAlarm` (a `BreakdownAlarmType`, subtype of AlarmConditionType, with its
+mandatory children), referenced from the machine by HasCondition. A breakdown, its repair
+and its acknowledgement are condition events carrying the ConditionId, EnabledState,
+ActiveState, AckedState, Retain, Severity, ConditionClass (maintenance) and, after an
+acknowledgement, Comment and ClientUserId; the same state is written into the condition
+object's variables, so a client that reads instead of subscribing sees it too. Operators
+acknowledge with the standard `Acknowledge(EventId, Comment)` method (on the condition or
+AcknowledgeableConditionType's) or with the machine's own `AcknowledgeAlarm`; ConditionRefresh
+re-sends the retained conditions. Not implemented: Confirm, shelving, suppression, branches,
+Enable/Disable and AddComment (they answer BadNotImplemented or are absent), and a
+condition's history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable
+
+from asyncua import Node, Server, ua
+
+from plc_sim.runtime import PlcEvent, PlcRuntime
+from plc_sim.tags import Refusal, Rejected
+
+from .access import status
+
+log = logging.getLogger("opcua_server.events")
+
+ALARM_KINDS = ("breakdown", "repair", "alarm_acknowledged")
+NOTIFIER = ua.EventNotifier.SubscribeToEvents.mask | ua.EventNotifier.HistoryRead.mask
+_REFUSED_ACK = {Refusal.INVALID_STATE: "BadConditionBranchAlreadyAcked"}
+
+
+class PlantEvents:
+    """Publishes the PLC's events from a queue (the PLC never waits for OPC UA)."""
+
+    def __init__(self, server: Server, plc: PlcRuntime, caller: Callable[[], tuple[str | None, str]]) -> None:
+        self.server = server
+        self.plc = plc
+        self._caller = caller
+        self._queue: asyncio.Queue[PlcEvent] = asyncio.Queue()
+        self._task: asyncio.Task | None = None
+        self._generators: dict[str | None, Any] = {}
+        self._alarm_generators: dict[str, Any] = {}
+        self.conditions: dict[str, Node] = {}
+        self._machines: dict[ua.NodeId, str] = {}
+        self._event_ids: dict[str, set[bytes]] = {}
+        """The events of each condition since its last breakdown: any of them can be acknowledged."""
+        self._comments: dict[str, tuple[str, str]] = {}
+        self.emitters: list[Node] = []
+
+    async def setup(self, idx: int, line: Node, machines: dict[str, Node]) -> None:
+        """Event types, a generator per machine and the line, and the condition objects."""
+        s = self.server
+        self.event_type = await s.create_custom_event_type(
+            idx, "PlantEventType", ua.ObjectIds.BaseEventType, [("Kind", ua.VariantType.String)])
+        self.alarm_type = await s.create_custom_event_type(
+            idx, "BreakdownAlarmType", ua.ObjectIds.AlarmConditionType, [("Kind", ua.VariantType.String)])
+        for name, node in [(None, line), *machines.items()]:
+            self._generators[name] = await s.get_event_generator(self.event_type, node)
+            await node.write_attribute(ua.AttributeIds.EventNotifier,
+                                       ua.DataValue(ua.Variant(NOTIFIER, ua.VariantType.Byte)))
+            self.emitters.append(node)
+        for name, node in machines.items():
+            cid = ua.NodeId(f"{node.nodeid.Identifier}/BreakdownAlarm", idx)
+            cond = await node.add_object(cid, ua.QualifiedName("BreakdownAlarm", idx), objecttype=self.alarm_type.nodeid,
+                                         instantiate_optional=False)
+            await node.add_reference(cid, ua.ObjectIds.HasCondition, forward=True, bidirectional=False)
+            self.conditions[name] = cond
+            self._machines[cid] = name
+            ack = await cond.get_child("0:Acknowledge")
+            s.link_method(ack, self._acknowledge)
+        s.link_method(s.get_node(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge), self._acknowledge)
+
+    async def setup_alarms(self) -> None:
+        """Alarm generators come after the event history is set up: asyncua historizes every
+        event type a node GeneratesEvent at that moment, and condition events are not
+        historized (their state is in the condition and the AlarmActive/AlarmAcked tags)."""
+        for name, cond in self.conditions.items():
+            machine = self._generators[name].event.SourceNode
+            gen = await self.server.get_event_generator(self.alarm_type, machine)
+            e = gen.event
+            e.NodeId = cond.nodeid
+            e.ConditionName = f"{name} breakdown"
+            e.ConditionClassId = ua.NodeId(ua.ObjectIds.MaintenanceConditionClassType)
+            e.ConditionClassName = ua.LocalizedText("Maintenance")
+            e.BranchId = ua.NodeId()
+            self._alarm_generators[name] = gen
+            await self._write_state(name, gen.event)
+
+    def start(self) -> None:
+        self.plc.on_event(self._queue.put_nowait)
+        self._task = asyncio.create_task(self._publish())
+
+    async def stop(self, timeout_s: float = 2.0) -> None:
+        """Publish what is queued (within `timeout_s`), then stop."""
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(self._queue.join(), timeout=timeout_s)
+        except asyncio.TimeoutError:
+            log.warning("%d events not published at shutdown", self._queue.qsize())
+        self._task.cancel()
+
+    async def _publish(self) -> None:
+        while True:
+            ev = await self._queue.get()
+            try:
+                await self._fire(ev)
+            except Exception:
+                log.exception("could not publish event %s", ev)
+            finally:
+                self._queue.task_done()
+
+    async def _fire(self, ev: PlcEvent) -> None:
+        gen = self._generators.get(ev.source, self._generators[None])
+        gen.event.Severity = ev.severity
+        gen.event.Kind = ev.kind
+        await gen.trigger(time_attr=ev.time, message=ev.message)
+        if ev.kind in ALARM_KINDS and ev.source in self._alarm_generators:
+            await self._fire_alarm(ev)
+
+    async def _fire_alarm(self, ev: PlcEvent) -> None:
+        alarms, name = self.plc.alarms, ev.source
+        gen = self._alarm_generators[name]
+        e = gen.event
+        active, acked = alarms.active(name), alarms.acked(name)
+        e.Severity = 800 if active else 300
+        e.Kind = ev.kind
+        e.Retain = active or not acked
+        e.ActiveState = ua.LocalizedText("Active" if active else "Inactive")
+        setattr(e, "ActiveState/Id", active)
+        e.AckedState = ua.LocalizedText("Acknowledged" if acked else "Unacknowledged")
+        setattr(e, "AckedState/Id", acked)
+        e.EnabledState = ua.LocalizedText("Enabled")
+        setattr(e, "EnabledState/Id", True)
+        comment, user = self._comments.pop(name, ("", "")) if ev.kind == "alarm_acknowledged" else ("", "")
+        e.Comment = ua.LocalizedText(comment)
+        e.ClientUserId = user
+        await gen.trigger(time_attr=ev.time, message=ev.message)
+        event_id = e.EventId.Value if isinstance(e.EventId, ua.Variant) else e.EventId
+        if ev.kind == "breakdown":
+            self._event_ids[name] = set()
+        self._event_ids.setdefault(name, set()).add(event_id)
+        await self._write_state(name, e)
+
+    async def _write_state(self, name: str, e: Any) -> None:
+        """The condition object's variables follow its latest event."""
+        cond = self.conditions[name]
+        fields = {"EventId": ua.VariantType.ByteString, "Time": ua.VariantType.DateTime,
+                  "Message": ua.VariantType.LocalizedText, "Severity": ua.VariantType.UInt16,
+                  "Retain": ua.VariantType.Boolean, "ConditionName": ua.VariantType.String,
+                  "ActiveState": ua.VariantType.LocalizedText, "ActiveState/Id": ua.VariantType.Boolean,
+                  "AckedState": ua.VariantType.LocalizedText, "AckedState/Id": ua.VariantType.Boolean,
+                  "EnabledState": ua.VariantType.LocalizedText, "EnabledState/Id": ua.VariantType.Boolean,
+                  "Comment": ua.VariantType.LocalizedText, "ClientUserId": ua.VariantType.String,
+                  "SourceNode": ua.VariantType.NodeId, "SourceName": ua.VariantType.String}
+        for path, vtype in fields.items():
+            value = getattr(e, path, None)
+            if isinstance(value, ua.Variant):
+                value = value.Value
+            if value is None:
+                continue
+            node = await cond.get_child([f"0:{p}" for p in path.split("/")])
+            await node.write_value(ua.Variant(value, vtype))
+
+    async def _acknowledge(self, parent: ua.NodeId, event_id: Any = None, comment: Any = None) -> Any:
+        """AcknowledgeableConditionType.Acknowledge(EventId, Comment) on a breakdown condition."""
+        name = self._machines.get(parent)
+        if name is None:
+            return status("BadNodeIdInvalid")
+        event_id = event_id.Value if isinstance(event_id, ua.Variant) else event_id
+        comment = comment.Value if isinstance(comment, ua.Variant) else comment
+        if event_id not in self._event_ids.get(name, ()):
+            return status("BadEventIdUnknown")
+        role, user = self._caller()
+        text = comment.Text if isinstance(comment, ua.LocalizedText) and comment.Text else ""
+        self._comments[name] = (text, user)
+        try:
+            self.plc.command("acknowledge", name, role, user)
+        except Rejected as e:
+            self._comments.pop(name, None)
+            return status(_REFUSED_ACK.get(e.refusal, e.refusal.value))
+        return []
