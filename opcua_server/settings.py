@@ -1,16 +1,21 @@
 """Settings of the OPC UA server, from environment variables (PLANT_OPCUA_*, PLANT_DATA_DIR)
-and an optional TOML file. Every default works on a fresh machine."""
+and the `[opcua]` table of an optional TOML file. Every default works on a fresh machine."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from typing import ClassVar
+
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import SettingsConfigDict
+
+from plc_sim.settings import PartSettings
 
 
-class ServerSettings(BaseSettings):
+class ServerSettings(PartSettings):
     model_config = SettingsConfigDict(env_prefix="PLANT_OPCUA_", extra="forbid")
+    toml_table: ClassVar[str] = "opcua"
 
     host: str = "127.0.0.1"
     port: int = Field(default=4840, ge=0, le=65535)
@@ -39,20 +44,3 @@ class ServerSettings(BaseSettings):
 
     history_count: int = Field(default=10_000, ge=1)
     """Values (and events) kept per historized node: the history database stays bounded."""
-
-    @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
-
-    @classmethod
-    def load(cls, toml_file: Path | None = None, **overrides: object) -> "ServerSettings":
-        """Settings from keyword overrides, then the environment, then `toml_file`."""
-        if toml_file is None:
-            return cls(**overrides)
-
-        class FromFile(cls):  # type: ignore[misc, valid-type]
-            model_config = SettingsConfigDict(**{**cls.model_config, "toml_file": toml_file})
-
-        return FromFile(**overrides)

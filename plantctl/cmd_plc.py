@@ -13,6 +13,7 @@ from opcua_server.daemon import PlcDaemon
 from opcua_server.settings import ServerSettings
 from opcua_server.users import UserStore
 from plc_sim.runtime import PlcRuntime
+from plc_sim.settings import PlcSettings
 from plc_sim.spec import PlantFileError, load_plant
 from plc_sim.tags import ROLES
 from plc_sim.variants import VariantError, build_variant
@@ -20,62 +21,55 @@ from plc_sim.variants import VariantError, build_variant
 users_app = typer.Typer(help="Manage the OPC UA server's users (roles: viewer, operator, engineer).",
                         no_args_is_help=True)
 
-PlantOpt = Annotated[str, typer.Option(help="bundled plant name or path to a plant TOML file")]
+PlantOpt = Annotated[Optional[str], typer.Option(help="bundled plant name or path to a plant TOML file "
+                                                         "(default gear_line)")]
+TimeFactorOpt = Annotated[Optional[str], typer.Option(help="plant seconds per wall second, or 'max' (default 60)")]
 HostOpt = Annotated[Optional[str], typer.Option(help="address to listen on (default 127.0.0.1)")]
 PortOpt = Annotated[Optional[int], typer.Option(help="port to listen on (default 4840)")]
-ConfigOpt = Annotated[Optional[Path], typer.Option(help="TOML file of server settings")]
+ConfigOpt = Annotated[Optional[Path], typer.Option(help="TOML file with \\[plc] and \\[opcua] tables")]
 
 
-def _time_factor(text: str) -> float | None:
-    if text == "max":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise typer.BadParameter("a positive number, or 'max' for as fast as possible") from None
-    if value <= 0:
-        raise typer.BadParameter("a positive number, or 'max' for as fast as possible")
-    return value
-
-
-def _run(plant: str, model: Optional[str], scenario: Optional[int], sets: list[str], seed: int, time_factor: str,
-         config: Optional[Path], overrides: dict[str, object]) -> None:
+def _run(config: Optional[Path], plc_overrides: dict[str, object], server_overrides: dict[str, object]) -> None:
+    """Start the PLC and its server; options given on the command line beat the environment,
+    which beats the config file's [plc] and [opcua] tables."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     for noisy in ("asyncua", "asyncua.server", "asyncua.common"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    given = lambda d: {k: v for k, v in d.items() if v is not None}  # noqa: E731
     try:
-        spec = build_variant(load_plant(plant), model=model, scenario=scenario, sets=sets)
-        settings = ServerSettings.load(config, **{k: v for k, v in overrides.items() if v is not None})
+        cfg = PlcSettings.load(config, **given(plc_overrides))
+        settings = ServerSettings.load(config, **given(server_overrides))
+        spec = build_variant(load_plant(cfg.plant), model=cfg.model, scenario=cfg.scenario, sets=cfg.sets)
     except (PlantFileError, VariantError, ValueError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
-    plc = PlcRuntime(spec, seed=seed, time_factor=_time_factor(time_factor))
+    plc = PlcRuntime(spec, seed=cfg.seed, time_factor=cfg.time_factor, scan_s=cfg.scan_s)
     daemon = PlcDaemon(plc, settings)
     asyncio.run(daemon.serve(on_ready=lambda url: typer.echo(f"listening at {url}", err=True)))
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def plc(plant: PlantOpt = "gear_line",
+    def plc(plant: PlantOpt = None,
             model: Annotated[Optional[str], typer.Option(help="BDOP, BSOP, HDOP or HSOP")] = None,
             scenario: Annotated[Optional[int], typer.Option(help="Table-1 scenario")] = None,
             set_: Annotated[Optional[list[str]], typer.Option("--set", help="policy or setpoint override")] = None,
-            seed: int = 1,
-            time_factor: Annotated[str, typer.Option(help="plant seconds per wall second, or 'max'")] = "60",
-            host: HostOpt = None, port: PortOpt = None, config: ConfigOpt = None,
+            seed: Annotated[Optional[int], typer.Option(help="random seed (default 1)")] = None,
+            time_factor: TimeFactorOpt = None, host: HostOpt = None, port: PortOpt = None, config: ConfigOpt = None,
             allow_none: Annotated[bool, typer.Option(help="offer the unencrypted None policy")] = False,
             trust_all: Annotated[bool, typer.Option(help="accept any client certificate")] = False) -> None:
         """Run the simulated PLC and its OPC UA server (secure profile)."""
-        _run(plant, model, scenario, set_ or [], seed, time_factor, config,
+        _run(config, {"plant": plant, "model": model, "scenario": scenario, "sets": set_ or None, "seed": seed,
+                      "time_factor": time_factor},
              {"host": host, "port": port, "allow_none_policy": allow_none or None, "trust_all_clients": trust_all or None})
 
     @app.command()
-    def up(plant: PlantOpt = "gear_line", model: Optional[str] = None, scenario: Optional[int] = None,
-           seed: int = 1, time_factor: str = "60", host: HostOpt = None, port: PortOpt = None,
+    def up(plant: PlantOpt = None, model: Optional[str] = None, scenario: Optional[int] = None,
+           seed: Optional[int] = None, time_factor: TimeFactorOpt = None, host: HostOpt = None, port: PortOpt = None,
            config: ConfigOpt = None) -> None:
         """Everything in one process on embedded defaults, local demo profile (None policy on,
         any client certificate accepted, anonymous viewers): today the PLC and its server."""
-        _run(plant, model, scenario, [], seed, time_factor, config,
+        _run(config, {"plant": plant, "model": model, "scenario": scenario, "seed": seed, "time_factor": time_factor},
              {"host": host, "port": port, "allow_none_policy": True, "trust_all_clients": True})
 
     app.add_typer(users_app, name="users")

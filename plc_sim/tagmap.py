@@ -3,10 +3,12 @@ spec and the running model. Adding a setpoint is one `Tag(...)` here."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, Callable
 
 from .kpi import kpis
 from .machine import InterlockError, Machine
+from .spec import revalidated
 from .tags import Tag, TagTable
 
 if TYPE_CHECKING:
@@ -83,6 +85,10 @@ def _machine_tags(table: TagTable, plc: "PlcRuntime", mach: Machine, base: tuple
             apply=lambda v: mach.set_maintenance(interval_h=v)))
     add(Tag((*base, "MaintenancePolicy"), "String", lambda: mach.maint_spec.policy, choices=MAINT_POLICIES,
             apply=lambda v: mach.set_maintenance(policy=v), check=lambda v: _maint_policy_ok(mach, v)))
+    add(Tag((*base, "MaintenancePlan"), "String", lambda: json.dumps([list(w) for w in mach.maint_spec.plan]),
+            parse=lambda text: _plan_windows(mach, text), apply=lambda v: mach.set_maintenance(plan=v),
+            description='planned maintenance windows on the working clock, JSON [[start_h, duration_h], ...]; '
+                        'used when MaintenancePolicy is "plan"'))
     if len(m.machines[mach.stage]) > 1:
         add(Tag((*base, "DispatchWeight"), "Double", lambda: mach.weight, "", 0.0, 100.0,
                 apply=mach.set_dispatch_weight, check=lambda v: _weight_ok(m, mach, v)))
@@ -136,6 +142,17 @@ def _max_power(mach: Machine) -> float:
 def _not_down(mach: Machine, what: str) -> None:
     if mach.failed:
         raise InterlockError(f"no {what} while {mach.name} is down")
+
+
+def _plan_windows(mach: Machine, text: str) -> list[tuple[float, float]]:
+    """A plan written as JSON text, checked by the plant file's validators."""
+    try:
+        raw = json.loads(text)
+        windows = [(float(start), float(dur)) for start, dur in raw]
+    except (json.JSONDecodeError, TypeError, ValueError):
+        raise ValueError('a plan is JSON [[start_h, duration_h], ...]') from None
+    revalidated(mach.maint_spec, plan=windows)
+    return windows
 
 
 def _maint_policy_ok(mach: Machine, policy: str) -> None:

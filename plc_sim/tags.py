@@ -46,8 +46,9 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
 class Tag:
     """One PLC tag. `path` runs below the plant root: (line, station, machine, name) for a
     machine tag, (line, station, name) for a station tag, (line, group, name) for a line tag.
-    A tag with `apply` is a setpoint: `check` validates a value now (interlocks), `apply`
-    puts it into the plant at the next scan."""
+    A tag with `apply` is a setpoint: `parse` turns a written value into the plant's (a
+    ValueError is out of range: e.g. a plan written as JSON text), `check` validates it now
+    (interlocks), `apply` puts it into the plant at the next scan."""
 
     path: tuple[str, ...]
     dtype: str
@@ -59,6 +60,7 @@ class Tag:
     choices: tuple[str, ...] | None = None
     apply: Callable[[Any], None] | None = None
     check: Callable[[Any], None] | None = None
+    parse: Callable[[Any], Any] | None = None
     role: str = "engineer"
     historize: bool = False
     description: str = ""
@@ -86,16 +88,22 @@ class Tag:
             raise Rejected(Refusal.ACCESS_DENIED, f"writing {self.key} needs the {self.role} role")
         if isinstance(value, bool) and self.dtype != "Boolean" or not isinstance(value, _PY_TYPES[self.dtype]):
             raise Rejected(Refusal.TYPE_MISMATCH, f"{self.key} takes a {self.dtype}, not {type(value).__name__}")
+        plant_value = float(value) if self.dtype == "Double" else value
+        if self.parse is not None:
+            try:
+                plant_value = self.parse(value)
+            except ValueError as e:
+                raise Rejected(Refusal.OUT_OF_RANGE, f"{self.key}: {e}") from None
         if self.choices is not None and value not in self.choices:
             raise Rejected(Refusal.OUT_OF_RANGE, f"{self.key} must be one of {', '.join(self.choices)}")
         if self.lo is not None and value < self.lo or self.hi is not None and value > self.hi:
             raise Rejected(Refusal.OUT_OF_RANGE, f"{self.key}={value} is outside [{self.lo}, {self.hi}] {self.unit}".rstrip())
         if self.check is not None:
             try:
-                self.check(value)
+                self.check(plant_value)
             except ValueError as e:
                 raise Rejected(Refusal.INVALID_STATE, f"{self.key}: {e}") from None
-        return float(value) if self.dtype == "Double" else value
+        return plant_value
 
 
 @dataclass

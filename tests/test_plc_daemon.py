@@ -26,12 +26,14 @@ def _wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 60.0) -
 
 def test_plc_daemon_serves_and_stops_cleanly_on_sigterm(tmp_path):
     port = free_port()
+    config = tmp_path / "plant.toml"
+    config.write_text(f"[plc]\ntime_factor = 600\n\n[opcua]\nport = {port}\n")
     env = {**os.environ, "PLANT_DATA_DIR": str(tmp_path)}
     users = subprocess.run([PLANT, "users", "add", "eve", "--role", "engineer", "--password", "pw"],
                            env=env, capture_output=True, text=True, timeout=60)
     assert users.returncode == 0, users.stderr
     proc = subprocess.Popen([PLANT, "plc", "--plant", "gear_line", "--model", "BDOP", "--scenario", "1",
-                             "--time-factor", "600", "--port", str(port), "--allow-none", "--trust-all"],
+                             "--config", str(config), "--allow-none", "--trust-all"],
                             env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     try:
         line = _wait_for_line(proc, "listening at")

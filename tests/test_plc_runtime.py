@@ -120,3 +120,19 @@ def test_commands_and_breakdown_alarms(plc):
         plc.command("set_kanbans", None, "operator", stage=1, product="EB", value=3)
     kinds = {e.kind for e in events}
     assert {"breakdown", "repair", "alarm_acknowledged", "command", "write_refused"} <= kinds
+
+
+def test_maintenance_plan_is_a_setpoint_written_as_json(plc):
+    key = f"{CNC1}/MaintenancePlan"
+    cnc = plc.model.machine("CNC1")
+    before = cnc.maint_spec.plan
+    for text in ("not json", "[[10, 2], [11, 2]]", "[[10]]", "[[-1, 2]]"):
+        with pytest.raises(Rejected) as e:
+            plc.write(key, text, "engineer")
+        assert e.value.refusal is Refusal.OUT_OF_RANGE, text
+    plc.write(key, "[[40, 2], [200, 3.5]]", "engineer")
+    plc.write(f"{CNC1}/MaintenancePolicy", "plan", "engineer")
+    assert cnc.maint_spec.plan == before, "a write applies at the next scan"
+    plc.scan(plc.calendar_h + 0.1)
+    assert cnc.maint_spec.plan == [(40.0, 2.0), (200.0, 3.5)] and cnc.maint_spec.policy == "plan"
+    assert plc.table.get(key).value == "[[40.0, 2.0], [200.0, 3.5]]"
