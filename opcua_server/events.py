@@ -59,10 +59,8 @@ class PlantEvents:
     async def setup(self, idx: int, line: Node, machines: dict[str, Node]) -> None:
         """Event types, a generator per machine and the line, and the condition objects."""
         s = self.server
-        self.event_type = await s.create_custom_event_type(
-            idx, "PlantEventType", ua.ObjectIds.BaseEventType, [("Kind", ua.VariantType.String)])
-        self.alarm_type = await s.create_custom_event_type(
-            idx, "BreakdownAlarmType", ua.ObjectIds.AlarmConditionType, [("Kind", ua.VariantType.String)])
+        self.event_type = await self._event_type(idx, "PlantEventType", ua.ObjectIds.BaseEventType)
+        self.alarm_type = await self._event_type(idx, "BreakdownAlarmType", ua.ObjectIds.AlarmConditionType)
         for name, node in [(None, line), *machines.items()]:
             self._generators[name] = await s.get_event_generator(self.event_type, node)
             await node.write_attribute(ua.AttributeIds.EventNotifier,
@@ -78,6 +76,14 @@ class PlantEvents:
             ack = await cond.get_child("0:Acknowledge")
             s.link_method(ack, self._acknowledge)
         s.link_method(s.get_node(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge), self._acknowledge)
+
+    async def _event_type(self, idx: int, name: str, base: int) -> Node:
+        """An event type with a `Kind` property, both with string NodeIds (stable across restarts)."""
+        etype = await self.server.create_custom_event_type(ua.NodeId(f"Types/{name}", idx), ua.QualifiedName(name, idx),
+                                                           base)
+        await etype.add_property(ua.NodeId(f"Types/{name}/Kind", idx), ua.QualifiedName("Kind", idx), "",
+                                 varianttype=ua.VariantType.String)
+        return etype
 
     async def setup_alarms(self) -> None:
         """Alarm generators come after the event history is set up: asyncua historizes every

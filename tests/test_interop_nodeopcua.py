@@ -68,6 +68,8 @@ async def test_node_opcua_client_browses_reads_subscribes_writes_and_calls(tmp_p
         for name, m in r["machines"].items():
             assert m["path"] == f"Plant/GearLine/{name}/{name}"
             assert m["typeDefinition"] == machine_type
+            assert [c["nodeId"] for c in m["conditions"]] == [f"ns={idx};s=Plant/GearLine/{name}/{name}/BreakdownAlarm"]
+            assert m["conditions"][0]["typeDefinition"] == f"ns={idx};s=Types/BreakdownAlarmType"
         types = r["objectTypes"]
         assert types["Plant/GearLine/MP1"] == f"ns={idx};s=Types/StationType"
         assert types["Plant/GearLine/MP1/OutputBuffer"] == f"ns={idx};s=Types/BufferType"

@@ -241,7 +241,7 @@ async def test_breakdown_condition_standard_acknowledge_and_refresh(plant):
         mp1 = _node(c, idx, "GearLine/MP1/MP1")
         conds = await mp1.get_referenced_nodes(ua.ObjectIds.HasCondition)
         assert [n.nodeid for n in conds] == [ua.NodeId("Plant/GearLine/MP1/MP1/BreakdownAlarm", idx)]
-        assert await conds[0].read_type_definition() == alarm_type.nodeid
+        assert await conds[0].read_type_definition() == alarm_type.nodeid == ua.NodeId("Types/BreakdownAlarmType", idx)
         alarms = []
 
         class Handler:

@@ -158,6 +158,10 @@ async function main(url, pkiDir, out) {
     const typeName = (await anon.read({ nodeId: machineType, attributeId: AttributeIds.BrowseName })).value.value;
     out.machineType = { nodeId: machineType, browseName: typeName.name, namespaceIndex: typeName.namespaceIndex };
     out.machines = Object.fromEntries(objects.filter((o) => o.typeDefinition === machineType).map((o) => [o.name, o]));
+    for (const m of Object.values(out.machines)) {
+      const conds = await browseAll(anon, m.nodeId, "HasCondition");
+      m.conditions = conds.map((r) => ({ nodeId: r.nodeId.toString(), typeDefinition: r.typeDefinition.toString() }));
+    }
     out.objectTypes = Object.fromEntries(objects.map((o) => [o.path, o.typeDefinition]));
 
     // An analog item: its type, EngineeringUnits and EURange.
