@@ -49,3 +49,12 @@ def test_bad_values_are_refused(tmp_path):
     bad.write_text("[opcua]\nmax_sesions = 3\n")
     with pytest.raises(ValidationError):
         ServerSettings.load(bad)
+
+
+def test_the_example_config_of_deploy_loads(monkeypatch):
+    for var in ("PLANT_DATA_DIR", "PLANT_OPCUA_PORT", "PLANT_PLC_SEED"):
+        monkeypatch.delenv(var, raising=False)
+    example = Path(__file__).parent.parent / "deploy" / "plant.example.toml"
+    plc, srv = PlcSettings.load(example), ServerSettings.load(example)
+    assert (plc.model, plc.time_factor) == ("BDOP", 60.0)
+    assert (srv.port, srv.allow_none_policy, srv.data_dir) == (4840, False, Path("/var/lib/plant-twin"))
