@@ -108,9 +108,9 @@ def serve(cfg: ServerConfig, conn: Connection) -> None:
 async def _serve(cfg: ServerConfig, conn: Connection) -> None:
     from opcua_server.server import PlantServer
     from opcua_server.settings import ServerSettings
-    from plc_sim.runtime import PlcRuntime
-    from plc_sim.spec import load_plant
-    from plc_sim.tags import Tag
+    from plc_sim.plc.runtime import PlcRuntime
+    from plc_sim.model.spec import load_plant
+    from plc_sim.plc.tags import Tag
 
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -22,10 +22,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from plc_sim.experiment import RunPlan, run_replications
-from plc_sim.line import LineModel
-from plc_sim.spec import MODELS, load_plant
-from plc_sim.variants import build_variant
+from plc_sim.model.experiment import RunPlan, run_replications
+from plc_sim.model.line import LineModel
+from plc_sim.model.spec import MODELS, load_plant
+from plc_sim.model.variants import build_variant
 
 NAIVE = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "naive_line.py"
 

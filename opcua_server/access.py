@@ -17,7 +17,7 @@ from asyncua.server.internal_server import InternalServer
 from asyncua.server.internal_session import InternalSession
 from asyncua.common.utils import ServiceError
 
-from plc_sim.tags import Rejected
+from plc_sim.plc.tags import Rejected
 
 CALLER: ContextVar[User | None] = ContextVar("CALLER", default=None)
 

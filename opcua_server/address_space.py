@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from asyncua import Node, Server, ua
 from asyncua.common.structures104 import new_enum
 
-from plc_sim.tagmap import MACHINE_STATES
-from plc_sim.tags import Tag, TagTable
+from plc_sim.model.vocab import MACHINE_STATUSES
+from plc_sim.plc.tags import Tag, TagTable
 
 UNECE_CODES = {"kW": (4937729, "kW"), "kWh": (4937816, "kW·h"), "h": (4740434, "h"), "min": (5066068, "min"),
                "%": (20529, "%"), "mm/s": (4410707, "mm/s"), "degC": (4408652, "°C"), "rpm": (5394510, "r/min"),
@@ -47,7 +47,7 @@ async def build(server: Server, idx: int, table: TagTable, line: str, stations: 
     base = server.nodes.base_object_type
     for name in TYPE_NAMES:
         pn.types[name] = await base.add_object_type(ua.NodeId(f"Types/{name}", idx), ua.QualifiedName(name, idx))
-    pn.state_enum = (await new_enum(server, idx, "MachineStateEnum", list(MACHINE_STATES))).nodeid
+    pn.state_enum = (await new_enum(server, idx, "MachineStateEnum", list(MACHINE_STATUSES))).nodeid
     root = await server.nodes.objects.add_folder(ua.NodeId("Plant", idx), ua.QualifiedName("Plant", idx))
     pn.objects[()] = root
     pn.objects[(line,)] = await _object(root, idx, (line,), pn.types["LineType"])

@@ -9,7 +9,7 @@ import logging
 import signal
 from typing import Callable
 
-from plc_sim.runtime import PlcRuntime
+from plc_sim.plc.runtime import PlcRuntime
 
 from .server import PlantServer, endpoint_port
 from .settings import ServerSettings

@@ -26,8 +26,8 @@ from typing import Any, Callable
 
 from asyncua import Node, Server, ua
 
-from plc_sim.runtime import PlcEvent, PlcRuntime
-from plc_sim.tags import Refusal, Rejected
+from plc_sim.plc.runtime import PlcEvent, PlcRuntime
+from plc_sim.plc.tags import Refusal, Rejected
 
 from .access import status
 

@@ -15,8 +15,8 @@ from asyncua import Node, Server, ua
 from asyncua.crypto.permission_rules import User
 from asyncua.server.history_sql import HistorySQLite
 
-from plc_sim.runtime import PlcRuntime
-from plc_sim.tags import Refusal, Rejected, Tag
+from plc_sim.plc.runtime import PlcRuntime
+from plc_sim.plc.tags import Refusal, Rejected, Tag
 
 from . import address_space, fastpath  # noqa: F401 (fastpath patches asyncua on import)
 from .access import CALLER, PlantAttributeService, PlantInternalServer, PlantRuleset, status, tag_variant, write_result

@@ -10,7 +10,7 @@ from typing import ClassVar
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from plc_sim.settings import PartSettings
+from plc_sim.model.config import PartSettings
 
 
 class ServerSettings(PartSettings):

@@ -13,7 +13,7 @@ from pathlib import Path
 from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.user_managers import UserManager
 
-from plc_sim.tags import ROLES
+from plc_sim.model.vocab import ROLES
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 

@@ -12,9 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from plantctl import cmd_plc
-from plc_sim.experiment import RunPlan, Summary, run_replications, summarise_all
-from plc_sim.spec import PlantFileError, load_plant
-from plc_sim.variants import VariantError, build_variant
+from plc_sim.model.experiment import RunPlan, Summary, run_replications, summarise_all
+from plc_sim.model.spec import PlantFileError, load_plant
+from plc_sim.model.variants import VariantError, build_variant
 
 app = typer.Typer(help="OPC UA plant-integration service: PLC simulator, digital twin, optimizer.",
                   no_args_is_help=True, add_completion=False)

@@ -5,18 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from opcua_server.daemon import PlcDaemon
-from opcua_server.settings import ServerSettings
-from opcua_server.users import UserStore
-from plc_sim.runtime import PlcRuntime
-from plc_sim.settings import PlcSettings
-from plc_sim.spec import PlantFileError, load_plant
-from plc_sim.tags import ROLES
-from plc_sim.variants import VariantError, build_variant
+from plc_sim.model.spec import PlantFileError, load_plant
+from plc_sim.model.variants import VariantError, build_variant
+from plc_sim.model.vocab import ROLES
+
+if TYPE_CHECKING:
+    from opcua_server.users import UserStore
 
 users_app = typer.Typer(help="Manage the OPC UA server's users (roles: viewer, operator, engineer).",
                         no_args_is_help=True)
@@ -32,6 +30,11 @@ ConfigOpt = Annotated[Optional[Path], typer.Option(help="TOML file with \\[plc] 
 def _run(config: Optional[Path], plc_overrides: dict[str, object], server_overrides: dict[str, object]) -> None:
     """Start the PLC and its server; options given on the command line beat the environment,
     which beats the config file's [plc] and [opcua] tables."""
+    from opcua_server.daemon import PlcDaemon
+    from opcua_server.settings import ServerSettings
+    from plc_sim.plc.runtime import PlcRuntime
+    from plc_sim.plc.settings import PlcSettings
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     for noisy in ("asyncua", "asyncua.server", "asyncua.common"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -75,7 +78,10 @@ def register(app: typer.Typer) -> None:
     app.add_typer(users_app, name="users")
 
 
-def _store() -> UserStore:
+def _store() -> "UserStore":
+    from opcua_server.settings import ServerSettings
+    from opcua_server.users import UserStore
+
     return UserStore(ServerSettings.load().data_dir / "users.json")
 
 

@@ -1,11 +1,25 @@
-import sys
+"""Shared fixtures, and a marker per test folder so that `pytest -m "not interop"` (the quick
+loop) or `pytest -m security` picks a part of the suite."""
+
+from __future__ import annotations
+
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+from plc_sim.model.spec import PlantSpec, load_plant
 
-from plc_sim.spec import PlantSpec, load_plant  # noqa: E402
+FOLDER_MARKERS = {"model": "model", "plc": "plc", "opcua": "opcua", "security": "security",
+                  "interop": "interop", "cli": "cli", "boundary": "model"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    root = Path(__file__).parent
+    for item in items:
+        rel = Path(str(item.fspath)).relative_to(root)
+        marker = FOLDER_MARKERS.get(rel.parts[0]) if len(rel.parts) > 1 else None
+        if marker:
+            item.add_marker(getattr(pytest.mark, marker))
 
 
 @pytest.fixture(scope="session")

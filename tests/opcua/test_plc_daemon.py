@@ -10,7 +10,7 @@ from pathlib import Path
 
 from asyncua import Client, ua
 
-from opcua_harness import NS, free_port
+from tests.support.opcua_harness import NS, free_port
 
 PLANT = str(Path(sys.executable).parent / "plant")
 

@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from opcua_harness import NS, USERS, running_plant
+from tests.support.opcua_harness import NS, USERS, running_plant
 from opcua_server.security import pki_dirs
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -2,8 +2,8 @@
 
 import pytest
 
-from plc_sim.calendar import PlantCalendar
-from plc_sim.cards import DedicatedPool, SharedPool
+from plc_sim.model.calendar import PlantCalendar
+from plc_sim.model.cards import DedicatedPool, SharedPool
 
 
 def test_calendar_converts_both_ways():

@@ -9,13 +9,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-ROLES = ("viewer", "operator", "engineer")
+from plc_sim.model.vocab import role_allows
 
-
-def role_allows(role: str | None, needed: str) -> bool:
-    """Roles are ordered: viewer < operator < engineer; anonymous counts as viewer."""
-    have = ROLES.index(role) if role in ROLES else 0
-    return have >= ROLES.index(needed)
 
 
 class Refusal(enum.Enum):

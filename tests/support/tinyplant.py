@@ -1,6 +1,6 @@
 """A one-machine, one-product plant with deterministic times, for hand-computed checks."""
 
-from plc_sim.spec import PlantSpec, parse_plant
+from plc_sim.model.spec import PlantSpec, parse_plant
 
 TEMPLATE = """
 name = "tiny"

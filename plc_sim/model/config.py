@@ -1,4 +1,4 @@
-"""Settings of the PLC, and the way every part reads its settings: keyword overrides (the
+"""The way every part reads its settings: keyword overrides (the
 command line), then environment variables with the part's prefix, then the part's table
 of an optional TOML file (`[plc]`, `[opcua]`, ...), then the defaults. One file can so
 configure every part that `plant up` composes."""
@@ -9,7 +9,6 @@ import tomllib
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -52,30 +51,3 @@ class PartSettings(BaseSettings):
             toml_path = toml_file
 
         return FromFile(**overrides)
-
-
-class PlcSettings(PartSettings):
-    """What the PLC runs: which plant and variant, its seed, and how fast (PLANT_PLC_*, [plc])."""
-
-    model_config = SettingsConfigDict(env_prefix="PLANT_PLC_", extra="forbid")
-    toml_table: ClassVar[str] = "plc"
-
-    plant: str = "gear_line"
-    """A bundled plant name or the path of a plant TOML file."""
-    model: str | None = None
-    """BDOP, BSOP, HDOP or HSOP (plants with seed-004 control); None keeps the plant file's."""
-    scenario: int | None = None
-    """A Table-1 scenario of the plant file; None keeps the plant file's rates."""
-    sets: list[str] = []
-    """Policy or setpoint overrides, as `plant simulate --set` takes them."""
-    seed: int = 1
-    time_factor: float | None = Field(default=60.0, gt=0)
-    """Plant seconds per wall second (60: a plant minute per second); None or "max": as fast
-    as possible."""
-    scan_s: float = Field(default=0.1, gt=0)
-    """Scan period in wall seconds."""
-
-    @field_validator("time_factor", mode="before")
-    @classmethod
-    def _max(cls, v: object) -> object:
-        return None if isinstance(v, str) and v.strip().lower() == "max" else v

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from opcua_harness import USERS, running_plant, until
+from tests.support.opcua_harness import USERS, running_plant, until
 
-INTEROP = Path(__file__).parent / "interop"
+INTEROP = Path(__file__).parent
 SCRIPT = INTEROP / "plant_client.mjs"
 NODE_TIMEOUT_S = 60.0
 

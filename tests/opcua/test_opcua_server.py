@@ -7,8 +7,8 @@ import pytest
 import pytest_asyncio
 from asyncua import Client, ua
 
-from opcua_harness import NS, USERS, running_plant, until
-from plc_sim.runtime import PLANT_EPOCH
+from tests.support.opcua_harness import NS, USERS, running_plant, until
+from plc_sim.plc.runtime import PLANT_EPOCH
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

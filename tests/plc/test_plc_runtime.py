@@ -4,9 +4,9 @@ import asyncio
 
 import pytest
 
-from plc_sim.runtime import PlcRuntime
-from plc_sim.spec import load_plant
-from plc_sim.tags import Refusal, Rejected
+from plc_sim.plc.runtime import PlcRuntime
+from plc_sim.model.spec import load_plant
+from plc_sim.plc.tags import Refusal, Rejected
 
 CNC1 = "AutoPartsCell/Machining/CNC1"
 

@@ -6,8 +6,8 @@ cards retire as they come free, and the accounting must stay exact all the while
 
 from __future__ import annotations
 
-from plc_sim.cards import SharedPool
-from plc_sim.line import LineModel
+from plc_sim.model.cards import SharedPool
+from plc_sim.model.line import LineModel
 
 
 def parts_at(m: LineModel, s: int, p: int) -> int:

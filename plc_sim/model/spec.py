@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-PLANTS_DIR = Path(__file__).parent / "plants"
+PLANTS_DIR = Path(__file__).resolve().parent.parent / "plants"
 MODELS = ("BDOP", "BSOP", "HDOP", "HSOP")
 TABLE1_COLUMNS = ("PRO", "RAW", "REP", "MAIN", "BREAK", "REC", "DEM")
 

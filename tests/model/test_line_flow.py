@@ -2,10 +2,10 @@
 
 import pytest
 
-from linecheck import check_invariants, step_until
-from plc_sim.line import LineModel
-from plc_sim.spec import MODELS
-from plc_sim.variants import build_variant
+from tests.support.linecheck import check_invariants, step_until
+from plc_sim.model.line import LineModel
+from plc_sim.model.spec import MODELS
+from plc_sim.model.variants import build_variant
 
 
 @pytest.mark.parametrize("scenario", [1, 21])

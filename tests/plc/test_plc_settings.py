@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from opcua_server.settings import ServerSettings
-from plc_sim.settings import PlcSettings
+from plc_sim.plc.settings import PlcSettings
 
 
 @pytest.fixture()
@@ -54,7 +54,7 @@ def test_bad_values_are_refused(tmp_path):
 def test_the_example_config_of_deploy_loads(monkeypatch):
     for var in ("PLANT_DATA_DIR", "PLANT_OPCUA_PORT", "PLANT_PLC_SEED"):
         monkeypatch.delenv(var, raising=False)
-    example = Path(__file__).parent.parent / "deploy" / "plant.example.toml"
+    example = Path(__file__).parents[2] / "deploy" / "plant.example.toml"
     plc, srv = PlcSettings.load(example), ServerSettings.load(example)
     assert (plc.model, plc.time_factor) == ("BDOP", 60.0)
     assert (srv.port, srv.allow_none_policy, srv.data_dir) == (4840, False, Path("/var/lib/plant-twin"))

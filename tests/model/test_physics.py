@@ -5,13 +5,13 @@ import json
 
 import pytest
 
-from plc_sim.experiment import RunPlan, run_replications
-from plc_sim.kpi import kpis
-from plc_sim.line import LineModel
-from plc_sim.machine import InterlockError
-from plc_sim.spec import load_plant
-from plc_sim.variants import VariantError, build_variant
-from tinyplant import tiny
+from plc_sim.model.experiment import RunPlan, run_replications
+from plc_sim.model.kpi import kpis
+from plc_sim.model.line import LineModel
+from plc_sim.model.machine import InterlockError
+from plc_sim.model.spec import load_plant
+from plc_sim.model.variants import VariantError, build_variant
+from tests.support.tinyplant import tiny
 
 SPEED = 'speed = { setpoint_pct = 100.0, min_pct = 50.0, max_pct = 150.0, power_exp = 2.0, wear_exp = 3.0, defect_exp = 2.0 }'
 WEAR = 'wear = { per_h = 1.0, repair_keep = 0.5, weibull_shape = 2.0, weibull_scale = 1e6 }'

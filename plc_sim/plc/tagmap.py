@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Callable
 
-from .kpi import kpis
-from .machine import InterlockError, Machine
-from .spec import revalidated
+from plc_sim.model.kpi import kpis
+from plc_sim.model.machine import InterlockError, Machine
+from plc_sim.model.spec import revalidated
+from plc_sim.model.vocab import MACHINE_STATUSES
 from .tags import Tag, TagTable
 
 if TYPE_CHECKING:
     from .runtime import PlcRuntime
 
-MACHINE_STATES = ("processing", "idle", "starved", "blocked", "standby", "waking", "down", "maintenance", "off")
 MAINT_POLICIES = ("interval", "condition", "plan")
 LINE_KPIS = (("Zmax", ""), ("SL", ""), ("fill_rate", ""), ("WIP", "parts"), ("FG", "parts"), ("D", "orders"),
              ("I3", "parts"), ("SC", "parts"), ("Rn", "parts"), ("B", "events"), ("M", "events"),
@@ -51,7 +51,7 @@ def _machine_tags(table: TagTable, plc: "PlcRuntime", mach: Machine, base: tuple
     m = plc.model
     now = lambda: m.env.now  # noqa: E731
     add = table.add
-    add(Tag((*base, "State"), "Int32", lambda: MACHINE_STATES.index(m.machine_status(mach)), enum=MACHINE_STATES,
+    add(Tag((*base, "State"), "Int32", lambda: MACHINE_STATUSES.index(m.machine_status(mach)), enum=MACHINE_STATUSES,
             historize=True, description="machine state"))
     add(Tag((*base, "PartsDone"), "Int32", lambda: mach.done, "parts", 0, None, historize=True))
     add(Tag((*base, "GoodParts"), "Int32", lambda: mach.good, "parts", 0, None))

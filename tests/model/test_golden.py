@@ -1,7 +1,7 @@
 """Plant scenarios as golden tests: each bundled model and scenario, run with a fixed seed,
-must reproduce the KPIs recorded in tests/golden/. A change to the model that moves them
+must reproduce the KPIs recorded in tests/model/golden/. A change to the model that moves them
 is either a bug or a deliberate change; for the latter, regenerate with
-`PLANT_GOLDEN_UPDATE=1 python -m pytest tests/test_golden.py` and say why in the commit.
+`PLANT_GOLDEN_UPDATE=1 python -m pytest tests/model/test_golden.py` and say why in the commit.
 """
 
 import json
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from plc_sim.experiment import RunPlan, run_replication
-from plc_sim.spec import MODELS, load_plant
-from plc_sim.variants import build_variant
+from plc_sim.model.experiment import RunPlan, run_replication
+from plc_sim.model.spec import MODELS, load_plant
+from plc_sim.model.variants import build_variant
 
 GOLDEN = Path(__file__).parent / "golden"
 PLAN = RunPlan(hours=1500.0, warmup=500.0, seed=1)

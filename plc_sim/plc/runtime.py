@@ -19,11 +19,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable
 
 from .alarms import AlarmBook
-from .line import LineModel
-from .machine import InterlockError
-from .spec import PlantSpec
+from plc_sim.model.line import LineModel
+from plc_sim.model.machine import InterlockError
+from plc_sim.model.spec import PlantSpec
 from .tagmap import build_tags
-from .tags import Refusal, Rejected, Tag, role_allows
+from plc_sim.model.vocab import role_allows
+
+from .tags import Refusal, Rejected, Tag
 
 log = logging.getLogger("plc")
 

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from plc_sim.kpi import kpis
-from plc_sim.line import LineModel
-from plc_sim.spec import MODELS
-from plc_sim.streams import replication_seed
-from plc_sim.variants import build_variant
+from plc_sim.model.kpi import kpis
+from plc_sim.model.line import LineModel
+from plc_sim.model.spec import MODELS
+from plc_sim.model.streams import replication_seed
+from plc_sim.model.variants import build_variant
 
 
 def _run(spec, seed, hours=600.0):

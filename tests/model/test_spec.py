@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from plc_sim.spec import PLANTS_DIR, PlantFileError, load_plant, parse_plant
-from plc_sim.variants import VariantError, apply_scenario, build_variant
+from plc_sim.model.spec import PLANTS_DIR, PlantFileError, load_plant, parse_plant
+from plc_sim.model.variants import VariantError, apply_scenario, build_variant
 
 GEAR = (PLANTS_DIR / "gear_line.toml").read_text()
 

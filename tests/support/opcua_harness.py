@@ -10,8 +10,8 @@ from typing import AsyncIterator
 
 from opcua_server.server import PlantServer
 from opcua_server.settings import ServerSettings
-from plc_sim.runtime import PlcRuntime
-from plc_sim.spec import load_plant
+from plc_sim.plc.runtime import PlcRuntime
+from plc_sim.model.spec import load_plant
 
 NS = "urn:plant-twin:plant"
 USERS = {"eve": ("engineer", "eve-pw"), "olga": ("operator", "olga-pw"), "vic": ("viewer", "vic-pw")}
