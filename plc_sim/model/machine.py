@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generator
 
 import simpy
 
+from .rules import condition_maintenance_problem, dispatch_weights_problem
 from .spec import MachineSpec, Maintenance, Speed, Standby, revalidated
 
 if TYPE_CHECKING:
@@ -418,12 +419,24 @@ class Machine:
 
     # --- setpoints (validated like the plant file) -------------------------------------
 
+    def require_up(self, what: str) -> None:
+        """The interlock of changes that need a running machine: refused while it is down."""
+        if self.failed:
+            raise InterlockError(f"no {what} while {self.name} is down")
+
+    def checked_maintenance(self, **changes: Any) -> Maintenance:
+        """The maintenance section with `changes`, checked like the plant file checks it."""
+        new = revalidated(self.maint_spec, **changes)
+        problem = condition_maintenance_problem(new, self.wear_spec is not None, self.cond is not None)
+        if problem:
+            raise ValueError(f"machine {self.name} {problem}")
+        return new
+
     def set_speed(self, pct: float) -> None:
         """Speed in % of nominal, within the machine's bounds; applies from the next job."""
         if self.speed_spec is None:
             raise ValueError(f"machine {self.name} has no speed setpoint")
-        if self.failed:
-            raise InterlockError(f"no speed change while {self.name} is down")
+        self.require_up("speed change")
         self.speed_spec = revalidated(self.speed_spec, setpoint_pct=float(pct))
         self.speed_pct = self.speed_spec.setpoint_pct
 
@@ -434,22 +447,21 @@ class Machine:
         self.standby_spec = revalidated(self.standby_spec, timeout_h=float(hours))
         self.standby_timeout_h = self.standby_spec.timeout_h
 
+    def dispatch_weight_problem(self, weight: float) -> str | None:
+        """Why `weight` cannot be this machine's dispatch weight now, or None."""
+        station = [weight if m is self else m.weight for m in self.line.machines[self.stage]]
+        return dispatch_weights_problem(station)
+
     def set_dispatch_weight(self, weight: float) -> None:
-        if weight < 0:
-            raise ValueError("dispatch weight must be >= 0")
-        others = [m.weight for m in self.line.machines[self.stage] if m is not self]
-        if weight == 0 and not any(w > 0 for w in others):
-            raise ValueError("every dispatch weight of the station would be 0")
+        problem = self.dispatch_weight_problem(weight)
+        if problem:
+            raise ValueError(problem)
         self.weight = float(weight)
         self.line.dispatch(self.stage)
 
     def set_maintenance(self, **changes: Any) -> None:
         """Change policy, interval_h, threshold_wear, threshold_vibration or plan."""
-        new = revalidated(self.maint_spec, **changes)
-        if new.policy == "condition" and new.threshold_wear is not None and self.wear_spec is None:
-            raise ValueError(f"machine {self.name} has no wear to maintain on")
-        if new.policy == "condition" and new.threshold_vibration is not None and self.cond is None:
-            raise ValueError(f"machine {self.name} has no vibration signal")
+        new = self.checked_maintenance(**changes)
         self.maint_spec = new
         self.maint = new.model_dump()
         now = self.env.now

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from .vocab import broadcasts_demand, shares_kanbans
+
 if TYPE_CHECKING:
     from .line import LineModel
 
@@ -81,5 +83,5 @@ class BKConwip:
 
 def policy_for(model: str) -> tuple[ControlPolicy, bool]:
     """The policy object and whether kanbans are shared (S-KAP) for a model name."""
-    policy: ControlPolicy = BKConwip() if model[0] == "B" else HKConwip()
-    return policy, model[1] == "S"
+    policy: ControlPolicy = BKConwip() if broadcasts_demand(model) else HKConwip()
+    return policy, shares_kanbans(model)

@@ -13,8 +13,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .rules import condition_maintenance_problem, dispatch_weights_problem
+from .vocab import CONTROL_MODELS, ControlModel, MaintPolicy, shares_kanbans
+
 PLANTS_DIR = Path(__file__).resolve().parent.parent / "plants"
-MODELS = ("BDOP", "BSOP", "HDOP", "HSOP")
+MODELS = CONTROL_MODELS
 TABLE1_COLUMNS = ("PRO", "RAW", "REP", "MAIN", "BREAK", "REC", "DEM")
 
 
@@ -83,7 +86,7 @@ class Maintenance(_Strict):
     or measured vibration passes its threshold (checked at each job end); `plan`: at the
     listed windows [start_h, duration_h] of the working clock."""
 
-    policy: Literal["interval", "condition", "plan"] = "interval"
+    policy: MaintPolicy = "interval"
     interval_h: Positive
     duration: Dist
     threshold_wear: float | None = Field(default=None, gt=0)
@@ -92,8 +95,9 @@ class Maintenance(_Strict):
 
     @model_validator(mode="after")
     def _policy_fields(self) -> "Maintenance":
-        if self.policy == "condition" and self.threshold_wear is None and self.threshold_vibration is None:
-            raise ValueError("condition-based maintenance needs threshold_wear or threshold_vibration")
+        problem = condition_maintenance_problem(self)
+        if problem:
+            raise ValueError(problem)
         last = -1.0
         for start, dur in self.plan:
             if start < last or dur <= 0 or start < 0:
@@ -268,7 +272,7 @@ class Objectives(_Strict):
 class Policy(_Strict):
     """Card counts. K per stage 1..N-1; S per stage 1..N (base stock); C per product."""
 
-    model: Literal["BDOP", "BSOP", "HDOP", "HSOP"] = "BDOP"
+    model: ControlModel = "BDOP"
     C: dict[str, int]
     S: dict[str, list[int]]
     K_dedicated: dict[str, list[int]]
@@ -444,8 +448,9 @@ def semantic_problems(spec: PlantSpec) -> list[tuple[Loc, str]]:
     for i, st in enumerate(spec.stations):
         if st.shift is not None and st.shift not in spec.shift_plans:
             out.append((("stations", i, "shift"), f"unknown shift plan {st.shift!r} (plans: {sorted(spec.shift_plans)})"))
-        if not any(m.dispatch_weight > 0 for m in st.machines):
-            out.append((("stations", i, "machines"), "every dispatch weight is 0: the station could take no job"))
+        weights_problem = dispatch_weights_problem([m.dispatch_weight for m in st.machines])
+        if weights_problem:
+            out.append((("stations", i, "machines"), weights_problem))
         for j, m in enumerate(st.machines):
             loc = ("stations", i, "machines", j)
             if m.profile is not None and m.profile not in spec.profiles:
@@ -453,11 +458,10 @@ def semantic_problems(spec: PlantSpec) -> list[tuple[Loc, str]]:
                 continue
             if spec.machine_failures(m).model == "wear" and spec.physics(m, "wear") is None:
                 out.append(((*loc, "failures"), f"machine {m.name} has wear failures but no wear section"))
-            mt = spec.machine_maintenance(m)
-            if mt.threshold_wear is not None and mt.policy == "condition" and spec.physics(m, "wear") is None:
-                out.append(((*loc, "maintenance"), f"machine {m.name} maintains on wear but has no wear section"))
-            if mt.threshold_vibration is not None and mt.policy == "condition" and spec.physics(m, "condition") is None:
-                out.append(((*loc, "maintenance"), f"machine {m.name} maintains on vibration but has no condition section"))
+            maint_problem = condition_maintenance_problem(spec.machine_maintenance(m), spec.physics(m, "wear") is not None,
+                                                          spec.physics(m, "condition") is not None)
+            if maint_problem:
+                out.append(((*loc, "maintenance"), f"machine {m.name} {maint_problem}"))
     if spec.raw.initial > spec.raw.cap:
         out.append((("raw", "initial"), f"initial raw stock {spec.raw.initial} exceeds cap {spec.raw.cap}"))
     out += policy_problems(spec.policy, spec.product_names, n)
@@ -479,7 +483,7 @@ def semantic_problems(spec: PlantSpec) -> list[tuple[Loc, str]]:
 def policy_problems(pol: Policy, products: list[str], n_stages: int) -> list[tuple[Loc, str]]:
     """The card rules: at least one card, S_i <= K_i, sum S <= C, shapes per stage."""
     out: list[tuple[Loc, str]] = []
-    shared = pol.model in ("BSOP", "HSOP")
+    shared = shares_kanbans(pol.model)
     for p in products:
         if p not in pol.C:
             out.append((("policy", "C"), f"no CONWIP count for product {p!r}"))

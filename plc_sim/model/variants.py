@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import re
 
+from .vocab import shares_kanbans
+
+from .rules import dispatch_weight_problem
 from .spec import MODELS, TABLE1_COLUMNS, Dist, MachineSpec, PlantSpec, policy_problems, revalidated, semantic_problems
 
 
@@ -100,7 +103,7 @@ def apply_overrides(spec: PlantSpec, sets: list[str]) -> PlantSpec:
         if name == "S":
             for p in targets:
                 pol.S[p][i] = v
-        elif pol.model in ("BSOP", "HSOP"):
+        elif shares_kanbans(pol.model):
             if prod:
                 raise VariantError(f"--set {item!r}: {pol.model} shares kanbans between products; use K{stage}=N")
             pol.K_shared[i] = v
@@ -146,9 +149,11 @@ def _set_machine(spec: PlantSpec, mach: MachineSpec, name: str, value: str) -> N
     elif name == "standby":
         mach.standby = revalidated(section("standby"), timeout_h=float(value))
     elif name == "dispatch":
-        mach.dispatch_weight = float(value)
-        if mach.dispatch_weight < 0:
-            raise ValueError("dispatch weight must be >= 0")
+        weight = float(value)
+        problem = dispatch_weight_problem(weight)
+        if problem:
+            raise ValueError(problem)
+        mach.dispatch_weight = weight
     else:
         field = {"maint_interval": "interval_h", "maint_policy": "policy", "maint_wear": "threshold_wear",
                  "maint_vibration": "threshold_vibration"}[name]

@@ -7,15 +7,14 @@ import json
 from typing import TYPE_CHECKING, Any, Callable
 
 from plc_sim.model.kpi import kpis
-from plc_sim.model.machine import InterlockError, Machine
-from plc_sim.model.spec import revalidated
-from plc_sim.model.vocab import MACHINE_STATUSES
+from plc_sim.model.machine import Machine
+from plc_sim.model.vocab import MACHINE_STATUSES, MAINT_POLICIES
+
 from .tags import Tag, TagTable
 
 if TYPE_CHECKING:
     from .runtime import PlcRuntime
 
-MAINT_POLICIES = ("interval", "condition", "plan")
 LINE_KPIS = (("Zmax", ""), ("SL", ""), ("fill_rate", ""), ("WIP", "parts"), ("FG", "parts"), ("D", "orders"),
              ("I3", "parts"), ("SC", "parts"), ("Rn", "parts"), ("B", "events"), ("M", "events"),
              ("R", "events"), ("LD", "orders"), ("Rw", "parts"), ("energy_kwh", "kWh"),
@@ -76,7 +75,7 @@ def _machine_tags(table: TagTable, plc: "PlcRuntime", mach: Machine, base: tuple
             add(Tag((*base, "FeedRate"), "Double", lambda: mach.signals(now())["feed_mm_min"], "mm/min", 0.0,
                     sp.feed_mm_min * sp.max_pct / 100))
         add(Tag((*base, "SpeedSetpoint"), "Double", lambda: mach.speed_pct, "%", sp.min_pct, sp.max_pct,
-                apply=mach.set_speed, check=lambda v: _not_down(mach, "speed change"), historize=True,
+                apply=mach.set_speed, check=lambda v: mach.require_up("speed change"), historize=True,
                 description="speed in percent of nominal; applies from the next job"))
     if mach.standby_spec is not None:
         add(Tag((*base, "StandbyTimeout"), "Double", lambda: mach.standby_timeout_h, "h", 0.0, 1000.0,
@@ -84,14 +83,14 @@ def _machine_tags(table: TagTable, plc: "PlcRuntime", mach: Machine, base: tuple
     add(Tag((*base, "MaintenanceInterval"), "Double", lambda: mach.maint_spec.interval_h, "h", 1.0, 100_000.0,
             apply=lambda v: mach.set_maintenance(interval_h=v)))
     add(Tag((*base, "MaintenancePolicy"), "String", lambda: mach.maint_spec.policy, choices=MAINT_POLICIES,
-            apply=lambda v: mach.set_maintenance(policy=v), check=lambda v: _maint_policy_ok(mach, v)))
+            apply=lambda v: mach.set_maintenance(policy=v), check=lambda v: mach.checked_maintenance(policy=v)))
     add(Tag((*base, "MaintenancePlan"), "String", lambda: json.dumps([list(w) for w in mach.maint_spec.plan]),
             parse=lambda text: _plan_windows(mach, text), apply=lambda v: mach.set_maintenance(plan=v),
             description='planned maintenance windows on the working clock, JSON [[start_h, duration_h], ...]; '
                         'used when MaintenancePolicy is "plan"'))
     if len(m.machines[mach.stage]) > 1:
         add(Tag((*base, "DispatchWeight"), "Double", lambda: mach.weight, "", 0.0, 100.0,
-                apply=mach.set_dispatch_weight, check=lambda v: _weight_ok(m, mach, v)))
+                apply=mach.set_dispatch_weight, check=lambda v: _no_problem(mach.dispatch_weight_problem(v))))
 
 
 def _line_tags(table: TagTable, plc: "PlcRuntime", line: str) -> None:
@@ -139,11 +138,6 @@ def _max_power(mach: Machine) -> float:
     return top
 
 
-def _not_down(mach: Machine, what: str) -> None:
-    if mach.failed:
-        raise InterlockError(f"no {what} while {mach.name} is down")
-
-
 def _plan_windows(mach: Machine, text: str) -> list[tuple[float, float]]:
     """A plan written as JSON text, checked by the plant file's validators."""
     try:
@@ -151,16 +145,10 @@ def _plan_windows(mach: Machine, text: str) -> list[tuple[float, float]]:
         windows = [(float(start), float(dur)) for start, dur in raw]
     except (json.JSONDecodeError, TypeError, ValueError):
         raise ValueError('a plan is JSON [[start_h, duration_h], ...]') from None
-    revalidated(mach.maint_spec, plan=windows)
+    mach.checked_maintenance(plan=windows)
     return windows
 
 
-def _maint_policy_ok(mach: Machine, policy: str) -> None:
-    mt = mach.maint_spec
-    if policy == "condition" and mt.threshold_wear is None and mt.threshold_vibration is None:
-        raise ValueError(f"{mach.name} has no condition threshold")
-
-
-def _weight_ok(m, mach: Machine, v: float) -> None:
-    if v == 0 and not any(x.weight > 0 for x in m.machines[mach.stage] if x is not mach):
-        raise ValueError("every dispatch weight of the station would be 0")
+def _no_problem(problem: str | None) -> None:
+    if problem:
+        raise ValueError(problem)
