@@ -9,107 +9,180 @@ model: the machine breaks mid-job when its wear reaches the threshold); conditio
 breakdowns run on their own clock, so every control model meets the same failures; they
 interrupt processing and the job resumes its remaining work after the repair.
 
-All state is plain attributes, so a snapshot can read it and a restored machine resumes
-exactly where it stood.
+Everything that changes is a field of `MachineRecord`, so a snapshot is exactly that record and
+a restored machine resumes where it stood. A machine needs only `MachineHost` of its line, so
+it runs (and is tested) without a plant file.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Generator
+from collections import deque
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Callable, Generator, Protocol
 
 import simpy
 
 from .rules import condition_maintenance_problem, dispatch_weights_problem
-from .spec import MachineSpec, Maintenance, Speed, Standby, revalidated
+from .spec import Condition, Dist, Failures, MachineSpec, Maintenance, PlantSpec, Power, Speed, Standby, Wear, revalidated
+from .streams import Streams
+from .vocab import MachineState
 
 if TYPE_CHECKING:
-    from .line import LineModel
+    from .env import PlantEnv
 
 PROCESSING, IDLE, STANDBY, WAKING, DOWN, MAINTENANCE, OFF = (
-    "processing", "idle", "standby", "waking", "down", "maintenance", "off")
-STATES = (PROCESSING, IDLE, STANDBY, WAKING, DOWN, MAINTENANCE, OFF)
+    MachineState.PROCESSING, MachineState.IDLE, MachineState.STANDBY, MachineState.WAKING, MachineState.DOWN,
+    MachineState.MAINTENANCE, MachineState.OFF)
+STATES = tuple(MachineState)
 _POWER_FIELD = {WAKING: "wakeup"}
-
-_FIELDS = ("failed", "in_maint", "maint_due", "maint_len", "job", "job_end", "work_left",
-           "maint_end", "next_failure", "repair_end", "next_maint", "plan_i", "fail_at", "wear",
-           "w_fail", "asleep", "waking", "wake_end", "standby_at", "off_shift", "job_v",
-           "job_defect", "job_start", "job_energy0", "last_cycle_h", "last_part_kwh", "temp",
-           "state", "state_t", "acc", "energy", "p_now", "done", "good", "ideal_good",
-           "speed_pct", "standby_timeout_h", "weight", "maint", "stopped")
 
 
 class InterlockError(ValueError):
     """A setpoint refused because of the machine's state (e.g. a speed change while down)."""
 
 
-class Machine:
+class MachineHost(Protocol):
+    """What a machine needs from its line: the clock and its timers, its station's queue and
+    neighbours, dispatch, completion, event reporting, the line's power meter and counters."""
+
+    env: PlantEnv
+    timers: dict[str, simpy.Event]
+    jobs: list[deque[int]]
+    machines: list[list[Machine]]
+    count: dict[str, Any]
+    power_now: float
+    peak_kw: float
+
+    def timer(self, key: str, t: float) -> simpy.Event: ...
+    def dispatch(self, s: int) -> None: ...
+    def complete(self, m: Machine, p: int) -> None: ...
+    def on_machine_event(self, m: Machine, kind: str) -> None: ...
+
+
+@dataclass
+class MachinePhysics:
+    """A machine's resolved sections (its own, else its profile's, else the plant's)."""
+
+    failures: Failures
+    maintenance: Maintenance
+    power: Power
+    speed: Speed | None = None
+    standby: Standby | None = None
+    wear: Wear | None = None
+    condition: Condition | None = None
+    defect_prob: float = 0.0
+    cycle_factor: float = 1.0
+    dispatch_weight: float = 1.0
+
+    @classmethod
+    def of(cls, plant: PlantSpec, spec: MachineSpec, stage: int) -> MachinePhysics:
+        station = plant.stations[stage]
+        return cls(plant.machine_failures(spec), plant.machine_maintenance(spec), plant.machine_power(spec),
+                    plant.physics(spec, "speed"), plant.physics(spec, "standby"), plant.physics(spec, "wear"),
+                    plant.physics(spec, "condition"),
+                    plant.quality.defect_prob if station.defect_prob is None else station.defect_prob,
+                    spec.cycle_factor, spec.dispatch_weight)
+
+
+@dataclass
+class MachineRecord:
+    """Everything that changes while a machine runs: a snapshot is exactly these fields
+    (`Machine.state_dict`), and a machine loaded from them resumes where it stood."""
+
+    # setpoints
+    speed_pct: float = 100.0
+    standby_timeout_h: float = 0.0
+    weight: float = 1.0
+    maint: dict[str, Any] = field(default_factory=dict)
+    stopped: bool = False
+    # breakdowns, repairs and maintenance
+    failed: bool = False
+    in_maint: bool = False
+    maint_due: bool = False
+    maint_len: float | None = None
+    maint_end: float | None = None
+    next_failure: float | None = None
+    repair_end: float | None = None
+    next_maint: float | None = None
+    plan_i: int = 0
+    fail_at: float | None = None
+    wear: float = 0.0
+    w_fail: float = math.inf
+    # standby and shifts
+    asleep: bool = False
+    waking: bool = False
+    wake_end: float | None = None
+    standby_at: float | None = None
+    off_shift: bool = False
+    # the job in hand
+    job: int | None = None
+    job_end: float | None = None
+    work_left: float | None = None
+    job_v: float = 1.0
+    job_defect: float = 0.0
+    job_start: float = 0.0
+    job_energy0: float = 0.0
+    last_cycle_h: float = 0.0
+    last_part_kwh: float = 0.0
+    temp: float = 0.0
+    # time and energy accounting
+    state: MachineState = MachineState.IDLE
+    state_t: float = 0.0
+    acc: dict[MachineState, float] = field(default_factory=lambda: dict.fromkeys(MachineState, 0.0))
+    energy: float = 0.0
+    p_now: float = 0.0
+    done: int = 0
+    good: int = 0
+    ideal_h: float = 0.0
+    """Nominal processing hours of the good parts made (the OEE numerator)."""
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(MachineRecord))
+
+
+class Machine(MachineRecord):
     """One machine of a station; `stage` is the station's index in the line."""
 
-    def __init__(self, line: "LineModel", stage: int, index: int, spec: MachineSpec,
-                 first_maint: float) -> None:
+    def __init__(self, line: MachineHost, stage: int, name: str, physics: MachinePhysics,
+                 proc_dists: list[Dist], streams: Streams, first_maint: float) -> None:
+        super().__init__()
         self.line = line
         self.env = line.env
         self.stage = stage
-        self.index = index
-        self.name = spec.name
-        plant = line.spec
-        station = plant.stations[stage]
-        self.failure_spec = plant.machine_failures(spec)
-        self.maint_spec: Maintenance = plant.machine_maintenance(spec)
-        self.power = plant.machine_power(spec)
-        self.speed_spec: Speed | None = plant.physics(spec, "speed")
-        self.standby_spec: Standby | None = plant.physics(spec, "standby")
-        self.wear_spec = plant.physics(spec, "wear")
-        self.cond = plant.physics(spec, "condition")
+        self.name = name
+        self.failure_spec = physics.failures
+        self.maint_spec: Maintenance = physics.maintenance
+        self.power = physics.power
+        self.speed_spec: Speed | None = physics.speed
+        self.standby_spec: Standby | None = physics.standby
+        self.wear_spec: Wear | None = physics.wear
+        self.cond: Condition | None = physics.condition
         self.wear_mode = self.failure_spec.model == "wear"
-        self.cycle_factor = spec.cycle_factor
-        self.defect_base = plant.quality.defect_prob if station.defect_prob is None else station.defect_prob
-        self.proc_dists = [plant.processing_hours(p, stage) for p in line.products]
-        self.nominal_h = [d.mean * spec.cycle_factor for d in self.proc_dists]
-        s = line.streams
-        self.rs_proc = s[f"{self.name}.processing"]
-        self.rs_fail = s[f"{self.name}.failures"]
-        self.rs_maint = s[f"{self.name}.maintenance"]
-        self.rs_defect = s[f"{self.name}.defects"]
-        self.rs_sensor = s[f"{self.name}.sensor"]
+        self.cycle_factor = physics.cycle_factor
+        self.defect_base = physics.defect_prob
+        self.proc_dists = proc_dists
+        self.nominal_h = [d.mean * physics.cycle_factor for d in proc_dists]
+        self.rs_proc = streams[f"{name}.processing"]
+        self.rs_fail = streams[f"{name}.failures"]
+        self.rs_maint = streams[f"{name}.maintenance"]
+        self.rs_defect = streams[f"{name}.defects"]
+        self.rs_sensor = streams[f"{name}.sensor"]
         now = self.env.now
         self.speed_pct = self.speed_spec.setpoint_pct if self.speed_spec else 100.0
         self.standby_timeout_h = self.standby_spec.timeout_h if self.standby_spec else 0.0
-        self.weight = spec.dispatch_weight
+        self.weight = physics.dispatch_weight
         self.maint = self.maint_spec.model_dump()
-        self.failed = self.in_maint = self.maint_due = False
-        self.maint_len: float | None = None
-        self.job: int | None = None
-        self.job_end: float | None = None
-        self.work_left: float | None = None
-        self.maint_end: float | None = None
-        self.next_failure: float | None = None
         if not self.wear_mode:
+            assert self.failure_spec.time_to_failure is not None
             self.next_failure = now + self.rs_fail.sample(self.failure_spec.time_to_failure)
-        self.repair_end: float | None = None
-        self.next_maint: float | None = first_maint if self.maint_spec.policy == "interval" else None
-        self.plan_i = 0
-        self.fail_at: float | None = None
-        self.wear = 0.0
+        self.next_maint = first_maint if self.maint_spec.policy == "interval" else None
         self.w_fail = self._threshold(0.0) if self.wear_spec else math.inf
-        self.asleep = self.waking = False
-        self.wake_end: float | None = None
-        self.standby_at: float | None = None
-        self.off_shift = False
-        self.stopped = False
-        self.job_v = 1.0
         self.job_defect = self.defect_base
-        self.job_start = self.job_energy0 = self.last_cycle_h = self.last_part_kwh = 0.0
         self.temp = self.cond.temp_ambient_c + self.cond.temp_rise_c_per_kw * self.power.idle if self.cond else 0.0
-        self.state = IDLE
         self.state_t = now
-        self.acc = {k: 0.0 for k in STATES}
-        self.energy = 0.0
         self.p_now = self.power.idle
         line.power_now += self.p_now
-        self.done = self.good = 0
-        self.ideal_good = 0.0
         self._wake: simpy.Event | None = None
         self._repaired: simpy.Event | None = None
         self._maint_signal: simpy.Event | None = None
@@ -547,21 +620,31 @@ class Machine:
 
     def reset_stats(self) -> None:
         self._changed()
-        self.acc = {k: 0.0 for k in STATES}
+        self.acc = dict.fromkeys(MachineState, 0.0)
         self.energy = 0.0
         self.done = 0
         self.good = 0
-        self.ideal_good = 0.0
+        self.ideal_h = 0.0
+
+    def count_good(self, p: int) -> None:
+        """A good part of product p left the machine."""
+        self.good += 1
+        self.ideal_h += self.nominal_h[p]
 
     def state_dict(self) -> dict[str, Any]:
-        d = {f: (dict(v) if isinstance(v, dict) else v) for f, v in ((f, getattr(self, f)) for f in _FIELDS)}
+        """The record as JSON-able data, and whether the machine waits for work."""
+        d = {f: (dict(v) if isinstance(v, dict) else v) for f, v in ((f, getattr(self, f)) for f in _RECORD_FIELDS)}
+        d["state"] = str(self.state)
+        d["acc"] = {str(k): v for k, v in self.acc.items()}
         d["waiting"] = self._wake is not None
         return d
 
     def load_state(self, d: dict[str, Any]) -> None:
-        for f in _FIELDS:
+        for f in _RECORD_FIELDS:
             v = d[f]
             setattr(self, f, dict(v) if isinstance(v, dict) else v)
+        self.state = MachineState(d["state"])
+        self.acc = {MachineState(k): v for k, v in d["acc"].items()}
         self._resume_waiting = d["waiting"]
         self._pw[PROCESSING] = self._draw(PROCESSING)
         self.maint_spec = Maintenance.model_validate(self.maint)
