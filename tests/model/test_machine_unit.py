@@ -79,14 +79,14 @@ def test_a_machine_works_its_queue_and_books_time_and_energy():
 
 def test_a_breakdown_interrupts_the_job_which_resumes_after_the_repair():
     host = Host()
-    m = machine(host, ttf_h=0.5, repair_h=3.0)
+    m = machine(host, ttf_h=1.5, repair_h=1.0)
     host.jobs[0].append(1)
     m.kick()
-    host.env.run(until=0.6)
-    assert m.state is MachineState.DOWN and host.events == [(0.5, "breakdown")]
-    host.env.run(until=8.5)
-    assert host.events == [(0.5, "breakdown"), (3.5, "repair"), (4.0, "breakdown"), (7.0, "repair")]
-    assert host.done == [(8.0, 1)], "2 h of work: 0.5 h, a repair, 0.5 h, a repair, the last 1 h"
+    host.env.run(until=1.6)
+    assert m.state is MachineState.DOWN and host.events == [(1.5, "breakdown")]
+    host.env.run(until=3.5)
+    assert host.events == [(1.5, "breakdown"), (2.5, "repair")]
+    assert host.done == [(3.0, 1)], "2 h of work: 1.5 h, a 1 h repair, the last 0.5 h"
 
 
 def test_snapshot_of_a_machine_is_its_record():
