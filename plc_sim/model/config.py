@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -42,12 +42,12 @@ class PartSettings(BaseSettings):
         return init_settings, env_settings, toml
 
     @classmethod
-    def load(cls, toml_file: Path | None = None, **overrides: object):
+    def load(cls, toml_file: Path | None = None, **overrides: Any) -> Self:
         """Settings from keyword overrides, then the environment, then `toml_file`."""
         if toml_file is None:
             return cls(**overrides)
 
-        class FromFile(cls):  # type: ignore[misc, valid-type]
+        class FromFile(cls):  # type: ignore[valid-type,misc]
             toml_path = toml_file
 
         return FromFile(**overrides)

@@ -16,5 +16,5 @@ class PlantEnv(simpy.Environment):
         ev = simpy.Event(self)
         ev._ok = True
         ev._value = None
-        heappush(self._queue, (t, NORMAL, next(self._eid), ev))  # type: ignore[attr-defined]
+        heappush(self._queue, (t, NORMAL, next(self._eid), ev))
         return ev

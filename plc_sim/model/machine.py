@@ -36,6 +36,7 @@ PROCESSING, IDLE, STANDBY, WAKING, DOWN, MAINTENANCE, OFF = (
     MachineState.MAINTENANCE, MachineState.OFF)
 STATES = tuple(MachineState)
 _POWER_FIELD = {WAKING: "wakeup"}
+Proc = Generator[simpy.Event, Any, None]
 
 
 class InterlockError(ValueError):
@@ -189,6 +190,8 @@ class Machine(MachineRecord):
         self._busy_wait = False
         self._resume_waiting = False
         self._run_key = f"{self.name}.run"
+        self._fail_key = f"{self.name}.fail"
+        self._maint_key = f"{self.name}.maint"
         self._physics = self.wear_spec is not None or self.cond is not None
         self._pw = {st: self._draw(st) for st in STATES}
         self.proc: simpy.Process | None = None
@@ -196,21 +199,28 @@ class Machine(MachineRecord):
 
     # --- laws -------------------------------------------------------------------------
 
+    def _wait(self, key: str, t: float | None) -> simpy.Event:
+        """The line's timer `key` at time `t` (which the caller's state guarantees is set)."""
+        assert t is not None, key
+        return self.line.timer(key, t)
+
     def _threshold(self, wear: float) -> float:
         """Wear at the next failure, Weibull in wear, given survival up to `wear`."""
         w = self.wear_spec
+        assert w is not None
         b, eta = w.weibull_shape, w.weibull_scale
-        return eta * ((wear / eta) ** b + self.rs_fail.std_exponential()) ** (1.0 / b)
+        return float(eta * ((wear / eta) ** b + self.rs_fail.std_exponential()) ** (1.0 / b))
 
     def _wear_rate(self) -> float:
         w = self.wear_spec
-        return w.per_h * self.job_v ** (self.speed_spec.wear_exp if self.speed_spec else 1.0)
+        assert w is not None
+        return float(w.per_h * self.job_v ** (self.speed_spec.wear_exp if self.speed_spec else 1.0))
 
-    def _draw(self, state: str) -> float:
+    def _draw(self, state: MachineState) -> float:
         """Power in kW in `state` (processing at the current job's speed)."""
         if state == PROCESSING:
-            return self.power.processing * (self.job_v ** self.speed_spec.power_exp if self.speed_spec else 1.0)
-        return getattr(self.power, _POWER_FIELD.get(state, state))
+            return float(self.power.processing * (self.job_v ** self.speed_spec.power_exp if self.speed_spec else 1.0))
+        return float(getattr(self.power, _POWER_FIELD.get(state, state.value)))
 
     def wear_now(self, now: float) -> float:
         if self.wear_spec is None:
@@ -261,7 +271,7 @@ class Machine(MachineRecord):
             procs[f"{self.name}.fail"] = self._failures
         return procs
 
-    def _run(self) -> Generator:
+    def _run(self) -> Proc:
         env, line = self.env, self.line
         if self._resume_waiting:
             self._resume_waiting = False
@@ -286,6 +296,7 @@ class Machine(MachineRecord):
                     continue
                 self.asleep = False
                 self.waking = True
+                assert self.standby_spec is not None
                 self.wake_end = env.now + self.standby_spec.wake_h
                 self._changed()
                 yield from self._finish_wake()
@@ -295,14 +306,14 @@ class Machine(MachineRecord):
                 ev = self._wake = env.event()
                 yield ev
 
-    def _idle(self) -> Generator:
+    def _idle(self) -> Proc:
         env = self.env
         if self._wake is None:
             self._wake = env.event()
         if self.standby_timeout_h > 0 and not self.asleep and not self.off_shift:
             if self.standby_at is None:
                 self.standby_at = env.now + self.standby_timeout_h
-            timer = self.line.timer(f"{self.name}.run", self.standby_at)
+            timer = self._wait(self._run_key, self.standby_at)
             yield self._wake | timer
             if self._wake is not None and timer.processed:
                 self.standby_at = None
@@ -313,8 +324,8 @@ class Machine(MachineRecord):
         else:
             yield self._wake
 
-    def _finish_wake(self) -> Generator:
-        yield self.line.timer(f"{self.name}.run", self.wake_end)
+    def _finish_wake(self) -> Proc:
+        yield self._wait(self._run_key, self.wake_end)
         self.waking = False
         self.wake_end = None
         self._changed()
@@ -334,7 +345,7 @@ class Machine(MachineRecord):
             self.job_end = now + self.rs_proc.sample(self.proc_dists[p]) * self.cycle_factor / v
         self._changed()
 
-    def _do_job(self) -> Generator:
+    def _do_job(self) -> Proc:
         env = self.env
         key = self._run_key
         timers = self.line.timers
@@ -350,24 +361,27 @@ class Machine(MachineRecord):
                 self._changed()
             if self.wear_mode and self.fail_at is None:
                 self.fail_at = env.now + max(self.w_fail - self.wear_now(env.now), 0.0) / self._wear_rate()
-            breaks = self.fail_at is not None and self.fail_at < self.job_end
+            job_end, fail_at = self.job_end, self.fail_at
+            assert job_end is not None
+            breaks = fail_at is not None and fail_at < job_end
             self._busy_wait = True
-            ev = timers[key] = env.at(self.fail_at if breaks else self.job_end)
+            ev = timers[key] = env.at(fail_at if fail_at is not None and breaks else job_end)
             try:
                 yield ev
             except simpy.Interrupt:
-                self.work_left = self.job_end - env.now
+                self.work_left = job_end - env.now
                 continue
             finally:
                 self._busy_wait = False
             if breaks:
                 self.fail_at = None
-                self.work_left = self.job_end - env.now
+                self.work_left = job_end - env.now
                 self._break_down()
                 continue
             break
         self.fail_at = None
         p = self.job
+        assert p is not None
         self.job = None
         self.job_end = None
         self.done += 1
@@ -397,8 +411,8 @@ class Machine(MachineRecord):
         if self.line.jobs[self.stage]:
             self.line.dispatch(self.stage)
 
-    def _repair(self) -> Generator:
-        yield self.line.timer(f"{self.name}.run", self.repair_end)
+    def _repair(self) -> Proc:
+        yield self._wait(self._run_key, self.repair_end)
         self._end_repair()
 
     def _await_repair(self) -> simpy.Event:
@@ -406,17 +420,18 @@ class Machine(MachineRecord):
             self._repaired = self.env.event()
         return self._repaired
 
-    def _failures(self) -> Generator:
+    def _failures(self) -> Proc:
         env, line = self.env, self.line
         while True:
             if self.repair_end is None:
-                yield line.timer(f"{self.name}.fail", self.next_failure)
+                yield self._wait(self._fail_key, self.next_failure)
                 self.next_failure = None
                 self._break_down()
-                if self._busy_wait:
+                if self._busy_wait and self.proc is not None:
                     self.proc.interrupt("breakdown")
-            yield line.timer(f"{self.name}.fail", self.repair_end)
+            yield self._wait(self._fail_key, self.repair_end)
             self._end_repair()
+            assert self.failure_spec.time_to_failure is not None
             self.next_failure = env.now + self.rs_fail.sample(self.failure_spec.time_to_failure)
             ev, self._repaired = self._repaired, None
             if ev is not None:
@@ -434,8 +449,8 @@ class Machine(MachineRecord):
         self._changed()
         self.line.on_machine_event(self, "maintenance_start")
 
-    def _finish_maint(self) -> Generator:
-        yield self.line.timer(f"{self.name}.run", self.maint_end)
+    def _finish_maint(self) -> Proc:
+        yield self._wait(self._run_key, self.maint_end)
         self.in_maint = False
         self.maint_end = None
         self._changed()
@@ -464,7 +479,7 @@ class Machine(MachineRecord):
             return mt.plan[self.plan_i][0]
         return None
 
-    def _maint_clock(self) -> Generator:
+    def _maint_clock(self) -> Proc:
         """Makes maintenance due by interval or plan; condition checks happen at job ends."""
         env = self.env
         while True:
@@ -474,7 +489,7 @@ class Machine(MachineRecord):
                     self._maint_signal = env.event()
                     yield self._maint_signal
                     continue
-                yield self.line.timer(f"{self.name}.maint", max(due, env.now))
+                yield self._wait(self._maint_key, max(due, env.now))
             except simpy.Interrupt:
                 continue
             if self.maint_spec.policy == "plan":
@@ -499,7 +514,7 @@ class Machine(MachineRecord):
 
     def checked_maintenance(self, **changes: Any) -> Maintenance:
         """The maintenance section with `changes`, checked like the plant file checks it."""
-        new = revalidated(self.maint_spec, **changes)
+        new: Maintenance = revalidated(self.maint_spec, **changes)
         problem = condition_maintenance_problem(new, self.wear_spec is not None, self.cond is not None)
         if problem:
             raise ValueError(f"machine {self.name} {problem}")
@@ -612,7 +627,7 @@ class Machine(MachineRecord):
     def energy_now(self, now: float) -> float:
         return self.energy + self.p_now * (now - self.state_t)
 
-    def time_in(self, now: float) -> dict[str, float]:
+    def time_in(self, now: float) -> dict[MachineState, float]:
         """Hours per state up to `now`, without changing the machine."""
         out = dict(self.acc)
         out[self.state] += now - self.state_t
