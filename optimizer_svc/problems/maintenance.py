@@ -1,0 +1,77 @@
+"""A maintenance plan: per machine, planned windows every `period` hours starting at an
+offset, as the MaintenancePlan JSON with MaintenancePolicy "plan". Planned downtime (each
+window's hours, charged at `planned_cost_per_h`) is traded against the forecast cost of
+breakdowns, repairs and lost output (Z of seed 000 under T >= Tmin)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from plc_sim.model.spec import PlantSpec
+
+from ..evaluator import Evaluator
+from ..forecast import Horizon, KPIs
+from ..overrides import plan_text
+from ..space import DecisionSpace, Real, Values, Variable
+from .base import Constraint, ForecastProblem, Objective, kpi
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    machines: tuple[str, ...] | None = None
+    period_min_h: float = 48.0
+    period_max_h: float = 600.0
+    planned_cost_per_h: float = 100.0
+
+
+def windows(start_h: float, end_h: float, period_h: float, offset: float, duration_h: float) -> list[tuple[float, float]]:
+    """Windows of `duration_h` every `period_h` from `start_h + offset * period_h` up to `end_h`."""
+    out = []
+    t = start_h + offset * period_h
+    while t < end_h:
+        out.append((t, duration_h))
+        t += period_h
+    return out
+
+
+def _maintained(spec: PlantSpec, opts: PlanOptions) -> list[str]:
+    names = [m.name for m in spec.all_machines() if spec.physics(m, "wear") is not None]
+    return [n for n in names if opts.machines is None or n in opts.machines]
+
+
+def plan_problem(evaluator: Evaluator, seeds: Sequence[int], horizon: Horizon,
+                 opts: PlanOptions = PlanOptions(), start_h: float = 0.0) -> ForecastProblem:
+    """Windows cover the forecast (warm-up included) from working hour `start_h`."""
+    spec = evaluator.forecaster.plant
+    ob = spec.objectives
+    if ob is None:
+        raise ValueError(f"plant {spec.name!r} has no [objectives] section (seed 000)")
+    machines = {m.name: m for m in spec.all_machines()}
+    names = _maintained(spec, opts)
+    variables: list[Variable] = []
+    for name in names:
+        current = spec.machine_maintenance(machines[name]).interval_h
+        variables.append(Real(f"period.{name}", opts.period_min_h, opts.period_max_h,
+                              min(max(current, opts.period_min_h), opts.period_max_h)))
+        variables.append(Real(f"offset.{name}", 0.0, 0.999, 0.5))
+    end_h = start_h + horizon.warmup + horizon.hours
+    durations = {n: spec.machine_maintenance(machines[n]).duration.mean for n in names}
+
+    def compose(values: Values, _vars: Sequence[Variable]) -> list[str]:
+        out = []
+        for n in names:
+            w = windows(start_h, end_h, float(values[f"period.{n}"]), float(values[f"offset.{n}"]), durations[n])
+            out += [f"maint_plan.{n}={plan_text(w)}", f"maint_policy.{n}=plan"]
+        return out
+
+    mean_duration = sum(durations.values()) / max(len(durations), 1)
+
+    def objective(k: KPIs) -> float:
+        z = ob.w1 * k["cost"] + ob.w2 * k["energy_kwh"] + ob.w3 * k["downtime_h"]
+        return z + opts.planned_cost_per_h * k["M"] * mean_duration
+
+    space = DecisionSpace(tuple(variables), composer=compose)
+    constraints = [Constraint("T", kpi("throughput_per_h"), lower=ob.t_min_per_h)]
+    return ForecastProblem("maintenance", space, evaluator, seeds, horizon,
+                           [Objective("Z+planned", objective)], constraints)

@@ -1,0 +1,77 @@
+"""Seed 000: machine setpoints (speeds, standby timeouts, dispatch weights, shift plans,
+maintenance policy) minimising Z = w1*C + w2*E + w3*D under R <= Rmax (peak kW) and
+T >= Tmin (parts per hour); or the three objectives (C, E, D) as a Pareto front."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from plc_sim.model.spec import PlantSpec
+
+from ..evaluator import Evaluator
+from ..forecast import Horizon
+from ..space import Choice, DecisionSpace, Real, Variable
+from .base import Constraint, ForecastProblem, Objective, kpi
+from .limits import step_of, within_step
+
+KINDS = ("speed", "standby", "dispatch", "shift", "maint_policy")
+
+
+@dataclass(frozen=True)
+class SetpointOptions:
+    """Which setpoints are decisions and their search ranges where the plant gives none."""
+
+    kinds: tuple[str, ...] = KINDS
+    machines: tuple[str, ...] | None = None
+    standby_max_h: float = 2.0
+    dispatch_max: float = 2.0
+    weights: tuple[float, float, float] | None = None
+    steps: Mapping[str, float] | None = None
+    multi_objective: bool = False
+    extra_constraints: Sequence[Constraint] = field(default_factory=tuple)
+
+
+def setpoint_space(spec: PlantSpec, opts: SetpointOptions) -> DecisionSpace:
+    out: list[Variable] = []
+    wanted = set(opts.machines) if opts.machines is not None else None
+    for st in spec.stations:
+        machines = [m for m in st.machines if wanted is None or m.name in wanted]
+        if "shift" in opts.kinds and st.shift is not None and spec.shift_plans and step_of(opts.steps, "shift") != 0:
+            out.append(Choice(f"shift.{st.name}", tuple(spec.shift_plans), st.shift))
+        for m in machines:
+            speed = spec.physics(m, "speed")
+            if "speed" in opts.kinds and speed is not None and speed.max_pct > speed.min_pct:
+                lo, hi = within_step(speed.min_pct, speed.max_pct, speed.setpoint_pct, step_of(opts.steps, "speed"))
+                out.append(Real(f"speed.{m.name}", lo, hi, speed.setpoint_pct))
+            standby = spec.physics(m, "standby")
+            if "standby" in opts.kinds and standby is not None:
+                lo, hi = within_step(0.0, opts.standby_max_h, standby.timeout_h, step_of(opts.steps, "standby"))
+                out.append(Real(f"standby.{m.name}", lo, hi, standby.timeout_h))
+            if "dispatch" in opts.kinds and len(st.machines) > 1:
+                lo, hi = within_step(0.0, opts.dispatch_max, m.dispatch_weight, step_of(opts.steps, "dispatch"))
+                out.append(Real(f"dispatch.{m.name}", lo, hi, m.dispatch_weight))
+            maint = spec.machine_maintenance(m)
+            condition_ok = (maint.threshold_wear is not None or maint.threshold_vibration is not None) and (
+                spec.physics(m, "wear") is not None or spec.physics(m, "condition") is not None)
+            if ("maint_policy" in opts.kinds and condition_ok and maint.policy in ("interval", "condition")
+                    and step_of(opts.steps, "maint_policy") != 0):
+                out.append(Choice(f"maint_policy.{m.name}", ("interval", "condition"), maint.policy))
+    return DecisionSpace(tuple(out))
+
+
+def setpoint_problem(evaluator: Evaluator, seeds: Sequence[int], horizon: Horizon,
+                     opts: SetpointOptions = SetpointOptions()) -> ForecastProblem:
+    spec = evaluator.forecaster.plant
+    ob = spec.objectives
+    if ob is None:
+        raise ValueError(f"plant {spec.name!r} has no [objectives] section (seed 000)")
+    w1, w2, w3 = opts.weights or (ob.w1, ob.w2, ob.w3)
+    if opts.multi_objective:
+        objectives = [Objective("C", kpi("cost")), Objective("E", kpi("energy_kwh")), Objective("D", kpi("downtime_h"))]
+    else:
+        objectives = [Objective("Z", lambda k: w1 * k["cost"] + w2 * k["energy_kwh"] + w3 * k["downtime_h"])]
+    constraints = [Constraint("R", kpi("peak_kw"), upper=ob.r_max_kw),
+                   Constraint("T", kpi("throughput_per_h"), lower=ob.t_min_per_h), *opts.extra_constraints]
+    return ForecastProblem("setpoints", setpoint_space(spec, opts), evaluator, seeds, horizon, objectives, constraints,
+                           pick_weights=(w1, w2, w3) if opts.multi_objective else None)
