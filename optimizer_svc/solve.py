@@ -130,7 +130,7 @@ def _result(problem: ForecastProblem, algorithm: str, baseline: Evaluated, histo
                        len(problem.archive), stopped)
 
 
-class _OutOfTime(Exception):
+class _OutOfTimeError(Exception):
     pass
 
 
@@ -149,7 +149,7 @@ def _solve_scipy(problem: ForecastProblem, budget: Budget, on_step: Callable[[St
 
     def fun(z: np.ndarray) -> float:
         if history and time.perf_counter() - t0 > budget.seconds:
-            raise _OutOfTime
+            raise _OutOfTimeError
         x = x0.copy()
         x[cont] = z
         row = problem.evaluate_points(x[None, :])[0]
@@ -161,6 +161,6 @@ def _solve_scipy(problem: ForecastProblem, budget: Budget, on_step: Callable[[St
     try:
         minimize(fun, x0[cont], method="Powell", bounds=bounds,
                  options={"maxfev": budget.generations * budget.pop_size, "xtol": 1e-2, "ftol": 1e-4})
-    except _OutOfTime:
+    except _OutOfTimeError:
         stopped = "time budget"
     return _result(problem, "scipy", baseline, history, t0, stopped)

@@ -123,7 +123,7 @@ class DecisionSpace:
         return np.array([v.integral for v in self.variables], dtype=bool)
 
     def values(self, x: Sequence[float]) -> Values:
-        return {v.key: v.decode(float(xi)) for v, xi in zip(self.variables, x)}
+        return {v.key: v.decode(float(xi)) for v, xi in zip(self.variables, x, strict=True)}
 
     def current(self) -> Values:
         return {v.key: v.current for v in self.variables}
@@ -137,13 +137,13 @@ class DecisionSpace:
 
     def snap(self, x: np.ndarray) -> np.ndarray:
         """Integer and choice coordinates rounded to their grid, all clipped to bounds."""
-        out = np.clip(np.asarray(x, dtype=float), self.xl, self.xu)
+        out: np.ndarray = np.clip(np.asarray(x, dtype=float), self.xl, self.xu)
         mask = self.integral
         out[..., mask] = np.rint(out[..., mask])
         return out
 
 
-class SnapRepair(Repair):
+class SnapRepair(Repair):  # type: ignore[misc]
     """pymoo repair that puts each candidate on the decision grid before evaluation."""
 
     def __init__(self, space: DecisionSpace) -> None:

@@ -74,7 +74,7 @@ class Evaluated:
         return math.inf if self.invalid else sum(max(v, 0.0) for v in self.violations)
 
 
-class ForecastProblem(Problem):
+class ForecastProblem(Problem):  # type: ignore[misc]
     """Minimises the objectives (a maximised one is negated) under the constraints; G[0] is
     the plant's own validity (0 valid, 1 refused)."""
 
@@ -95,7 +95,7 @@ class ForecastProblem(Problem):
 
     def _evaluate(self, X: np.ndarray, out: dict[str, np.ndarray], *args: object, **kwargs: object) -> None:
         rows = self.evaluate_points(np.atleast_2d(X))
-        out["F"] = np.array([[o * s.sign() for o, s in zip(r.objectives, self.objectives)] for r in rows])
+        out["F"] = np.array([[o * s.sign() for o, s in zip(r.objectives, self.objectives, strict=True)] for r in rows])
         out["G"] = np.array([[1.0 if r.invalid else 0.0, *r.violations] for r in rows])
 
     def evaluate_points(self, X: np.ndarray) -> list[Evaluated]:
@@ -104,7 +104,7 @@ class ForecastProblem(Problem):
         sets = [self.space.to_sets(v) for v in values]
         outcomes = self.evaluator.evaluate(sets, self.seeds, self.horizon)
         rows = []
-        for x, v, s, res in zip(snapped, values, sets, outcomes):
+        for x, v, s, res in zip(snapped, values, sets, outcomes, strict=True):
             row = self.judge(key_of(x), v, s, res)
             self.archive.setdefault(row.x, row)
             rows.append(row)
@@ -123,23 +123,28 @@ class ForecastProblem(Problem):
         return self.evaluate_points(self.space.encode(values)[None, :])[0]
 
     def baseline(self) -> Evaluated:
-        """The plant as it stands (no overrides: the current setpoints), on the same seeds."""
+        """The plant as it stands (no overrides: the current setpoints), on the same seeds; it
+        joins the archive, so a search that finds nothing better recommends no change."""
         outcome = self.evaluator.evaluate([()], self.seeds, self.horizon)[0]
-        return self.judge((), self.space.current(), (), outcome)
+        row = self.judge((), self.space.current(), (), outcome)
+        self.archive.setdefault((), row)
+        return row
 
     def scalar(self, row: Evaluated) -> float:
         """What ranks candidates for a recommendation, in minimisation form: the objective of a
         single-objective problem, the weighted sum of a multi-objective one's (`pick_weights`,
         e.g. seed 000's w1, w2, w3 for the front of C, E, D)."""
-        return sum(w * o * obj.sign() for w, o, obj in zip(self.pick_weights, row.objectives, self.objectives))
+        parts = zip(self.pick_weights, row.objectives, self.objectives, strict=True)
+        return sum(w * o * obj.sign() for w, o, obj in parts)
 
     def front(self) -> list[Evaluated]:
         """The feasible candidates no other feasible candidate dominates."""
         rows = [r for r in self.archive.values() if r.feasible]
-        mins = [tuple(o * obj.sign() for o, obj in zip(r.objectives, self.objectives)) for r in rows]
+        mins = [tuple(o * obj.sign() for o, obj in zip(r.objectives, self.objectives, strict=True)) for r in rows]
 
         def dominated(i: int) -> bool:
-            return any(all(a <= b for a, b in zip(mins[j], mins[i])) and mins[j] != mins[i] for j in range(len(rows)))
+            mi = mins[i]
+            return any(all(a <= b for a, b in zip(mj, mi, strict=True)) and mj != mi for mj in mins)
 
         return [r for i, r in enumerate(rows) if not dominated(i)]
 

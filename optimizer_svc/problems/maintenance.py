@@ -25,7 +25,8 @@ class PlanOptions:
     planned_cost_per_h: float = 100.0
 
 
-def windows(start_h: float, end_h: float, period_h: float, offset: float, duration_h: float) -> list[tuple[float, float]]:
+def windows(start_h: float, end_h: float, period_h: float, offset: float,
+            duration_h: float) -> list[tuple[float, float]]:
     """Windows of `duration_h` every `period_h` from `start_h + offset * period_h` up to `end_h`."""
     out = []
     t = start_h + offset * period_h

@@ -1,0 +1,113 @@
+"""Each problem on a small case: a feasible solution no worse than the current setpoints on
+the same random numbers; invalid plants are never simulated; decisions stay on their grid."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from optimizer_svc.evaluator import Evaluator, Invalid
+from optimizer_svc.forecast import PlantForecaster
+from optimizer_svc.problems.maintenance import PlanOptions, plan_problem
+from optimizer_svc.problems.production import CardOptions, card_problem
+from optimizer_svc.problems.setpoints import SetpointOptions, setpoint_problem
+from optimizer_svc.solve import Budget, solve
+from tests.optimizer.conftest import CELL_HORIZON, GEAR_HORIZON
+
+CNCS = ("CNC1", "CNC2", "CNC3")
+
+
+def test_setpoints_ga_is_feasible_and_no_worse_than_current(cell):
+    p = setpoint_problem(cell, range(2), CELL_HORIZON, SetpointOptions(kinds=("speed", "standby"), machines=CNCS))
+    res = solve(p, "GA", Budget(seconds=60, generations=3, pop_size=6), seed=2)
+    assert res.best.feasible
+    assert p.scalar(res.best) <= p.scalar(res.baseline)
+    assert [h.best for h in res.history] == sorted((h.best for h in res.history), reverse=True)
+    for v in p.space.variables:
+        lo, hi = v.bounds()
+        assert lo <= float(res.best.values[v.key]) <= hi
+
+
+def test_setpoint_ranges_come_from_the_plant_file(cell):
+    p = setpoint_problem(cell, [0], CELL_HORIZON, SetpointOptions(kinds=("speed",)))
+    bounds = {v.key: v.bounds() for v in p.space.variables}
+    assert bounds["speed.CNC1"] == (70.0, 130.0)
+    assert bounds["speed.RB1"] == (80.0, 120.0)
+    assert "speed.QI1" not in bounds
+
+
+def test_rate_of_change_limits_narrow_the_search(cell):
+    opts = SetpointOptions(kinds=("speed", "shift"), machines=CNCS, steps={"speed": 5.0, "shift": 0})
+    p = setpoint_problem(cell, [0], CELL_HORIZON, opts)
+    assert {v.key: v.bounds() for v in p.space.variables} == {f"speed.{m}": (95.0, 105.0) for m in CNCS}
+
+
+def test_setpoints_as_a_front_of_cost_energy_downtime(cell):
+    opts = SetpointOptions(kinds=("speed",), machines=CNCS, multi_objective=True)
+    p = setpoint_problem(cell, range(2), CELL_HORIZON, opts)
+    res = solve(p, "NSGA2", Budget(seconds=60, generations=2, pop_size=6), seed=1)
+    assert res.front and all(r.feasible for r in res.front)
+    pts = [r.objectives for r in res.front]
+    for a in pts:
+        assert not any(all(x <= y for x, y in zip(b, a, strict=True)) and b != a for b in pts)
+    assert res.best in res.front
+
+
+def test_cards_pso_is_feasible_and_no_worse_than_plain_settings(gear_bsop):
+    p = card_problem(gear_bsop, range(2), GEAR_HORIZON)
+    assert [v.key for v in p.space.variables] == ["K1", "K2", "C.A", "C.B"]
+    res = solve(p, "PSO", Budget(seconds=60, generations=3, pop_size=6), seed=1)
+    assert res.best.feasible
+    assert res.best.objectives[0] >= res.baseline.objectives[0]
+    for row in p.archive.values():
+        assert all(float(x).is_integer() for x in row.x)
+
+
+def test_an_invalid_card_plan_is_infeasible_and_never_simulated(gear_bsop):
+    p = card_problem(gear_bsop, [0], GEAR_HORIZON, CardOptions(vary_base_stock=True))
+    values = p.space.current() | {"K1": 1, "S1.A": 2}
+    before = gear_bsop.simulations
+    row = p.evaluate_values(values)
+    assert row.invalid and "kanban" in row.invalid
+    assert not row.feasible
+    assert gear_bsop.simulations == before
+    assert isinstance(gear_bsop.evaluate([row.sets], [0], GEAR_HORIZON)[0], Invalid)
+
+
+def test_de_and_es_on_cards_with_base_stock_offline(gear_bsop):
+    p = card_problem(gear_bsop, range(2), GEAR_HORIZON, CardOptions(vary_base_stock=True, sl_min=0.9))
+    for algorithm in ("DE", "ES"):
+        res = solve(p, algorithm, Budget(seconds=60, generations=2, pop_size=6), seed=3)
+        assert res.best.feasible
+        assert res.best.objectives[0] >= res.baseline.objectives[0]
+
+
+def test_maintenance_plan_is_feasible_and_no_worse_than_interval_maintenance(cell):
+    p = plan_problem(cell, range(2), CELL_HORIZON, PlanOptions(machines=("CNC1",)))
+    res = solve(p, "GA", Budget(seconds=60, generations=2, pop_size=6), seed=1)
+    assert res.best.feasible
+    assert p.scalar(res.best) <= p.scalar(res.baseline)
+    planned = [r for r in p.archive.values() if r.sets]
+    plan = dict(s.split("=", 1) for s in planned[0].sets)
+    assert plan["maint_policy.CNC1"] == "plan"
+    windows = json.loads(plan["maint_plan.CNC1"])
+    assert windows and all(d > 0 for _s, d in windows)
+    assert [s for s, _d in windows] == sorted(s for s, _d in windows)
+
+
+def test_scipy_on_continuous_setpoints(cell):
+    p = setpoint_problem(cell, range(2), CELL_HORIZON, SetpointOptions(kinds=("speed",), machines=CNCS))
+    res = solve(p, "scipy", Budget(seconds=60, generations=2, pop_size=6))
+    assert res.best.feasible and p.scalar(res.best) <= p.scalar(res.baseline)
+
+
+def test_cache_and_process_pool_give_the_same_kpis(cell):
+    sets = ("speed.CNC1=90",)
+    inline = cell.evaluate([sets], [0, 1], CELL_HORIZON)[0]
+    sims = cell.simulations
+    assert cell.evaluate([sets], [0, 1], CELL_HORIZON)[0] == inline
+    assert cell.simulations == sims
+    with Evaluator(PlantForecaster.from_file("auto_parts_cell"), jobs=2) as pooled:
+        assert pooled.evaluate([sets], [0, 1], CELL_HORIZON)[0] == inline
+    assert not np.isnan(inline[0]["Z"])

@@ -1,0 +1,62 @@
+"""Verification: accepted only when every constraint holds, the change is within the rate
+limits, and the paired t-test on fresh common random numbers says the candidate is better."""
+
+from __future__ import annotations
+
+from optimizer_svc.problems.setpoints import SetpointOptions, setpoint_problem
+from optimizer_svc.verify import VerifyOptions, paired_test, verify
+from tests.optimizer.conftest import CELL_HORIZON
+
+CNCS = ("CNC1", "CNC2", "CNC3")
+
+
+def _problem(cell, kinds):
+    return setpoint_problem(cell, range(2), CELL_HORIZON, SetpointOptions(kinds=kinds, machines=CNCS))
+
+
+def test_slower_cncs_are_verified_better_on_paired_replications(cell):
+    p = _problem(cell, ("speed",))
+    row = p.evaluate_values({k: 85.0 for k in p.space.current()})
+    verdict = verify(p, row, VerifyOptions(reps=6))
+    assert verdict.accepted, verdict.reasons
+    assert verdict.p_value < 0.05 and verdict.improvement is not None and verdict.improvement.low > 0
+    assert verdict.seeds == tuple(range(1000, 1006))
+    assert verdict.candidate["Z"].mean < verdict.current["Z"].mean
+
+
+def test_a_candidate_that_breaks_the_throughput_floor_is_refused(cell):
+    p = _problem(cell, ("shift",))
+    row = p.evaluate_values(p.space.current() | {"shift.Machining": "one"})
+    verdict = verify(p, row, VerifyOptions(reps=4))
+    assert not verdict.accepted
+    assert any("constraint T >= 1" in r for r in verdict.reasons)
+
+
+def test_a_change_beyond_the_rate_limit_is_refused(cell):
+    p = _problem(cell, ("speed",))
+    row = p.evaluate_values({k: 85.0 for k in p.space.current()})
+    verdict = verify(p, row, VerifyOptions(reps=4, steps={"speed": 10.0}))
+    assert not verdict.accepted
+    assert any("changes by more than 10" in r for r in verdict.reasons)
+
+
+def test_the_current_setpoints_are_not_an_improvement(cell):
+    p = _problem(cell, ("speed",))
+    verdict = verify(p, p.evaluate_values(p.space.current()), VerifyOptions(reps=3))
+    assert not verdict.accepted
+    assert "the candidate is the current setpoints" in verdict.reasons
+
+
+def test_a_margin_larger_than_the_gain_is_not_significant(cell):
+    p = _problem(cell, ("speed",))
+    row = p.evaluate_values({k: 95.0 for k in p.space.current()})
+    verdict = verify(p, row, VerifyOptions(reps=4, margin=1e6))
+    assert not verdict.accepted
+    assert any("no significant improvement" in r for r in verdict.reasons)
+
+
+def test_paired_test_on_constant_differences():
+    assert paired_test([3.0, 3.0], [1.0, 1.0], 0.0)[1] == 0.0
+    assert paired_test([1.0, 1.0], [1.0, 1.0], 0.0)[1] == 1.0
+    summary, p = paired_test([10.0, 11.0, 12.0, 13.0], [9.0, 9.5, 10.5, 11.0], 0.0)
+    assert 0 < p < 0.05 and summary.mean > 0
