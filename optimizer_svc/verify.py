@@ -19,7 +19,7 @@ from plc_sim.model.experiment import Summary, summarise
 
 from .evaluator import Invalid
 from .forecast import KPIs
-from .problems.base import Evaluated, ForecastProblem
+from .problems.base import Evaluated, ForecastProblem, kpi
 from .problems.limits import step_violations
 
 
@@ -97,4 +97,5 @@ def _scalar(problem: ForecastProblem, k: KPIs) -> float:
 
 def _summaries(problem: ForecastProblem, runs: list[KPIs]) -> dict[str, Summary]:
     metrics = {o.name: o.metric for o in problem.objectives} | {c.name: c.metric for c in problem.constraints}
+    metrics |= {name: kpi(name) for name in problem.report if name not in metrics}
     return {name: summarise([float(m(k)) for k in runs]) for name, m in metrics.items()}

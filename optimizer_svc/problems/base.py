@@ -80,7 +80,7 @@ class ForecastProblem(Problem):  # type: ignore[misc]
 
     def __init__(self, name: str, space: DecisionSpace, evaluator: Evaluator, seeds: Sequence[int],
                  horizon: Horizon, objectives: Sequence[Objective], constraints: Sequence[Constraint] = (),
-                 pick_weights: Sequence[float] | None = None) -> None:
+                 pick_weights: Sequence[float] | None = None, report: Sequence[str] = ()) -> None:
         super().__init__(n_var=space.n, n_obj=len(objectives), n_ieq_constr=1 + len(constraints),
                          xl=space.xl, xu=space.xu)
         self.name = name
@@ -91,6 +91,7 @@ class ForecastProblem(Problem):  # type: ignore[misc]
         self.objectives = tuple(objectives)
         self.constraints = tuple(constraints)
         self.pick_weights = tuple(pick_weights) if pick_weights else (1.0,) + (0.0,) * (len(objectives) - 1)
+        self.report = tuple(report)
         self.archive: dict[tuple[float, ...], Evaluated] = {}
 
     def _evaluate(self, X: np.ndarray, out: dict[str, np.ndarray], *args: object, **kwargs: object) -> None:

@@ -75,4 +75,5 @@ def plan_problem(evaluator: Evaluator, seeds: Sequence[int], horizon: Horizon,
     space = DecisionSpace(tuple(variables), composer=compose)
     constraints = [Constraint("T", kpi("throughput_per_h"), lower=ob.t_min_per_h)]
     return ForecastProblem("maintenance", space, evaluator, seeds, horizon,
-                           [Objective("Z+planned", objective)], constraints)
+                           [Objective("Z+planned", objective)], constraints,
+                           report=("cost", "downtime_h", "M", "B", "throughput_per_h"))

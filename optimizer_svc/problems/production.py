@@ -78,4 +78,5 @@ def card_problem(evaluator: Evaluator, seeds: Sequence[int], horizon: Horizon,
         objectives += [Objective("SL", kpi("SL"), maximise=True), Objective("WIP", kpi("WIP"))]
     if opts.sl_min is not None:
         constraints.append(Constraint("SL", kpi("SL"), lower=opts.sl_min))
-    return ForecastProblem("cards", card_space(spec, opts), evaluator, seeds, horizon, objectives, constraints)
+    return ForecastProblem("cards", card_space(spec, opts), evaluator, seeds, horizon, objectives, constraints,
+                           report=("SL", "WIP", "FG", "LD", "I3"))

@@ -74,4 +74,5 @@ def setpoint_problem(evaluator: Evaluator, seeds: Sequence[int], horizon: Horizo
     constraints = [Constraint("R", kpi("peak_kw"), upper=ob.r_max_kw),
                    Constraint("T", kpi("throughput_per_h"), lower=ob.t_min_per_h), *opts.extra_constraints]
     return ForecastProblem("setpoints", setpoint_space(spec, opts), evaluator, seeds, horizon, objectives, constraints,
-                           pick_weights=(w1, w2, w3) if opts.multi_objective else None)
+                           pick_weights=(w1, w2, w3) if opts.multi_objective else None,
+                           report=("cost", "energy_kwh", "downtime_h", "throughput_per_h", "peak_kw"))

@@ -1,0 +1,83 @@
+"""One offline optimisation (`plant optimize`): build the problem on a plant file, search,
+verify the best candidate against the plant file's plain settings on the same fresh
+replications, and report both with confidence intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .evaluator import Evaluator
+from .forecast import Horizon, PlantForecaster
+from .problems.base import ForecastProblem
+from .problems.maintenance import PlanOptions, plan_problem
+from .problems.production import CardOptions, card_problem
+from .problems.setpoints import SetpointOptions, setpoint_problem
+from .solve import Budget, SolveResult, Step, solve
+from .space import Value
+from .verify import Verdict, VerifyOptions, verify
+
+PROBLEMS = ("setpoints", "cards", "maintenance")
+
+
+@dataclass(frozen=True)
+class OfflineRun:
+    plant: str = "gear_line"
+    model: str | None = None
+    scenario: int | None = None
+    sets: tuple[str, ...] = ()
+    problem: str | None = None
+    algorithm: str = "GA"
+    horizon: Horizon = field(default_factory=lambda: Horizon(hours=2000.0, warmup=500.0, seed=1))
+    reps: int = 5
+    verify_reps: int = 30
+    budget: Budget = field(default_factory=Budget)
+    jobs: int = 2
+    vary_base_stock: bool = True
+    multi_objective: bool = False
+    kinds: tuple[str, ...] | None = None
+    machines: tuple[str, ...] | None = None
+
+
+@dataclass
+class OfflineReport:
+    run: OfflineRun
+    problem: str
+    result: SolveResult
+    verdict: Verdict
+    decisions: list[tuple[str, Value, Value]] = field(default_factory=list)
+    objectives: list[str] = field(default_factory=list)
+    maximised: bool = False
+
+
+def build_problem(run: OfflineRun, ev: Evaluator) -> ForecastProblem:
+    spec = ev.forecaster.plant
+    name = run.problem or ("setpoints" if spec.objectives is not None else "cards")
+    seeds = range(run.reps)
+    if name == "cards":
+        return card_problem(ev, seeds, run.horizon,
+                            CardOptions(vary_base_stock=run.vary_base_stock, multi_objective=run.multi_objective))
+    if name == "setpoints":
+        opts = SetpointOptions(multi_objective=run.multi_objective, machines=run.machines)
+        if run.kinds:
+            opts = SetpointOptions(kinds=run.kinds, machines=run.machines, multi_objective=run.multi_objective)
+        return setpoint_problem(ev, seeds, run.horizon, opts)
+    if name == "maintenance":
+        return plan_problem(ev, seeds, run.horizon, PlanOptions(machines=run.machines))
+    raise ValueError(f"unknown problem {name!r}: choose one of {', '.join(PROBLEMS)}")
+
+
+def run_offline(run: OfflineRun, on_step: Callable[[Step], None] | None = None) -> OfflineReport:
+    forecaster = PlantForecaster.from_file(run.plant, run.model, run.scenario, run.sets)
+    with Evaluator(forecaster, jobs=run.jobs) as ev:
+        problem = build_problem(run, ev)
+        result = solve(problem, run.algorithm, run.budget, seed=run.horizon.seed, on_step=on_step)
+        verdict = verify(problem, result.best, VerifyOptions(reps=run.verify_reps))
+    current = problem.space.current()
+    decisions = [(k, current[k], v) for k, v in result.best.values.items()]
+    return OfflineReport(run, problem.name, result, verdict, decisions, [o.name for o in problem.objectives],
+                         problem.objectives[0].maximise)
+
+
+def changed(decisions: Sequence[tuple[str, Value, Value]]) -> list[tuple[str, Value, Value]]:
+    return [d for d in decisions if d[1] != d[2]]
