@@ -102,7 +102,8 @@ def _print(report: "OfflineReport", plot: Path | None) -> None:
     out.print(k)
     if v.improvement is not None:
         out.print(f"improvement {_ci(v.improvement.mean, v.improvement.half_width)}, paired t-test p = {v.p_value:.3g}")
-    verdict = "[green]verified better[/green]" if v.accepted else "[yellow]not verified:[/yellow] " + "; ".join(v.reasons)
+    refused = "[yellow]not verified:[/yellow] " + "; ".join(v.reasons)
+    verdict = "[green]verified better[/green]" if v.accepted else refused
     out.print(verdict)
     if plot is not None:
         out.print(f"convergence plot: {plot}")
