@@ -1,0 +1,33 @@
+"""The audit log: one JSON line per optimisation run (time, snapshot, problem, algorithm,
+objectives before and after with intervals, values written, outcome and why)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+class AuditLog:
+    """Append-only JSON lines, flushed and synced per record."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def record(self, entry: dict[str, Any]) -> dict[str, Any]:
+        line = {"time": datetime.now(UTC).isoformat(timespec="seconds"), **entry}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, self.path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(line, default=str) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        return line
+
+    def entries(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        return [json.loads(x) for x in self.path.read_text(encoding="utf-8").splitlines() if x.strip()]

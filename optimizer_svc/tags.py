@@ -1,0 +1,46 @@
+"""Where a decision lives on the server: override keys to browse paths under
+Objects/Plant/<Line> and their OPC UA data types (docs/opcua.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from plc_sim.model.spec import PlantSpec
+
+MACHINE_TAGS = {"speed": ("SpeedSetpoint", "Double"), "standby": ("StandbyTimeout", "Double"),
+                "dispatch": ("DispatchWeight", "Double"), "maint_policy": ("MaintenancePolicy", "String"),
+                "maint_interval": ("MaintenanceInterval", "Double"), "maint_plan": ("MaintenancePlan", "String")}
+
+
+@dataclass(frozen=True)
+class TagRef:
+    key: str
+    path: tuple[str, ...]
+    """Browse names below Objects/Plant."""
+    dtype: str
+
+
+class NotLiveError(ValueError):
+    """A decision the running PLC does not let change (e.g. base stock S)."""
+
+
+def tag_refs(spec: PlantSpec, key: str) -> list[TagRef]:
+    """The tags behind one override key (several for a key like `C` that means every product)."""
+    line = spec.line
+    kind, _, target = key.partition(".")
+    if kind in MACHINE_TAGS:
+        tag, dtype = MACHINE_TAGS[kind]
+        station = next((st for st in spec.stations if any(m.name == target for m in st.machines)), None)
+        if station is None:
+            raise NotLiveError(f"{key}: unknown machine {target!r}")
+        return [TagRef(key, (line, station.name, target, tag), dtype)]
+    if kind == "shift":
+        return [TagRef(key, (line, target, "ShiftPlan"), "String")]
+    head = kind.rstrip("0123456789")
+    if head == "K":
+        name = kind if not target else f"{kind}_{target}"
+        return [TagRef(key, (line, "Control", name), "Int32")]
+    if head == "C" and kind == "C":
+        products = [target] if target else spec.product_names
+        return [TagRef(key, (line, "Control", f"C_{p}"), "Int32") for p in products]
+    raise NotLiveError(f"{key}: not a live setpoint (base stock is fixed while the PLC runs)")
