@@ -1,0 +1,59 @@
+"""A whole optimisation cycle against a real PLC and server on loopback: read the setpoints,
+search, verify, write back only what verification accepts, audit every run."""
+
+from __future__ import annotations
+
+import asyncio
+
+from optimizer_svc.audit import AuditLog
+from optimizer_svc.cycle import run_job, shifted_plan
+from optimizer_svc.settings import JobSettings, OptimizerSettings
+from tests.support.opcua_harness import USERS, running_plant
+
+CNCS = ["CNC1", "CNC2", "CNC3"]
+JOB = JobSettings(name="cnc-speeds", problem="setpoints", algorithm="GA", kinds=["speed"], machines=CNCS, reps=2,
+                  verify_reps=6, hours=336.0, warmup=168.0, generations=3, pop_size=6, budget_s=60.0)
+
+
+def _settings(srv, tmp_path, **kw) -> OptimizerSettings:
+    return OptimizerSettings(server_url=srv.url, username="eve", password=USERS["eve"][1], plant="auto_parts_cell",
+                             data_dir=tmp_path / "optimizer", workers=1, jobs=[JOB], **kw)
+
+
+async def test_a_verified_improvement_is_written_and_audited(tmp_path):
+    async with running_plant(tmp_path / "plant", plant="auto_parts_cell", time_factor=60.0) as (plc, srv):
+        settings = _settings(srv, tmp_path)
+        audit = AuditLog(settings.data_dir / "audit.jsonl")
+        entry = await asyncio.to_thread(run_job, settings, JOB, audit)
+        assert entry["outcome"] == "written", entry["reasons"]
+        assert entry["written"] and set(entry["written"]) <= {f"speed.{m}" for m in CNCS}
+        for key, value in entry["written"].items():
+            assert 90.0 <= value <= 110.0
+            assert plc.model.machine(key.split(".")[1]).speed_pct == value
+        assert entry["current"] == {f"speed.{m}": 100.0 for m in CNCS}
+        assert entry["after"]["Z"]["mean"] < entry["before"]["Z"]["mean"]
+        assert entry["p_value"] < 0.05
+        assert entry["snapshot"].startswith("opcua:")
+    assert audit.entries() == [entry]
+
+
+async def test_a_run_that_fails_verification_writes_nothing(tmp_path):
+    async with running_plant(tmp_path / "plant", plant="auto_parts_cell", time_factor=60.0) as (plc, srv):
+        settings = _settings(srv, tmp_path, margin=1e9)
+        audit = AuditLog(settings.data_dir / "audit.jsonl")
+        entry = await asyncio.to_thread(run_job, settings, JOB, audit)
+        assert entry["outcome"] == "kept"
+        assert entry["written"] == {}
+        assert any("no significant improvement" in r for r in entry["reasons"])
+        assert [plc.model.machine(m).speed_pct for m in CNCS] == [100.0] * 3
+
+
+def test_an_unreachable_server_is_recorded_as_an_error(tmp_path):
+    settings = OptimizerSettings(server_url="opc.tcp://127.0.0.1:9/plant", plant="auto_parts_cell",
+                                 data_dir=tmp_path, timeout_s=2.0, security="None", jobs=[JOB])
+    entry = run_job(settings, JOB, AuditLog(tmp_path / "audit.jsonl"))
+    assert entry["outcome"] == "error" and entry["reasons"]
+
+
+def test_plan_windows_move_to_the_plant_clock():
+    assert shifted_plan("[[100.0, 2.0], [300.0, 2.0]]", warmup=168.0, now_h=1000.0) == "[[1132.0, 2.0]]"
