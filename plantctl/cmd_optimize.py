@@ -109,6 +109,58 @@ def _print(report: "OfflineReport", plot: Path | None) -> None:
         out.print(f"convergence plot: {plot}")
 
 
+def _settings(config: Path | None) -> Any:
+    from pydantic import ValidationError
+
+    from optimizer_svc.settings import OptimizerSettings
+
+    try:
+        return OptimizerSettings.load(config)
+    except (ValidationError, OSError, ValueError) as e:
+        err.print(f"[red]error:[/red] optimizer settings: {e}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@optimizer_app.callback()
+def optimizer(ctx: typer.Context, config: ConfigOpt = None) -> None:
+    """Run the scheduled optimizer until SIGTERM (settings: PLANT_OPTIMIZER_* and [optimizer])."""
+    ctx.obj = config
+    if ctx.invoked_subcommand is not None:
+        return
+    import logging
+
+    from optimizer_svc.daemon import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.getLogger("asyncua").setLevel(logging.WARNING)
+    settings = _settings(config)
+    typer.echo(f"optimizer: {len(settings.jobs)} job(s) on {settings.server_url}", err=True)
+    serve(settings)
+
+
+@optimizer_app.command("run-now")
+def run_now(ctx: typer.Context, job: Annotated[str | None, typer.Option(help="job name (default: every job)")] = None,
+            as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Run the configured job(s) once, now, in the foreground, and print the audit record."""
+    from optimizer_svc.audit import AuditLog
+    from optimizer_svc.cycle import run_job
+
+    settings = _settings(ctx.obj)
+    jobs = [j for j in settings.jobs if job is None or j.name == job]
+    if not jobs:
+        err.print(f"[red]error:[/red] no job {job!r} (jobs: {', '.join(j.name for j in settings.jobs)})")
+        raise typer.Exit(2)
+    audit = AuditLog(settings.data_dir / "audit.jsonl")
+    for j in jobs:
+        entry = run_job(settings, j, audit)
+        if as_json:
+            typer.echo(json.dumps(entry, default=str))
+        else:
+            typer.echo(f"{j.name}: {entry['outcome']} {'; '.join(entry.get('reasons', []))}".rstrip())
+            for key, value in entry.get("written", {}).items():
+                typer.echo(f"  wrote {key} = {value}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def optimize(

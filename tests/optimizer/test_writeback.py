@@ -72,7 +72,7 @@ async def test_an_operator_cannot_write_setpoints(tmp_path):
 @pytest.mark.parametrize("fallback", [False, True])
 async def test_none_security_only_when_allowed(tmp_path, fallback):
     spec = load_plant("gear_line")
-    async with running_plant(tmp_path / "plant", trust_all_clients=False) as (plc, srv):
+    async with running_plant(tmp_path / "plant", trust_all_clients=False) as (_plc, srv):
         settings = _settings(srv, tmp_path, allow_none_fallback=fallback)
         if not fallback:
             with pytest.raises(Exception):  # noqa: B017 - asyncua raises several kinds for an untrusted certificate
