@@ -108,19 +108,24 @@ def run_job(settings: OptimizerSettings, job: JobSettings, audit: AuditLog,
 
 
 def _run(settings: OptimizerSettings, job: JobSettings, link_factory: LinkFactory) -> dict[str, Any]:
+    clock = _Clock()
     base = plant_file(settings)
     with Evaluator(PlantForecaster(base), jobs=settings.workers) as probe:
         keys = live_keys(make_problem(settings, job, probe))
     current, now_h = asyncio.run(_read(link_factory(settings, base), keys))
+    clock.lap("read_s")
     current_sets = [f"{k}={_as_text(v)}" for k, v in current.items() if not k.startswith(PLAN_PREFIX)]
     snapshot = f"opcua:{settings.server_url}@plant_h={now_h:.3f}"
     forecaster = PlantForecaster(build_plant(base, current_sets), f"{settings.plant} + setpoints from {snapshot}")
     with Evaluator(forecaster, jobs=settings.workers) as ev:
         problem = make_problem(settings, job, ev)
         result = solve(problem, job.algorithm, Budget(job.budget_s, job.generations, job.pop_size), seed=job.seed)
+        clock.lap("search_s")
         verdict = verify(problem, result.best, VerifyOptions(reps=job.verify_reps, alpha=settings.alpha,
                                                              margin=settings.margin, steps=settings.steps))
-    out: dict[str, Any] = {"snapshot": snapshot, "forecast": forecaster.source, "current": current,
+        clock.lap("verify_s")
+    out: dict[str, Any] = {"timings": clock.laps, "snapshot": snapshot, "forecast": forecaster.source,
+                           "current": current,
                            "candidate": list(result.best.sets), "search": {
                                "candidates": result.evaluations, "elapsed_s": round(result.elapsed_s, 3),
                                "stopped": result.stopped}, **_objectives(verdict)}
@@ -128,8 +133,22 @@ def _run(settings: OptimizerSettings, job: JobSettings, link_factory: LinkFactor
         return out | {"outcome": "kept", "reasons": verdict.reasons, "written": {}}
     changes = changes_of(problem, result.best.sets, current, now_h)
     report = asyncio.run(_write(link_factory(settings, base), changes))
+    clock.lap("write_s")
     return out | {"outcome": report.outcome, "reasons": [report.detail] if report.detail else [],
                   "written": changes, "writes": report.as_json()}
+
+
+class _Clock:
+    """Wall seconds of each stage of a run."""
+
+    def __init__(self) -> None:
+        self.t = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self.t, 3)
+        self.t = now
 
 
 def _objectives(verdict: Verdict) -> dict[str, Any]:

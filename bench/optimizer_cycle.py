@@ -1,0 +1,115 @@
+"""Wall time of the optimizer (prints figures, not part of the test run).
+
+1. One setpoint optimisation cycle on the auto-parts cell: read the setpoints over OPC UA
+   from a loopback PLC + server, forecast and search (GA), verify on 30 paired replications,
+   write back and read back (seed 000 claims cycles under 5 s).
+2. One `plant optimize` of BSOP scenario 1 (gear line) with each of GA, PSO, DE and ES,
+   including its 30-replication verification (target: each under 60 s), next to the
+   computational costs of seed 004's Table 5.
+
+    python bench/optimizer_cycle.py [--workers 2] [--skip-cycle] [--skip-offline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from optimizer_svc.audit import AuditLog
+from optimizer_svc.cycle import run_job
+from optimizer_svc.forecast import Horizon
+from optimizer_svc.offline import OfflineRun, run_offline
+from optimizer_svc.settings import JobSettings, OptimizerSettings
+from optimizer_svc.solve import Budget
+
+TABLE5_S = {"PSO": 5.69, "ES": 3.24, "DE": 3.74, "GA": 4.49}
+CYCLE_JOB = JobSettings(name="cell-setpoints", problem="setpoints", algorithm="GA", kinds=["speed", "standby"],
+                        machines=["CNC1", "CNC2", "CNC3"], reps=3, verify_reps=30, hours=168.0, warmup=72.0,
+                        generations=4, pop_size=8, budget_s=20.0)
+
+
+def _port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+async def _cycle(workers: int) -> dict:
+    from opcua_server.server import PlantServer
+    from opcua_server.settings import ServerSettings
+    from plc_sim.model.spec import load_plant
+    from plc_sim.plc.runtime import PlcRuntime
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        plc = PlcRuntime(load_plant("auto_parts_cell"), seed=3, time_factor=60.0, scan_s=0.1)
+        srv = PlantServer(plc, ServerSettings.load(port=_port(), data_dir=data / "plant", trust_all_clients=True))
+        srv.users.add("optimizer", "engineer", "bench-password")
+        await srv.start()
+        stop = asyncio.Event()
+        task = asyncio.create_task(plc.run(stop))
+        try:
+            settings = OptimizerSettings(server_url=srv.url, username="optimizer", password="bench-password",
+                                         plant="auto_parts_cell", data_dir=data / "optimizer", workers=workers,
+                                         jobs=[CYCLE_JOB])
+            t0 = time.perf_counter()
+            entry = await asyncio.to_thread(run_job, settings, CYCLE_JOB, AuditLog(data / "audit.jsonl"))
+            entry["wall_s"] = time.perf_counter() - t0
+        finally:
+            stop.set()
+            await task
+            await srv.stop()
+    return entry
+
+
+def _offline(workers: int) -> list[tuple[str, float, object]]:
+    rows = []
+    for algorithm in ("GA", "PSO", "DE", "ES"):
+        run = OfflineRun(plant="gear_line", model="BSOP", scenario=1, algorithm=algorithm,
+                         horizon=Horizon(2000.0, 500.0, 1), reps=5, verify_reps=30,
+                         budget=Budget(seconds=30.0, generations=10, pop_size=10), jobs=workers)
+        t0 = time.perf_counter()
+        report = run_offline(run)
+        rows.append((algorithm, time.perf_counter() - t0, report))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--skip-cycle", action="store_true")
+    ap.add_argument("--skip-offline", action="store_true")
+    args = ap.parse_args()
+    if not args.skip_cycle:
+        e = asyncio.run(_cycle(args.workers))
+        t = e.get("timings", {})
+        print(f"setpoint cycle (auto_parts_cell, GA, {CYCLE_JOB.reps} reps x {CYCLE_JOB.hours:g} h search, "
+              f"{CYCLE_JOB.verify_reps} paired verification reps, {args.workers} workers): {e['wall_s']:.2f} s wall")
+        print("  stages: " + ", ".join(f"{k} {v:.2f}" for k, v in t.items()) + f"; outcome {e['outcome']}")
+        if e.get("improvement"):
+            print(f"  Z improvement per replication {e['improvement']['mean']:.1f} "
+                  f"± {e['improvement']['half_width']:.1f}, p = {e['p_value']:.2g}; wrote {e.get('written')}")
+        print("  seed 000 target: under 5 s per cycle")
+    if not args.skip_offline:
+        print("\nplant optimize --plant gear_line --model BSOP --scenario 1 (5 reps x 2000 h search, "
+              "30 x 2000 h verification, budget 30 s, 10 x 10)")
+        print(f"{'method':<6} {'wall s':>8} {'search s':>9} {'cands':>6} {'Zmax gain':>12} {'p':>9} "
+              f"{'verified':>9} {'Table 5 s':>10}")
+        for algorithm, wall, report in _offline(args.workers):
+            r, v = report.result, report.verdict
+            gain = "" if v.improvement is None else f"{v.improvement.mean:,.0f}"
+            print(f"{algorithm:<6} {wall:8.1f} {r.elapsed_s:9.1f} {r.evaluations:6d} {gain:>12} {v.p_value:9.2g} "
+                  f"{'yes' if v.accepted else 'no':>9} {TABLE5_S[algorithm]:10.2f}")
+
+
+if __name__ == "__main__":
+    main()
