@@ -177,8 +177,9 @@ class PlantServer:
     async def _notify(self, nodeid: ua.NodeId) -> None:
         """Re-write the node's current value: asyncua then runs its data-change callbacks."""
         aspace = self.server.iserver.aspace
-        await aspace.write_attribute_value(nodeid, ua.AttributeIds.Value,
-                                           aspace[nodeid].attributes[ua.AttributeIds.Value].value)
+        current = aspace[nodeid].attributes[ua.AttributeIds.Value].value
+        if current is not None:
+            await aspace.write_attribute_value(nodeid, ua.AttributeIds.Value, current)
 
     # --- methods ------------------------------------------------------------------------
 
@@ -216,7 +217,7 @@ class PlantServer:
             values = [a.Value if isinstance(a, ua.Variant) else a for a in args]
             bad = _variant_problem(spec, args)
             if bad is not None and role_allows(role, spec.role):
-                self.plc.report_refusal(describe(spec.command, machine, dict(enumerate(values))), None, name, bad)
+                self.plc.report_refusal(describe(spec.command, machine, {a.name: v for a, v in zip(spec.args, values)}), None, name, bad)
                 return status(bad.refusal.value)
             kw = dict(zip((a.name for a in spec.args), values))
             out: list[str] = []

@@ -9,8 +9,9 @@ ValueError (InterlockError for a state that forbids it) to refuse, before changi
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Literal
 
 from plc_sim.model.line import MAX_CARDS, LineModel
 from plc_sim.model.machine import InterlockError, Machine
@@ -105,7 +106,10 @@ def _stop(ctx: CommandContext, args: Mapping[str, Any]) -> str:
 
 
 def _acknowledge(ctx: CommandContext, args: Mapping[str, Any]) -> str:
-    ctx.alarms.acknowledge(_machine(ctx).name)
+    name = _machine(ctx).name
+    if ctx.alarms.acked(name):
+        raise InterlockError(f"no unacknowledged alarm on {name}")
+    ctx.alarms.acknowledge(name)
     return "acknowledged"
 
 

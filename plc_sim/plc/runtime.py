@@ -14,9 +14,10 @@ import logging
 import random
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from plc_sim.model.line import LineModel
 from plc_sim.model.machine import InterlockError
@@ -31,7 +32,7 @@ from .tags import Tag
 
 log = logging.getLogger(__name__)
 
-PLANT_EPOCH = datetime(2026, 1, 5, tzinfo=timezone.utc)
+PLANT_EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
 """Calendar hour 0 of every plant: a Monday, 00:00 UTC (source timestamps are plant time)."""
 
 SEVERITY = {"breakdown": 800, "repair": 300, "maintenance_start": 200, "maintenance_end": 200,
@@ -117,16 +118,18 @@ class PlcRuntime:
 
     # --- listeners ----------------------------------------------------------------------
 
-    def on_event(self, fn: Callable[[PlcEvent], None]) -> None:
-        self._event_listeners.append(fn)
+    def on_event(self, fn: Callable[[PlcEvent], None]) -> Callable[[], None]:
+        """`fn(event)` for every PLC event; returns a function that removes `fn` again."""
+        return _subscribe(self._event_listeners, fn)
 
-    def on_scan(self, fn: Callable[[list[Tag]], None]) -> None:
-        """`fn(changed_tags)` after every scan (the OPC UA server's tag sync)."""
-        self._scan_listeners.append(fn)
+    def on_scan(self, fn: Callable[[list[Tag]], None]) -> Callable[[], None]:
+        """`fn(changed_tags)` after every scan; returns a function that removes `fn` again."""
+        return _subscribe(self._scan_listeners, fn)
 
-    def on_scan_async(self, fn: Callable[[list[Tag]], Awaitable[None]]) -> None:
-        """`await fn(changed_tags)` after every scan of `run()` (the OPC UA tag sync)."""
-        self._async_scan_listeners.append(fn)
+    def on_scan_async(self, fn: Callable[[list[Tag]], Awaitable[None]]) -> Callable[[], None]:
+        """`await fn(changed_tags)` after every scan of `run()` (the OPC UA tag sync);
+        returns a function that removes `fn` again."""
+        return _subscribe(self._async_scan_listeners, fn)
 
     def _emit(self, kind: str, source: str | None, message: str, **info: Any) -> PlcEvent:
         station = None
@@ -181,7 +184,7 @@ class PlcRuntime:
             try:
                 assert w.tag.apply is not None
                 w.tag.apply(w.value)
-            except Exception as e:  # noqa: BLE001 (a failed apply must not stop the scans)
+            except Exception as e:
                 if not isinstance(e, ValueError):
                     log.exception("applying %s failed", action)
                 self.audit.append(AuditRecord(self.calendar_h, w.user, action, echo(w.value), f"failed: {clip(e)}"))
@@ -217,7 +220,7 @@ class PlcRuntime:
                 deadline = loop.time() + self.scan_s * 0.2
             try:
                 await asyncio.wait_for(stop.wait(), timeout=max(deadline - loop.time(), 0.0))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def _publish(self, changed: list[Tag]) -> None:
@@ -291,7 +294,7 @@ class PlcRuntime:
             rejected = Rejected(refusal, str(e))
             self.report_refusal(what, None, user, rejected, source=source)
             raise rejected from None
-        except Exception as e:  # noqa: BLE001 (a command must answer, not crash the server)
+        except Exception as e:
             log.exception("command %s failed", what)
             self.audit.append(AuditRecord(self.calendar_h, user, what, None, f"failed: {clip(e)}"))
             self._emit("apply_failed", source, clip(f"{user}: {what} failed: {e}", 2 * ECHO_CHARS))
@@ -317,3 +320,11 @@ class PlcRuntime:
     def _machine_or_none(self, name: object) -> str | None:
         return name if isinstance(name, str) and name in self._machine_names else None
 
+
+def _subscribe(listeners: list[Any], fn: Any) -> Callable[[], None]:
+    listeners.append(fn)
+
+    def remove() -> None:
+        if fn in listeners:
+            listeners.remove(fn)
+    return remove

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from plc_sim.model.kpi import kpis
 from plc_sim.model.line import MAX_CARDS, LineModel
@@ -50,7 +51,7 @@ def _station_tags(table: TagTable, m: LineModel, s: int, base: tuple[str, ...]) 
 
 def _machine_tags(table: TagTable, m: LineModel, alarms: AlarmBook, noise: Callable[[], float], mach: Machine,
                   base: tuple[str, ...]) -> None:
-    now = lambda: m.env.now  # noqa: E731
+    now = lambda: m.env.now
     add = table.add
     add(Tag((*base, "State"), "Int32", lambda: MACHINE_STATUSES.index(m.machine_status(mach)), enum=MACHINE_STATUSES,
             historize=True, description="machine state"))
@@ -65,7 +66,7 @@ def _machine_tags(table: TagTable, m: LineModel, alarms: AlarmBook, noise: Calla
     if mach.wear_spec is not None:
         add(Tag((*base, "Wear"), "Double", lambda: mach.wear_now(now()), "", 0.0, None, historize=True))
     if mach.cond is not None:
-        sig = lambda k: lambda: mach.signals(now(), noise)[k]  # noqa: E731
+        sig = lambda k: lambda: mach.signals(now(), noise)[k]
         add(Tag((*base, "Vibration"), "Double", sig("vibration_mm_s"), "mm/s", 0.0, 20.0, historize=True))
         add(Tag((*base, "SpindleTemperature"), "Double", sig("spindle_temp_c"), "degC", 0.0, 150.0, historize=True))
     if mach.speed_spec is not None:

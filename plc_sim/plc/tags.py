@@ -5,8 +5,9 @@ space from this table; nothing here knows about OPC UA.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from plc_sim.model.vocab import DataType, Role, role_allows
 
@@ -34,7 +35,7 @@ class Tag:
     enum: tuple[str, ...] | None = None
     choices: tuple[str, ...] | None = None
     apply: Callable[[Any], None] | None = None
-    check: Callable[[Any], None] | None = None
+    check: Callable[[Any], object] | None = None
     parse: Callable[[Any], Any] | None = None
     render: Callable[[Any], Any] | None = None
     role: Role = "engineer"

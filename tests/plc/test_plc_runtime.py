@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from plc_sim.plc.runtime import PlcRuntime
 from plc_sim.model.spec import load_plant
+from plc_sim.plc.runtime import PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected
 from tests.support.opcua_harness import until
 
@@ -117,12 +117,14 @@ def test_commands_and_breakdown_alarms(plc):
     with pytest.raises(Rejected) as e:
         plc.command("acknowledge", "CNC2", "viewer")
     assert e.value.refusal is Refusal.ACCESS_DENIED
-    with pytest.raises(Rejected):
+    with pytest.raises(Rejected) as e:
         plc.command("reset", "CNC2", "operator")
+    assert e.value.refusal is Refusal.INVALID_STATE and "still down" in str(e.value)
     plc.command("acknowledge", "CNC2", "operator", user="olga")
     assert plc.alarms.acked("CNC2")
-    with pytest.raises(Rejected):
+    with pytest.raises(Rejected) as e:
         plc.command("acknowledge", "CNC2", "operator")
+    assert e.value.refusal is Refusal.INVALID_STATE and "no unacknowledged alarm" in str(e.value)
     while cnc.failed:
         plc.model.env.step()
     assert plc.command("reset", "CNC2", "operator") == "fault reset"
@@ -137,8 +139,10 @@ def test_commands_and_breakdown_alarms(plc):
     assert plc.model.machine("CNC1").maint_due or plc.model.machine("CNC1").in_maint
     plc.command("set_conwip", None, "engineer", product="EB", value=12)
     assert plc.model.conwip_cap[0] == 12
-    with pytest.raises(Rejected):
+    with pytest.raises(Rejected) as e:
         plc.command("set_kanbans", None, "operator", stage=1, product="EB", value=3)
+    assert e.value.refusal is Refusal.ACCESS_DENIED
+    assert plc.model.pools[0].cap[0] != 3
     kinds = {e.kind for e in events}
     assert {"breakdown", "repair", "alarm_acknowledged", "command", "write_refused"} <= kinds
 
