@@ -11,6 +11,7 @@ from typing import Any
 from plc_sim.model.kpi import kpis
 from plc_sim.model.line import MAX_CARDS, LineModel
 from plc_sim.model.machine import Machine
+from plc_sim.model.rules import dispatch_weights_problem
 from plc_sim.model.spec import revalidated
 from plc_sim.model.vocab import MACHINE_STATUSES, MAINT_POLICIES
 
@@ -94,7 +95,7 @@ def _machine_tags(table: TagTable, m: LineModel, alarms: AlarmBook, noise: Calla
                         'used when MaintenancePolicy is "plan"'))
     if len(m.machines[mach.stage]) > 1:
         add(Tag((*base, "DispatchWeight"), "Double", lambda: mach.weight, "", 0.0, 100.0,
-                apply=mach.set_dispatch_weight, check=lambda v: _no_problem(mach.dispatch_weight_problem(v))))
+                apply=mach.set_dispatch_weight, check=lambda v: _weights_check(table, m, base[:-1], mach, v)))
 
 
 def _line_tags(table: TagTable, m: LineModel, clock: Callable[[], float], line: str) -> None:
@@ -177,6 +178,15 @@ def _standby_check(mach: Machine, hours: float) -> None:
     if mach.standby_spec is None:
         raise ValueError(f"machine {mach.name} has no standby mode")
     revalidated(mach.standby_spec, timeout_h=float(hours))
+
+
+def _weights_check(table: TagTable, m: LineModel, station: tuple[str, ...], mach: Machine, weight: float) -> None:
+    """The station's dispatch-weight rule over the commanded weights: the other machines'
+    tags show the weights written but not yet applied, so two writes that are each fine
+    but together leave the station no machine cannot both be accepted."""
+    weights = [weight if x is mach else table.get("/".join((*station, x.name, "DispatchWeight"))).value
+               for x in m.machines[mach.stage]]
+    _no_problem(dispatch_weights_problem(weights))
 
 
 def _no_problem(problem: str | None) -> None:
