@@ -15,7 +15,7 @@ from asyncua import Node, Server, ua
 from asyncua.crypto.permission_rules import User
 from asyncua.server.history_sql import HistorySQLite
 
-from plc_sim.model.vocab import role_allows
+from plc_sim.model.vocab import ROLES, Role, role_allows
 from plc_sim.plc.commands import COMMANDS, Arg, CommandSpec, describe
 from plc_sim.plc.runtime import PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected, Tag
@@ -152,7 +152,7 @@ class PlantServer:
         tag = self.nodes.tags.get(nodeid) if self.nodes else None
         if tag is None:
             return None
-        role = self.user_manager.role_of(user)
+        role = _as_role(self.user_manager.role_of(user))
         who = user.name or "anonymous"
         if variant.VariantType != getattr(ua.VariantType, tag.dtype):
             self.plc.report_refusal(tag.key, variant.Value, who, Rejected(
@@ -207,9 +207,9 @@ class PlantServer:
         await method.write_attribute(ua.AttributeIds.Description, ua.DataValue(ua.Variant(
             ua.LocalizedText(spec.description), ua.VariantType.LocalizedText)))
 
-    def _caller(self) -> tuple[str | None, str]:
+    def _caller(self) -> tuple[Role | None, str]:
         user = CALLER.get()
-        return self.user_manager.role_of(user), (user.name if user and user.name else "anonymous")
+        return _as_role(self.user_manager.role_of(user)), (user.name if user and user.name else "anonymous")
 
     def _method(self, spec: CommandSpec, machine: str | None):
         async def call(parent: ua.NodeId, *args: ua.Variant) -> ua.StatusCode | list[ua.Variant]:
@@ -250,6 +250,11 @@ def _tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
+
+def _as_role(role: str | None) -> Role | None:
+    """A user's role as the PLC's vocabulary has it (an unknown role counts as none)."""
+    return next((r for r in ROLES if r == role), None)
 
 
 def _argument(name: str, dtype: str, description: str) -> ua.Argument:

@@ -22,7 +22,7 @@ from typing import Any
 from plc_sim.model.line import LineModel
 from plc_sim.model.machine import InterlockError
 from plc_sim.model.spec import PlantSpec
-from plc_sim.model.vocab import role_allows
+from plc_sim.model.vocab import Role, role_allows
 
 from .alarms import AlarmBook
 from .checks import ECHO_CHARS, Refusal, Rejected, clip, echo
@@ -229,7 +229,7 @@ class PlcRuntime:
 
     # --- writes -------------------------------------------------------------------------
 
-    def write(self, key: str, value: Any, role: str | None, user: str = "anonymous") -> Any:
+    def write(self, key: str, value: Any, role: Role | None, user: str = "anonymous") -> Any:
         """Validate a setpoint write now, with every check its apply makes; the tag shows the
         commanded value at once and the plant takes it at the next scan. Returns the value
         the tag now shows. Raises Rejected (and reports a write_refused event) when refused;
@@ -249,7 +249,7 @@ class PlcRuntime:
 
     # --- commands -----------------------------------------------------------------------
 
-    def command(self, name: Command | str, machine: str | None, role: str | None, user: str = "anonymous",
+    def command(self, name: Command | str, machine: str | None, role: Role | None, user: str = "anonymous",
                 **args: Any) -> str:
         """Run an operator command now (the table in `commands.py` says who may, on what,
         with which arguments). Returns the result text; raises Rejected, reported and

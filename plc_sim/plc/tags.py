@@ -57,7 +57,7 @@ class Tag:
     def writable(self) -> bool:
         return self.apply is not None
 
-    def validate(self, value: Any, role: str | None) -> Any:
+    def validate(self, value: Any, role: Role | None) -> Any:
         """The value as the plant takes it, or Rejected with the reason: every check the
         apply would make runs here, so a value that passes is one the plant will take."""
         if not self.writable:

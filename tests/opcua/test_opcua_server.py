@@ -1,14 +1,13 @@
 """The OPC UA face of the PLC, tested with a real asyncua client over loopback."""
 
-import asyncio
 from datetime import timedelta
 
 import pytest
 import pytest_asyncio
 from asyncua import Client, ua
 
-from tests.support.opcua_harness import NS, USERS, running_plant, until
 from plc_sim.plc.runtime import PLANT_EPOCH
+from tests.support.opcua_harness import NS, USERS, running_plant, until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -36,7 +35,7 @@ def _node(c: Client, idx: int, path: str):
 
 
 async def test_browse_finds_every_machine_typed(plant):
-    plc, srv = plant
+    _, srv = plant
     async with _client(srv) as c:
         idx = await _ns(c)
         found, typeless = {}, []
@@ -278,7 +277,7 @@ async def test_breakdown_condition_standard_acknowledge_and_refresh(plant):
         assert plc.alarms.acked(br.SourceName)
         await until(_reads(await cond.get_child(["0:AckedState", "0:Id"]), True), what="AckedState/Id on the condition")
         assert (await (await cond.get_child("0:Comment")).read_value()).Text == "on my way"
-        acked_ev = lambda: next((e for e in alarms if e.NodeId == br.NodeId  # noqa: E731
+        acked_ev = lambda: next((e for e in alarms if e.NodeId == br.NodeId
                                  and getattr(e, "Kind", None) == "alarm_acknowledged"), None)
         await until(acked_ev, what="the acknowledged condition event")
         assert acked_ev().ClientUserId == "olga" and acked_ev().Comment.Text == "on my way"
