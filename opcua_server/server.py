@@ -215,11 +215,11 @@ class PlantServer:
         async def call(parent: ua.NodeId, *args: ua.Variant) -> ua.StatusCode | list[ua.Variant]:
             role, name = self._caller()
             values = [a.Value if isinstance(a, ua.Variant) else a for a in args]
+            kw = dict(zip((a.name for a in spec.args), values, strict=False))
             bad = _variant_problem(spec, args)
             if bad is not None and role_allows(role, spec.role):
-                self.plc.report_refusal(describe(spec.command, machine, {a.name: v for a, v in zip(spec.args, values)}), None, name, bad)
+                self.plc.report_refusal(describe(spec.command, machine, kw), None, name, bad, source=machine)
                 return status(bad.refusal.value)
-            kw = dict(zip((a.name for a in spec.args), values))
             out: list[str] = []
             res = write_result(lambda: out.append(self.plc.command(spec.command, machine, role, name, **kw)))
             return res if not res.is_good() else [ua.Variant(out[0], ua.VariantType.String)]
@@ -279,11 +279,11 @@ def _variant_problem(spec: CommandSpec, args: tuple[ua.Variant, ...]) -> Rejecte
         return Rejected(Refusal.ARGUMENTS_MISSING, f"{spec.method} takes {len(spec.args)} arguments, not {len(args)}")
     if len(args) > len(spec.args):
         return Rejected(Refusal.TOO_MANY_ARGUMENTS, f"{spec.method} takes {len(spec.args)} arguments, not {len(args)}")
-    for a, v in zip(spec.args, args):
+    for a, v in zip(spec.args, args, strict=True):
         vtype = v.VariantType if isinstance(v, ua.Variant) else None
         if vtype != getattr(ua.VariantType, a.dtype):
-            return Rejected(Refusal.TYPE_MISMATCH,
-                            f"{spec.method} {a.name} takes a {a.dtype}, not a {vtype.name if vtype else type(v).__name__}")
+            got = vtype.name if vtype else type(v).__name__
+            return Rejected(Refusal.TYPE_MISMATCH, f"{spec.method} {a.name} takes a {a.dtype}, not a {got}")
     return None
 
 

@@ -52,7 +52,7 @@ def _station_tags(table: TagTable, m: LineModel, s: int, base: tuple[str, ...]) 
 
 def _machine_tags(table: TagTable, m: LineModel, alarms: AlarmBook, noise: Callable[[], float], mach: Machine,
                   base: tuple[str, ...]) -> None:
-    now = lambda: m.env.now
+    now = lambda: m.env.now  # noqa: E731
     add = table.add
     add(Tag((*base, "State"), "Int32", lambda: MACHINE_STATUSES.index(m.machine_status(mach)), enum=MACHINE_STATUSES,
             historize=True, description="machine state"))
@@ -67,7 +67,7 @@ def _machine_tags(table: TagTable, m: LineModel, alarms: AlarmBook, noise: Calla
     if mach.wear_spec is not None:
         add(Tag((*base, "Wear"), "Double", lambda: mach.wear_now(now()), "", 0.0, None, historize=True))
     if mach.cond is not None:
-        sig = lambda k: lambda: mach.signals(now(), noise)[k]
+        sig = lambda k: lambda: mach.signals(now(), noise)[k]  # noqa: E731
         add(Tag((*base, "Vibration"), "Double", sig("vibration_mm_s"), "mm/s", 0.0, 20.0, historize=True))
         add(Tag((*base, "SpindleTemperature"), "Double", sig("spindle_temp_c"), "degC", 0.0, 150.0, historize=True))
     if mach.speed_spec is not None:
@@ -83,7 +83,8 @@ def _machine_tags(table: TagTable, m: LineModel, alarms: AlarmBook, noise: Calla
                 description="speed in percent of nominal; applies from the next job"))
     if mach.standby_spec is not None:
         add(Tag((*base, "StandbyTimeout"), "Double", lambda: mach.standby_timeout_h, "h", 0.0, 1000.0,
-                apply=mach.set_standby_timeout, check=lambda v: _standby_check(mach, v), description="idle hours before standby; 0 = never"))
+                apply=mach.set_standby_timeout, check=lambda v: _standby_check(mach, v),
+                description="idle hours before standby; 0 = never"))
     add(Tag((*base, "MaintenanceInterval"), "Double", lambda: mach.maint_spec.interval_h, "h", 1.0, 100_000.0,
             apply=lambda v: mach.set_maintenance(interval_h=v), check=lambda v: mach.checked_maintenance(interval_h=v)))
     add(Tag((*base, "MaintenancePolicy"), "String", lambda: mach.maint_spec.policy, choices=MAINT_POLICIES,

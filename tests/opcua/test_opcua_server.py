@@ -277,7 +277,7 @@ async def test_breakdown_condition_standard_acknowledge_and_refresh(plant):
         assert plc.alarms.acked(br.SourceName)
         await until(_reads(await cond.get_child(["0:AckedState", "0:Id"]), True), what="AckedState/Id on the condition")
         assert (await (await cond.get_child("0:Comment")).read_value()).Text == "on my way"
-        acked_ev = lambda: next((e for e in alarms if e.NodeId == br.NodeId
+        acked_ev = lambda: next((e for e in alarms if e.NodeId == br.NodeId  # noqa: E731
                                  and getattr(e, "Kind", None) == "alarm_acknowledged"), None)
         await until(acked_ev, what="the acknowledged condition event")
         assert acked_ev().ClientUserId == "olga" and acked_ev().Comment.Text == "on my way"
@@ -285,10 +285,12 @@ async def test_breakdown_condition_standard_acknowledge_and_refresh(plant):
         alarms.clear()
         retained = set(srv.server.iserver.subscription_service._conditions)
         await c.get_node(ua.ObjectIds.ConditionType).call_method(
-            ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh), ua.Variant(sub.subscription_id, ua.VariantType.UInt32))
+            ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh),
+            ua.Variant(sub.subscription_id, ua.VariantType.UInt32))
         retained &= set(srv.server.iserver.subscription_service._conditions)
         await until(lambda: retained <= {e.NodeId for e in alarms if e.Retain}, what="retained conditions re-sent")
     async with _client(srv, "vic") as viewer:
         with pytest.raises(ua.UaStatusCodeError) as e:
-            await viewer.get_node(br.NodeId).call_method(ack, ua.Variant(br.EventId, ua.VariantType.ByteString), comment)
+            await viewer.get_node(br.NodeId).call_method(ack, ua.Variant(br.EventId, ua.VariantType.ByteString),
+                                                         comment)
         assert e.value.code in (ua.StatusCodes.BadUserAccessDenied, ua.StatusCodes.BadEventIdUnknown)

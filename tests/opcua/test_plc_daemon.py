@@ -46,7 +46,8 @@ def test_plc_daemon_serves_and_stops_cleanly_on_sigterm(tmp_path):
             c.set_password("pw")
             async with c:
                 idx = await c.get_namespace_index(NS)
-                await c.get_node(ua.NodeId("Plant/GearLine/Control/C_A", idx)).write_value(ua.Variant(9, ua.VariantType.Int32))
+                c_a = c.get_node(ua.NodeId("Plant/GearLine/Control/C_A", idx))
+                await c_a.write_value(ua.Variant(9, ua.VariantType.Int32))
                 return await c.get_node(ua.NodeId("Plant/GearLine/KPIs/PlantTime", idx)).read_value()
 
         assert asyncio.run(talk()) >= 0.0
