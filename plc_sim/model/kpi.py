@@ -61,7 +61,7 @@ def kpis(m: LineModel, calendar_h: float | None = None) -> dict[str, float]:
             energy += mach.energy_now(now) + mach.power.off * off_h
             down += t[DOWN]
             out[f"util_{mach.name}"] = t[PROCESSING] / span
-            oee.append(mach.ideal_good / span)
+            oee.append(mach.ideal_h / span)
         staffed_h += span - row[0].time_in(now)[OFF]
     out["energy_kwh"] = energy
     out["downtime_h"] = down

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from heapq import heappush
 from itertools import cycle
 from typing import Any, Callable, Generator
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL
 
 from .calendar import PlantCalendar, shift_status
 from .cards import DedicatedPool, Pool, SharedPool
-from .machine import Machine
+from .env import PlantEnv
+from .machine import Machine, MachinePhysics
 from .policies import policy_for
 from .spec import PlantSpec
 from .streams import Streams
@@ -32,17 +31,6 @@ SNAPSHOT_VERSION = 2
 
 MAX_CARDS = 999
 """The most kanban or CONWIP cards a live change sets (the PLC's Control range 1..999)."""
-
-
-class PlantEnv(simpy.Environment):
-    """A SimPy environment that can schedule at an absolute time without rounding."""
-
-    def at(self, t: float) -> simpy.Event:
-        ev = simpy.Event(self)
-        ev._ok = True
-        ev._value = None
-        heappush(self._queue, (t, NORMAL, next(self._eid), ev))
-        return ev
 
 
 def stream_names(spec: PlantSpec) -> list[str]:
@@ -102,10 +90,11 @@ class LineModel:
         k = 0
         for s, st in enumerate(spec.stations):
             row = []
-            for i, ms in enumerate(st.machines):
+            dists = [spec.processing_hours(p, s) for p in self.products]
+            for ms in st.machines:
                 k += 1
                 first = self.env.now + spec.machine_maintenance(ms).interval_h * k / n_m
-                row.append(Machine(self, s, i, ms, first))
+                row.append(Machine(self, s, ms.name, MachinePhysics.of(spec, ms, s), dists, self.streams, first))
             self.machines.append(row)
         self.next_order = [self.env.now + self.streams[f"demand.{p}"].sample(d.interarrival)
                            for p, d in zip(self.products, self.demand_spec)]
@@ -318,8 +307,7 @@ class LineModel:
             self.policy.on_scrap(self, s, p)
             self._to_recycling()
             return
-        m.good += 1
-        m.ideal_good += m.nominal_h[p]
+        m.count_good(p)
         if s < self.n_stages - 1:
             self.buf[s][p] += 1
             self.policy.on_output(self, s, p)

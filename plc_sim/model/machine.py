@@ -9,113 +9,189 @@ model: the machine breaks mid-job when its wear reaches the threshold); conditio
 breakdowns run on their own clock, so every control model meets the same failures; they
 interrupt processing and the job resumes its remaining work after the repair.
 
-All state is plain attributes, so a snapshot can read it and a restored machine resumes
-exactly where it stood.
+Everything that changes is a field of `MachineRecord`, so a snapshot is exactly that record and
+a restored machine resumes where it stood. A machine needs only `MachineHost` of its line, so
+it runs (and is tested) without a plant file.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Generator
+from collections import deque
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Callable, Generator, Protocol
 
 import simpy
 
 from .rules import condition_maintenance_problem, dispatch_weights_problem
-from .spec import MachineSpec, Maintenance, Speed, Standby, revalidated
+from .spec import Condition, Dist, Failures, MachineSpec, Maintenance, PlantSpec, Power, Speed, Standby, Wear, revalidated
+from .streams import Streams
+from .vocab import MachineState
 
 if TYPE_CHECKING:
-    from .line import LineModel
+    from .env import PlantEnv
 
 PROCESSING, IDLE, STANDBY, WAKING, DOWN, MAINTENANCE, OFF = (
-    "processing", "idle", "standby", "waking", "down", "maintenance", "off")
-STATES = (PROCESSING, IDLE, STANDBY, WAKING, DOWN, MAINTENANCE, OFF)
+    MachineState.PROCESSING, MachineState.IDLE, MachineState.STANDBY, MachineState.WAKING, MachineState.DOWN,
+    MachineState.MAINTENANCE, MachineState.OFF)
+STATES = tuple(MachineState)
 _POWER_FIELD = {WAKING: "wakeup"}
-
-_FIELDS = ("failed", "in_maint", "maint_due", "maint_len", "job", "job_end", "work_left",
-           "maint_end", "next_failure", "repair_end", "next_maint", "plan_i", "fail_at", "wear",
-           "w_fail", "asleep", "waking", "wake_end", "standby_at", "off_shift", "job_v",
-           "job_defect", "job_start", "job_energy0", "last_cycle_h", "last_part_kwh", "temp",
-           "state", "state_t", "acc", "energy", "p_now", "done", "good", "ideal_good",
-           "speed_pct", "standby_timeout_h", "weight", "maint", "stopped")
+Proc = Generator[simpy.Event, Any, None]
 
 
 class InterlockError(ValueError):
     """A setpoint refused because of the machine's state (e.g. a speed change while down)."""
 
 
-class Machine:
+class MachineHost(Protocol):
+    """What a machine needs from its line: the clock and its timers, its station's queue and
+    neighbours, dispatch, completion, event reporting, the line's power meter and counters."""
+
+    env: PlantEnv
+    timers: dict[str, simpy.Event]
+    jobs: list[deque[int]]
+    machines: list[list[Machine]]
+    count: dict[str, Any]
+    power_now: float
+    peak_kw: float
+
+    def timer(self, key: str, t: float) -> simpy.Event: ...
+    def dispatch(self, s: int) -> None: ...
+    def complete(self, m: Machine, p: int) -> None: ...
+    def on_machine_event(self, m: Machine, kind: str) -> None: ...
+
+
+@dataclass
+class MachinePhysics:
+    """A machine's resolved sections (its own, else its profile's, else the plant's)."""
+
+    failures: Failures
+    maintenance: Maintenance
+    power: Power
+    speed: Speed | None = None
+    standby: Standby | None = None
+    wear: Wear | None = None
+    condition: Condition | None = None
+    defect_prob: float = 0.0
+    cycle_factor: float = 1.0
+    dispatch_weight: float = 1.0
+
+    @classmethod
+    def of(cls, plant: PlantSpec, spec: MachineSpec, stage: int) -> MachinePhysics:
+        station = plant.stations[stage]
+        return cls(plant.machine_failures(spec), plant.machine_maintenance(spec), plant.machine_power(spec),
+                    plant.physics(spec, "speed"), plant.physics(spec, "standby"), plant.physics(spec, "wear"),
+                    plant.physics(spec, "condition"),
+                    plant.quality.defect_prob if station.defect_prob is None else station.defect_prob,
+                    spec.cycle_factor, spec.dispatch_weight)
+
+
+@dataclass
+class MachineRecord:
+    """Everything that changes while a machine runs: a snapshot is exactly these fields
+    (`Machine.state_dict`), and a machine loaded from them resumes where it stood."""
+
+    # setpoints
+    speed_pct: float = 100.0
+    standby_timeout_h: float = 0.0
+    weight: float = 1.0
+    maint: dict[str, Any] = field(default_factory=dict)
+    stopped: bool = False
+    # breakdowns, repairs and maintenance
+    failed: bool = False
+    in_maint: bool = False
+    maint_due: bool = False
+    maint_len: float | None = None
+    maint_end: float | None = None
+    next_failure: float | None = None
+    repair_end: float | None = None
+    next_maint: float | None = None
+    plan_i: int = 0
+    fail_at: float | None = None
+    wear: float = 0.0
+    w_fail: float = math.inf
+    # standby and shifts
+    asleep: bool = False
+    waking: bool = False
+    wake_end: float | None = None
+    standby_at: float | None = None
+    off_shift: bool = False
+    # the job in hand
+    job: int | None = None
+    job_end: float | None = None
+    work_left: float | None = None
+    job_v: float = 1.0
+    job_defect: float = 0.0
+    job_start: float = 0.0
+    job_energy0: float = 0.0
+    last_cycle_h: float = 0.0
+    last_part_kwh: float = 0.0
+    temp: float = 0.0
+    # time and energy accounting
+    state: MachineState = MachineState.IDLE
+    state_t: float = 0.0
+    acc: dict[MachineState, float] = field(default_factory=lambda: dict.fromkeys(MachineState, 0.0))
+    energy: float = 0.0
+    p_now: float = 0.0
+    done: int = 0
+    good: int = 0
+    ideal_h: float = 0.0
+    """Nominal processing hours of the good parts made (the OEE numerator)."""
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(MachineRecord))
+
+
+class Machine(MachineRecord):
     """One machine of a station; `stage` is the station's index in the line."""
 
-    def __init__(self, line: "LineModel", stage: int, index: int, spec: MachineSpec,
-                 first_maint: float) -> None:
+    def __init__(self, line: MachineHost, stage: int, name: str, physics: MachinePhysics,
+                 proc_dists: list[Dist], streams: Streams, first_maint: float) -> None:
+        super().__init__()
         self.line = line
         self.env = line.env
         self.stage = stage
-        self.index = index
-        self.name = spec.name
-        plant = line.spec
-        station = plant.stations[stage]
-        self.failure_spec = plant.machine_failures(spec)
-        self.maint_spec: Maintenance = plant.machine_maintenance(spec)
-        self.power = plant.machine_power(spec)
-        self.speed_spec: Speed | None = plant.physics(spec, "speed")
-        self.standby_spec: Standby | None = plant.physics(spec, "standby")
-        self.wear_spec = plant.physics(spec, "wear")
-        self.cond = plant.physics(spec, "condition")
+        self.name = name
+        self.failure_spec = physics.failures
+        self.maint_spec: Maintenance = physics.maintenance
+        self.power = physics.power
+        self.speed_spec: Speed | None = physics.speed
+        self.standby_spec: Standby | None = physics.standby
+        self.wear_spec: Wear | None = physics.wear
+        self.cond: Condition | None = physics.condition
         self.wear_mode = self.failure_spec.model == "wear"
-        self.cycle_factor = spec.cycle_factor
-        self.defect_base = plant.quality.defect_prob if station.defect_prob is None else station.defect_prob
-        self.proc_dists = [plant.processing_hours(p, stage) for p in line.products]
-        self.nominal_h = [d.mean * spec.cycle_factor for d in self.proc_dists]
-        s = line.streams
-        self.rs_proc = s[f"{self.name}.processing"]
-        self.rs_fail = s[f"{self.name}.failures"]
-        self.rs_maint = s[f"{self.name}.maintenance"]
-        self.rs_defect = s[f"{self.name}.defects"]
-        self.rs_sensor = s[f"{self.name}.sensor"]
+        self.cycle_factor = physics.cycle_factor
+        self.defect_base = physics.defect_prob
+        self.proc_dists = proc_dists
+        self.nominal_h = [d.mean * physics.cycle_factor for d in proc_dists]
+        self.rs_proc = streams[f"{name}.processing"]
+        self.rs_fail = streams[f"{name}.failures"]
+        self.rs_maint = streams[f"{name}.maintenance"]
+        self.rs_defect = streams[f"{name}.defects"]
+        self.rs_sensor = streams[f"{name}.sensor"]
         now = self.env.now
         self.speed_pct = self.speed_spec.setpoint_pct if self.speed_spec else 100.0
         self.standby_timeout_h = self.standby_spec.timeout_h if self.standby_spec else 0.0
-        self.weight = spec.dispatch_weight
+        self.weight = physics.dispatch_weight
         self.maint = self.maint_spec.model_dump()
-        self.failed = self.in_maint = self.maint_due = False
-        self.maint_len: float | None = None
-        self.job: int | None = None
-        self.job_end: float | None = None
-        self.work_left: float | None = None
-        self.maint_end: float | None = None
-        self.next_failure: float | None = None
         if not self.wear_mode:
+            assert self.failure_spec.time_to_failure is not None
             self.next_failure = now + self.rs_fail.sample(self.failure_spec.time_to_failure)
-        self.repair_end: float | None = None
-        self.next_maint: float | None = first_maint if self.maint_spec.policy == "interval" else None
-        self.plan_i = 0
-        self.fail_at: float | None = None
-        self.wear = 0.0
+        self.next_maint = first_maint if self.maint_spec.policy == "interval" else None
         self.w_fail = self._threshold(0.0) if self.wear_spec else math.inf
-        self.asleep = self.waking = False
-        self.wake_end: float | None = None
-        self.standby_at: float | None = None
-        self.off_shift = False
-        self.stopped = False
-        self.job_v = 1.0
         self.job_defect = self.defect_base
-        self.job_start = self.job_energy0 = self.last_cycle_h = self.last_part_kwh = 0.0
         self.temp = self.cond.temp_ambient_c + self.cond.temp_rise_c_per_kw * self.power.idle if self.cond else 0.0
-        self.state = IDLE
         self.state_t = now
-        self.acc = {k: 0.0 for k in STATES}
-        self.energy = 0.0
         self.p_now = self.power.idle
         line.power_now += self.p_now
-        self.done = self.good = 0
-        self.ideal_good = 0.0
         self._wake: simpy.Event | None = None
         self._repaired: simpy.Event | None = None
         self._maint_signal: simpy.Event | None = None
         self._busy_wait = False
         self._resume_waiting = False
         self._run_key = f"{self.name}.run"
+        self._fail_key = f"{self.name}.fail"
+        self._maint_key = f"{self.name}.maint"
         self._physics = self.wear_spec is not None or self.cond is not None
         self._pw = {st: self._draw(st) for st in STATES}
         self.proc: simpy.Process | None = None
@@ -123,21 +199,28 @@ class Machine:
 
     # --- laws -------------------------------------------------------------------------
 
+    def _wait(self, key: str, t: float | None) -> simpy.Event:
+        """The line's timer `key` at time `t` (which the caller's state guarantees is set)."""
+        assert t is not None, key
+        return self.line.timer(key, t)
+
     def _threshold(self, wear: float) -> float:
         """Wear at the next failure, Weibull in wear, given survival up to `wear`."""
         w = self.wear_spec
+        assert w is not None
         b, eta = w.weibull_shape, w.weibull_scale
-        return eta * ((wear / eta) ** b + self.rs_fail.std_exponential()) ** (1.0 / b)
+        return float(eta * ((wear / eta) ** b + self.rs_fail.std_exponential()) ** (1.0 / b))
 
     def _wear_rate(self) -> float:
         w = self.wear_spec
-        return w.per_h * self.job_v ** (self.speed_spec.wear_exp if self.speed_spec else 1.0)
+        assert w is not None
+        return float(w.per_h * self.job_v ** (self.speed_spec.wear_exp if self.speed_spec else 1.0))
 
-    def _draw(self, state: str) -> float:
+    def _draw(self, state: MachineState) -> float:
         """Power in kW in `state` (processing at the current job's speed)."""
         if state == PROCESSING:
-            return self.power.processing * (self.job_v ** self.speed_spec.power_exp if self.speed_spec else 1.0)
-        return getattr(self.power, _POWER_FIELD.get(state, state))
+            return float(self.power.processing * (self.job_v ** self.speed_spec.power_exp if self.speed_spec else 1.0))
+        return float(getattr(self.power, _POWER_FIELD.get(state, state.value)))
 
     def wear_now(self, now: float) -> float:
         if self.wear_spec is None:
@@ -188,7 +271,7 @@ class Machine:
             procs[f"{self.name}.fail"] = self._failures
         return procs
 
-    def _run(self) -> Generator:
+    def _run(self) -> Proc:
         env, line = self.env, self.line
         if self._resume_waiting:
             self._resume_waiting = False
@@ -213,6 +296,7 @@ class Machine:
                     continue
                 self.asleep = False
                 self.waking = True
+                assert self.standby_spec is not None
                 self.wake_end = env.now + self.standby_spec.wake_h
                 self._changed()
                 yield from self._finish_wake()
@@ -222,14 +306,14 @@ class Machine:
                 ev = self._wake = env.event()
                 yield ev
 
-    def _idle(self) -> Generator:
+    def _idle(self) -> Proc:
         env = self.env
         if self._wake is None:
             self._wake = env.event()
         if self.standby_timeout_h > 0 and not self.asleep and not self.off_shift:
             if self.standby_at is None:
                 self.standby_at = env.now + self.standby_timeout_h
-            timer = self.line.timer(f"{self.name}.run", self.standby_at)
+            timer = self._wait(self._run_key, self.standby_at)
             yield self._wake | timer
             if self._wake is not None and timer.processed:
                 self.standby_at = None
@@ -240,8 +324,8 @@ class Machine:
         else:
             yield self._wake
 
-    def _finish_wake(self) -> Generator:
-        yield self.line.timer(f"{self.name}.run", self.wake_end)
+    def _finish_wake(self) -> Proc:
+        yield self._wait(self._run_key, self.wake_end)
         self.waking = False
         self.wake_end = None
         self._changed()
@@ -261,7 +345,7 @@ class Machine:
             self.job_end = now + self.rs_proc.sample(self.proc_dists[p]) * self.cycle_factor / v
         self._changed()
 
-    def _do_job(self) -> Generator:
+    def _do_job(self) -> Proc:
         env = self.env
         key = self._run_key
         timers = self.line.timers
@@ -277,24 +361,27 @@ class Machine:
                 self._changed()
             if self.wear_mode and self.fail_at is None:
                 self.fail_at = env.now + max(self.w_fail - self.wear_now(env.now), 0.0) / self._wear_rate()
-            breaks = self.fail_at is not None and self.fail_at < self.job_end
+            job_end, fail_at = self.job_end, self.fail_at
+            assert job_end is not None
+            breaks = fail_at is not None and fail_at < job_end
             self._busy_wait = True
-            ev = timers[key] = env.at(self.fail_at if breaks else self.job_end)
+            ev = timers[key] = env.at(fail_at if fail_at is not None and breaks else job_end)
             try:
                 yield ev
             except simpy.Interrupt:
-                self.work_left = self.job_end - env.now
+                self.work_left = job_end - env.now
                 continue
             finally:
                 self._busy_wait = False
             if breaks:
                 self.fail_at = None
-                self.work_left = self.job_end - env.now
+                self.work_left = job_end - env.now
                 self._break_down()
                 continue
             break
         self.fail_at = None
         p = self.job
+        assert p is not None
         self.job = None
         self.job_end = None
         self.done += 1
@@ -324,8 +411,8 @@ class Machine:
         if self.line.jobs[self.stage]:
             self.line.dispatch(self.stage)
 
-    def _repair(self) -> Generator:
-        yield self.line.timer(f"{self.name}.run", self.repair_end)
+    def _repair(self) -> Proc:
+        yield self._wait(self._run_key, self.repair_end)
         self._end_repair()
 
     def _await_repair(self) -> simpy.Event:
@@ -333,17 +420,18 @@ class Machine:
             self._repaired = self.env.event()
         return self._repaired
 
-    def _failures(self) -> Generator:
+    def _failures(self) -> Proc:
         env, line = self.env, self.line
         while True:
             if self.repair_end is None:
-                yield line.timer(f"{self.name}.fail", self.next_failure)
+                yield self._wait(self._fail_key, self.next_failure)
                 self.next_failure = None
                 self._break_down()
-                if self._busy_wait:
+                if self._busy_wait and self.proc is not None:
                     self.proc.interrupt("breakdown")
-            yield line.timer(f"{self.name}.fail", self.repair_end)
+            yield self._wait(self._fail_key, self.repair_end)
             self._end_repair()
+            assert self.failure_spec.time_to_failure is not None
             self.next_failure = env.now + self.rs_fail.sample(self.failure_spec.time_to_failure)
             ev, self._repaired = self._repaired, None
             if ev is not None:
@@ -361,8 +449,8 @@ class Machine:
         self._changed()
         self.line.on_machine_event(self, "maintenance_start")
 
-    def _finish_maint(self) -> Generator:
-        yield self.line.timer(f"{self.name}.run", self.maint_end)
+    def _finish_maint(self) -> Proc:
+        yield self._wait(self._run_key, self.maint_end)
         self.in_maint = False
         self.maint_end = None
         self._changed()
@@ -391,7 +479,7 @@ class Machine:
             return mt.plan[self.plan_i][0]
         return None
 
-    def _maint_clock(self) -> Generator:
+    def _maint_clock(self) -> Proc:
         """Makes maintenance due by interval or plan; condition checks happen at job ends."""
         env = self.env
         while True:
@@ -401,7 +489,7 @@ class Machine:
                     self._maint_signal = env.event()
                     yield self._maint_signal
                     continue
-                yield self.line.timer(f"{self.name}.maint", max(due, env.now))
+                yield self._wait(self._maint_key, max(due, env.now))
             except simpy.Interrupt:
                 continue
             if self.maint_spec.policy == "plan":
@@ -426,7 +514,7 @@ class Machine:
 
     def checked_maintenance(self, **changes: Any) -> Maintenance:
         """The maintenance section with `changes`, checked like the plant file checks it."""
-        new = revalidated(self.maint_spec, **changes)
+        new: Maintenance = revalidated(self.maint_spec, **changes)
         problem = condition_maintenance_problem(new, self.wear_spec is not None, self.cond is not None)
         if problem:
             raise ValueError(f"machine {self.name} {problem}")
@@ -539,7 +627,7 @@ class Machine:
     def energy_now(self, now: float) -> float:
         return self.energy + self.p_now * (now - self.state_t)
 
-    def time_in(self, now: float) -> dict[str, float]:
+    def time_in(self, now: float) -> dict[MachineState, float]:
         """Hours per state up to `now`, without changing the machine."""
         out = dict(self.acc)
         out[self.state] += now - self.state_t
@@ -547,21 +635,31 @@ class Machine:
 
     def reset_stats(self) -> None:
         self._changed()
-        self.acc = {k: 0.0 for k in STATES}
+        self.acc = dict.fromkeys(MachineState, 0.0)
         self.energy = 0.0
         self.done = 0
         self.good = 0
-        self.ideal_good = 0.0
+        self.ideal_h = 0.0
+
+    def count_good(self, p: int) -> None:
+        """A good part of product p left the machine."""
+        self.good += 1
+        self.ideal_h += self.nominal_h[p]
 
     def state_dict(self) -> dict[str, Any]:
-        d = {f: (dict(v) if isinstance(v, dict) else v) for f, v in ((f, getattr(self, f)) for f in _FIELDS)}
+        """The record as JSON-able data, and whether the machine waits for work."""
+        d = {f: (dict(v) if isinstance(v, dict) else v) for f, v in ((f, getattr(self, f)) for f in _RECORD_FIELDS)}
+        d["state"] = str(self.state)
+        d["acc"] = {str(k): v for k, v in self.acc.items()}
         d["waiting"] = self._wake is not None
         return d
 
     def load_state(self, d: dict[str, Any]) -> None:
-        for f in _FIELDS:
+        for f in _RECORD_FIELDS:
             v = d[f]
             setattr(self, f, dict(v) if isinstance(v, dict) else v)
+        self.state = MachineState(d["state"])
+        self.acc = {MachineState(k): v for k, v in d["acc"].items()}
         self._resume_waiting = d["waiting"]
         self._pw[PROCESSING] = self._draw(PROCESSING)
         self.maint_spec = Maintenance.model_validate(self.maint)

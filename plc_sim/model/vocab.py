@@ -46,7 +46,7 @@ ROLES: tuple[Role, ...] = get_args(Role)
 
 def role_allows(role: str | None, needed: Role) -> bool:
     """Roles are ordered: viewer < operator < engineer; anonymous counts as viewer."""
-    have = ROLES.index(role) if role in ROLES else 0  # type: ignore[arg-type]
+    have = ROLES.index(role) if role in ROLES else 0
     return have >= ROLES.index(needed)
 
 

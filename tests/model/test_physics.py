@@ -129,7 +129,6 @@ def test_machines_are_off_outside_their_shift():
     base = load_plant("auto_parts_cell")
     m = LineModel(base, 1)
     states = []
-    m.listeners.append(lambda *a: None)
     for t in (5.0, 10.0, 23.0, 24 * 5 + 10.0, 24 * 7 + 10.0):
         m.run_working(t)
         states.append({x.state for x in m.machines[0]})

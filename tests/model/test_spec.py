@@ -106,8 +106,10 @@ def test_overrides_are_checked(gear_line):
     spec = build_variant(gear_line, model="HDOP", sets=["K1=6", "K2.B=2", "C.A=12", "S3=1"])
     assert spec.policy.K_dedicated == {"A": [6, 4], "B": [6, 2]}
     assert spec.policy.C == {"A": 12, "B": 10} and spec.policy.S["B"] == [0, 0, 1]
-    shared = build_variant(gear_line, model="BSOP", sets=["K2=9", "K1.1=9"] [:1])
+    shared = build_variant(gear_line, model="BSOP", sets=["K2=9"])
     assert shared.policy.K_shared == [6, 9]
+    with pytest.raises(VariantError, match="shares kanbans between products"):
+        build_variant(gear_line, model="BSOP", sets=["K2=9", "K1.1=9"])
     for bad, why in [("K3=2", "stages are 1..2"), ("S3=20", "sum of base stocks"), ("K1=x", "not a whole number"),
                      ("Q1=2", "expected NAME=INT"), ("K1.Z=2", "unknown product"), ("C=0", "fewer than one")]:
         with pytest.raises(VariantError, match=why):
