@@ -8,6 +8,7 @@ import asyncio
 import gc
 import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -187,6 +188,7 @@ class PlantServer:
         """One OPC UA method per command of the PLC's command table: machine commands on
         every machine, line commands on the line's Control folder."""
         pn = self.nodes
+        assert pn is not None, "the address space is built before the methods"
         line = self.plc.spec.line
         control = pn.objects.get((line, "Control"))
         for spec in COMMANDS.values():
@@ -211,7 +213,8 @@ class PlantServer:
         user = CALLER.get()
         return _as_role(self.user_manager.role_of(user)), (user.name if user and user.name else "anonymous")
 
-    def _method(self, spec: CommandSpec, machine: str | None):
+    def _method(self, spec: CommandSpec, machine: str | None
+                ) -> Callable[..., Awaitable[ua.StatusCode | list[ua.Variant]]]:
         async def call(parent: ua.NodeId, *args: ua.Variant) -> ua.StatusCode | list[ua.Variant]:
             role, name = self._caller()
             values = [a.Value if isinstance(a, ua.Variant) else a for a in args]

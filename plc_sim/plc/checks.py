@@ -43,7 +43,7 @@ class Refusal(enum.Enum):
     FAILED = "BadInternalError"
 
 
-class Rejected(Exception):
+class Rejected(Exception):  # noqa: N818 (a refusal, not an error; the name is used by every part)
     """A write or command refused, with the reason code and a message for the operator."""
 
     def __init__(self, refusal: Refusal, message: str) -> None:

@@ -10,6 +10,7 @@ second; `time_factor=None` runs as fast as possible (tests), `fast_step_h` plant
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -218,10 +219,8 @@ class PlcRuntime:
                 self._emit("scan_overrun", None, f"scan took {took * 1000:.0f} ms (period {self.scan_s * 1000:.0f} ms)",
                            took_ms=took * 1000)
                 deadline = loop.time() + self.scan_s * 0.2
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=max(deadline - loop.time(), 0.0))
-            except TimeoutError:
-                pass
 
     async def _publish(self, changed: list[Tag]) -> None:
         for fn in self._async_scan_listeners:
