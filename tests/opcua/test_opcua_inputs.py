@@ -183,10 +183,12 @@ async def test_an_honest_client_is_served_through_an_attack(plant):
         control = _node(attacker, idx, "GearLine/Control")
         good = _node(honest, idx, "GearLine/Control/K2_A")
         for i in range(20):
-            with pytest.raises(ua.UaStatusCodeError):
+            with pytest.raises(ua.UaStatusCodeError) as e:
                 await bad.write_value(_double(math.nan if i % 2 else math.inf))
-            with pytest.raises(ua.UaStatusCodeError):
+            assert e.value.code == ua.StatusCodes.BadOutOfRange
+            with pytest.raises(ua.UaStatusCodeError) as e:
                 await control.call_method(ua.QualifiedName("SetConwip", idx), _str("A"), _int(30_000_000))
+            assert e.value.code == ua.StatusCodes.BadOutOfRange
             await good.write_value(_int(2 + i % 5))
             assert await good.read_value() == 2 + i % 5
         await until(lambda: plc.model.pools[1].cap[0] == 2 + 19 % 5, what="the honest write applied")

@@ -72,8 +72,9 @@ def test_one_range_check_for_everyone():
         with pytest.raises(Rejected) as e:
             check_number(bad, 1, 999, "x")
         assert e.value.refusal is Refusal.OUT_OF_RANGE
-    with pytest.raises(Rejected):
+    with pytest.raises(Rejected) as e:
         check_number(math.nan, None, None, "unbounded")
+    assert e.value.refusal is Refusal.OUT_OF_RANGE and "unbounded=nan is outside [-inf, inf]" in str(e.value)
 
 
 def test_a_written_setpoint_shows_at_once_and_applies_at_the_next_scan(plc):
