@@ -1,9 +1,9 @@
 """Write-back over OPC UA: an asyncua session as the optimizer's engineer user on a
 Basic256Sha256 SignAndEncrypt channel with the optimizer's own certificate (generated on
 first run in its data directory; None security only when the settings allow it). Every
-write's status code is checked and every value is read back; when the server refuses one
-write, the values already written in that run are restored and the refusal is reported,
-never retried blindly."""
+write's status code is checked and every value is read back after the PLC's next scan; when
+the server refuses one write, the values already written in that run are restored and the
+refusal is reported, never retried blindly."""
 
 from __future__ import annotations
 
@@ -178,23 +178,27 @@ class PlantLink:
         return restored
 
     async def _read_back(self, report: WriteReport) -> None:
+        """The server shows a commanded value at once and the PLC takes it at its next scan,
+        so the values are read back after the plant time has moved on (a scan has run since
+        the writes): a value the PLC could not apply would then show the plant's value."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.readback_timeout_s
-        pending = list(report.writes)
-        while pending:
-            still = []
-            for w in pending:
-                ref = TagRef(w.key, tuple(w.path.split("/")[2:]), "")
-                w.readback = await (await self.node(ref)).read_value()
-                if not _same(w.readback, _variant(w.value, _dtype(self.spec, w.key)).Value):
-                    still.append(w)
-            pending = still
-            if pending and loop.time() > deadline:
+        written_at = await self.plant_time()
+        while await self.plant_time() <= written_at:
+            if loop.time() > deadline:
                 report.outcome = "readback_mismatch"
-                report.detail = "; ".join(f"{w.path} reads {w.readback!r}, wrote {w.value!r}" for w in pending)
+                report.detail = "the PLC's plant time did not move on after the writes (no scan)"
                 return
-            if pending:
-                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)
+        bad = []
+        for w in report.writes:
+            ref = TagRef(w.key, tuple(w.path.split("/")[2:]), "")
+            w.readback = await (await self.node(ref)).read_value()
+            if not _same(w.readback, _variant(w.value, _dtype(self.spec, w.key)).Value):
+                bad.append(w)
+        if bad:
+            report.outcome = "readback_mismatch"
+            report.detail = "; ".join(f"{w.path} reads {w.readback!r}, wrote {w.value!r}" for w in bad)
 
 
 def _dtype(spec: PlantSpec, key: str) -> str:
