@@ -13,12 +13,14 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 from plc_sim.model.spec import PlantSpec, load_plant
 from plc_sim.model.variants import build_variant
 
 from .audit import AuditLog
+from .dask_pool import dask_executor
 from .evaluator import Evaluator
 from .forecast import Horizon, PlantForecaster
 from .overrides import PLAN_PREFIX, build_plant, plan_text
@@ -117,7 +119,9 @@ def _run(settings: OptimizerSettings, job: JobSettings, link_factory: LinkFactor
     current_sets = [f"{k}={_as_text(v)}" for k, v in current.items() if not k.startswith(PLAN_PREFIX)]
     snapshot = f"opcua:{settings.server_url}@plant_h={now_h:.3f}"
     forecaster = PlantForecaster(build_plant(base, current_sets), f"{settings.plant} + setpoints from {snapshot}")
-    with Evaluator(forecaster, jobs=settings.workers) as ev:
+    with ExitStack() as stack:
+        pool = stack.enter_context(dask_executor(settings.dask_scheduler)) if settings.dask_scheduler else None
+        ev = stack.enter_context(Evaluator(forecaster, jobs=settings.workers, executor=pool))
         problem = make_problem(settings, job, ev)
         result = solve(problem, job.algorithm, Budget(job.budget_s, job.generations, job.pop_size), seed=job.seed)
         clock.lap("search_s")

@@ -5,8 +5,10 @@ replications, and report both with confidence intervals."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
+from .dask_pool import dask_executor
 from .evaluator import Evaluator
 from .forecast import Horizon, PlantForecaster
 from .problems.base import ForecastProblem
@@ -35,6 +37,7 @@ class OfflineRun:
     jobs: int = 2
     vary_base_stock: bool = True
     multi_objective: bool = False
+    dask_scheduler: str | None = None
     kinds: tuple[str, ...] | None = None
     machines: tuple[str, ...] | None = None
 
@@ -69,7 +72,9 @@ def build_problem(run: OfflineRun, ev: Evaluator) -> ForecastProblem:
 
 def run_offline(run: OfflineRun, on_step: Callable[[Step], None] | None = None) -> OfflineReport:
     forecaster = PlantForecaster.from_file(run.plant, run.model, run.scenario, run.sets)
-    with Evaluator(forecaster, jobs=run.jobs) as ev:
+    with ExitStack() as stack:
+        pool = stack.enter_context(dask_executor(run.dask_scheduler)) if run.dask_scheduler else None
+        ev = stack.enter_context(Evaluator(forecaster, jobs=run.jobs, executor=pool))
         problem = build_problem(run, ev)
         result = solve(problem, run.algorithm, run.budget, seed=run.horizon.seed, on_step=on_step)
         verdict = verify(problem, result.best, VerifyOptions(reps=run.verify_reps))

@@ -76,7 +76,7 @@ class OptimizerSettings(PartSettings):
 
     workers: int = Field(default=2, ge=1)
     dask_scheduler: str | None = None
-    """Address of a dask.distributed scheduler (not used yet; the process pool is the default)."""
+    """Address of a dask.distributed scheduler to evaluate on (default: the local process pool)."""
     alpha: float = Field(default=0.05, gt=0, lt=1)
     margin: float = Field(default=0.0, ge=0)
     """Minimum improvement per replication (in objective units) the paired test must show."""

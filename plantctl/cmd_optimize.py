@@ -24,7 +24,7 @@ ConfigOpt = Annotated[Path | None, typer.Option(help="TOML file with an \\[optim
 def _offline(plant: str, model: str | None, scenario: int | None, set_: list[str] | None,
              problem: str | None, algorithm: str, hours: float, warmup: float, reps: int, verify_reps: int,
              seed: int, jobs: int, budget: float, generations: int, pop_size: int, base_stock: bool,
-             front: bool, plot: Path | None, as_json: bool) -> None:
+             front: bool, plot: Path | None, as_json: bool, dask: str | None = None) -> None:
     from optimizer_svc.forecast import Horizon
     from optimizer_svc.offline import OfflineRun, run_offline
     from optimizer_svc.plot import convergence_png
@@ -35,7 +35,7 @@ def _offline(plant: str, model: str | None, scenario: int | None, set_: list[str
     run = OfflineRun(plant=plant, model=model, scenario=scenario, sets=tuple(set_ or ()), problem=problem,
                      algorithm=algorithm, horizon=Horizon(hours, warmup, seed), reps=reps, verify_reps=verify_reps,
                      budget=Budget(budget, generations, pop_size), jobs=jobs, vary_base_stock=base_stock,
-                     multi_objective=front)
+                     multi_objective=front, dask_scheduler=dask)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.fields[best]}"), console=err, transient=as_json) as bar:
         task = bar.add_task(f"{plant} {algorithm}", total=generations, best="")
@@ -184,9 +184,11 @@ def register(app: typer.Typer) -> None:
         front: Annotated[bool, typer.Option(help="multi-objective: keep the Pareto front (NSGA2)")] = False,
         plot: Annotated[Path | None, typer.Option(help="write the convergence plot to this PNG")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
+        dask: Annotated[str | None, typer.Option(help="evaluate on this dask.distributed scheduler "
+                                                      "(default: local worker processes)")] = None,
     ) -> None:
         """Optimise a plant file offline and verify the result against its plain settings."""
         _offline(plant, model, scenario, set_, problem, algorithm, hours, warmup, reps, verify_reps, seed, jobs,
-                 budget, generations, pop_size, base_stock, front, plot, as_json)
+                 budget, generations, pop_size, base_stock, front, plot, as_json, dask)
 
     app.add_typer(optimizer_app, name="optimizer")
