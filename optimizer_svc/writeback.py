@@ -8,6 +8,7 @@ refusal is reported, never retried blindly."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import socket
@@ -72,8 +73,14 @@ def _variant(value: Value, dtype: str) -> ua.Variant:
 
 
 def _same(a: object, b: object) -> bool:
+    """Equal as the PLC shows it: numbers within float noise, JSON plans by their windows."""
     if isinstance(a, float | int) and isinstance(b, float | int):
         return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(a, str) and isinstance(b, str) and a.startswith("[") and b.startswith("["):
+        try:
+            return bool(json.loads(a) == json.loads(b))
+        except json.JSONDecodeError:
+            return False
     return a == b
 
 

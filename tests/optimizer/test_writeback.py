@@ -81,3 +81,15 @@ async def test_none_security_only_when_allowed(tmp_path, fallback):
         async with PlantLink(settings, spec) as link:
             assert link.security == "None"
             assert await link.read(["K1.A"]) == {"K1.A": 4}
+
+
+async def test_a_maintenance_plan_is_written_as_plan_json_and_policy(tmp_path):
+    spec = load_plant("auto_parts_cell")
+    plan = "[[500, 2.5], [900, 2.5]]"
+    async with running_plant(tmp_path / "plant", plant="auto_parts_cell", time_factor=60.0) as (plc, srv):
+        async with PlantLink(_settings(srv, tmp_path), spec) as link:
+            report = await link.write({"maint_plan.CNC1": plan, "maint_policy.CNC1": "plan"})
+        assert report.outcome == "written", report.detail
+        maint = plc.model.machine("CNC1").maint_spec
+        assert maint.policy == "plan"
+        assert [list(w) for w in maint.plan] == [[500.0, 2.5], [900.0, 2.5]]
