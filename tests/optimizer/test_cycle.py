@@ -8,6 +8,7 @@ import asyncio
 from optimizer_svc.audit import AuditLog
 from optimizer_svc.cycle import run_job, shifted_plan
 from optimizer_svc.settings import JobSettings, OptimizerSettings
+from plc_sim.model.spec import PLANTS_DIR
 from tests.support.opcua_harness import USERS, running_plant
 
 CNCS = ["CNC1", "CNC2", "CNC3"]
@@ -45,6 +46,19 @@ async def test_a_run_that_fails_verification_writes_nothing(tmp_path):
         assert entry["outcome"] == "kept"
         assert entry["written"] == {}
         assert any("no significant improvement" in r for r in entry["reasons"])
+        assert [plc.model.machine(m).speed_pct for m in CNCS] == [100.0] * 3
+
+
+async def test_a_solution_that_breaks_a_constraint_is_never_written(tmp_path):
+    strict = tmp_path / "strict_cell.toml"
+    text = (PLANTS_DIR / "auto_parts_cell.toml").read_text()
+    strict.write_text(text.replace("t_min_per_h = 1.0 ", "t_min_per_h = 5.0 "))
+    async with running_plant(tmp_path / "plant", plant="auto_parts_cell", time_factor=60.0) as (plc, srv):
+        settings = _settings(srv, tmp_path).model_copy(update={"plant": str(strict)})
+        entry = await asyncio.to_thread(run_job, settings, JOB, AuditLog(settings.data_dir / "audit.jsonl"))
+        assert entry["outcome"] == "kept"
+        assert any("constraint T >= 5" in r for r in entry["reasons"])
+        assert entry["written"] == {}
         assert [plc.model.machine(m).speed_pct for m in CNCS] == [100.0] * 3
 
 
