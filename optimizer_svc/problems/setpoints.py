@@ -37,7 +37,8 @@ def setpoint_space(spec: PlantSpec, opts: SetpointOptions) -> DecisionSpace:
     wanted = set(opts.machines) if opts.machines is not None else None
     for st in spec.stations:
         machines = [m for m in st.machines if wanted is None or m.name in wanted]
-        if "shift" in opts.kinds and st.shift is not None and spec.shift_plans and step_of(opts.steps, "shift") != 0:
+        shift_ok = bool(spec.shift_plans) and step_of(opts.steps, "shift") != 0
+        if "shift" in opts.kinds and st.shift is not None and shift_ok and machines:
             out.append(Choice(f"shift.{st.name}", tuple(spec.shift_plans), st.shift))
         for m in machines:
             speed = spec.physics(m, "speed")
