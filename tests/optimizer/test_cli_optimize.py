@@ -43,3 +43,14 @@ def test_plant_optimize_refuses_a_bad_override():
     res = CliRunner().invoke(_app(), ["optimize", "--plant", "gear_line", "--set", "K9=1", "--json"])
     assert res.exit_code == 2
     assert "K stages" in res.output
+
+
+def test_plant_optimize_prints_both_settings_with_intervals():
+    res = CliRunner().invoke(_app(), [
+        "optimize", "--plant", "auto_parts_cell", "--problem", "setpoints", "--algorithm", "scipy",
+        "--hours", "168", "--warmup", "48", "--reps", "2", "--verify-reps", "3", "--generations", "1",
+        "--pop-size", "4", "--jobs", "1"])
+    assert res.exit_code == 0, res.output
+    assert "plain settings" in res.stdout and "best found" in res.stdout
+    assert "speed.CNC1" in res.stdout and "±" in res.stdout
+    assert "verified better" in res.stdout or "not verified" in res.stdout

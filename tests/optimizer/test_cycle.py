@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from pydantic import SecretStr
+
 from optimizer_svc.audit import AuditLog
 from optimizer_svc.cycle import run_job, shifted_plan
 from optimizer_svc.settings import JobSettings, OptimizerSettings
@@ -35,7 +37,24 @@ async def test_a_verified_improvement_is_written_and_audited(tmp_path):
         assert entry["after"]["Z"]["mean"] < entry["before"]["Z"]["mean"]
         assert entry["p_value"] < 0.05
         assert entry["snapshot"].startswith("opcua:")
+        assert entry["before"]["Z"]["half_width"] > 0 and entry["after"]["Z"]["n"] == 6
+        assert entry["writes"]["outcome"] == "written" and set(entry["timings"]) == {
+            "read_s", "search_s", "verify_s", "write_s"}
     assert audit.entries() == [entry]
+    assert {"time", "job", "problem", "algorithm", "outcome"} <= set(entry)
+
+
+async def test_a_refused_write_is_audited_and_not_retried(tmp_path):
+    async with running_plant(tmp_path / "plant", plant="auto_parts_cell", time_factor=60.0) as (plc, srv):
+        settings = _settings(srv, tmp_path).model_copy(update={"username": "olga",
+                                                               "password": SecretStr(USERS["olga"][1])})
+        audit = AuditLog(settings.data_dir / "audit.jsonl")
+        entry = await asyncio.to_thread(run_job, settings, JOB, audit)
+        assert entry["outcome"] == "refused"
+        assert "BadUserAccessDenied" in entry["reasons"][0]
+        assert len(entry["writes"]["writes"]) == 1
+        assert [plc.model.machine(m).speed_pct for m in CNCS] == [100.0] * 3
+    assert [e["outcome"] for e in audit.entries()] == ["refused"]
 
 
 async def test_a_run_that_fails_verification_writes_nothing(tmp_path):

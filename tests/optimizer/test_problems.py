@@ -111,3 +111,10 @@ def test_cache_and_process_pool_give_the_same_kpis(cell):
     with Evaluator(PlantForecaster.from_file("auto_parts_cell"), jobs=2) as pooled:
         assert pooled.evaluate([sets], [0, 1], CELL_HORIZON)[0] == inline
     assert not np.isnan(inline[0]["Z"])
+
+
+def test_the_time_budget_stops_a_search_between_generations(gear_bsop):
+    p = card_problem(gear_bsop, [0], GEAR_HORIZON)
+    res = solve(p, "GA", Budget(seconds=0.0, generations=50, pop_size=4), seed=1)
+    assert res.stopped == "time budget"
+    assert len(res.history) == 1
