@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from optimizer_svc.evaluator import Evaluator, Invalid
 from optimizer_svc.forecast import PlantForecaster
@@ -118,3 +119,15 @@ def test_the_time_budget_stops_a_search_between_generations(gear_bsop):
     res = solve(p, "GA", Budget(seconds=0.0, generations=50, pop_size=4), seed=1)
     assert res.stopped == "time budget"
     assert len(res.history) == 1
+
+
+@pytest.mark.parametrize(("model", "kanbans"), [("BDOP", ["K1.A", "K1.B", "K2.A", "K2.B"]), ("BSOP", ["K1", "K2"]),
+                                                 ("HDOP", ["K1.A", "K1.B", "K2.A", "K2.B"]), ("HSOP", ["K1", "K2"])])
+def test_card_decisions_of_the_four_models(model, kanbans):
+    with Evaluator(PlantForecaster.from_file("gear_line", model, 1)) as ev:
+        live = card_problem(ev, [0], GEAR_HORIZON, CardOptions(steps={"K": 2, "C": 2}))
+        offline = card_problem(ev, [0], GEAR_HORIZON, CardOptions(vary_base_stock=True))
+        assert [v.key for v in live.space.variables] == [*kanbans, "C.A", "C.B"]
+        assert all(v.bounds()[1] - v.bounds()[0] <= 4 for v in live.space.variables)
+        assert {v.key for v in offline.space.variables} >= {"S1.A", "S3.B"}
+        assert ev.validity(live.space.to_sets(live.space.current())) is None
