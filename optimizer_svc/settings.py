@@ -83,4 +83,5 @@ class OptimizerSettings(PartSettings):
     steps: dict[str, float] = dict(DEFAULT_STEPS)
     weights: tuple[float, float, float] | None = None
     """w1, w2, w3 of Z = w1*C + w2*E + w3*D (default: the plant file's)."""
-    jobs: list[JobSettings] = [JobSettings()]
+    jobs: list[JobSettings] = [JobSettings(name="cards", problem="cards")]
+    """The default fits the default plant (the gear line has no seed-000 objectives)."""

@@ -90,3 +90,20 @@ def test_an_unreachable_server_is_recorded_as_an_error(tmp_path):
 
 def test_plan_windows_move_to_the_plant_clock():
     assert shifted_plan("[[100.0, 2.0], [300.0, 2.0]]", warmup=168.0, now_h=1000.0) == "[[1132.0, 2.0]]"
+
+
+async def test_a_live_card_job_changes_only_k_and_c_within_their_limits(tmp_path):
+    job = JobSettings(name="cards", problem="cards", algorithm="DE", reps=2, verify_reps=6, hours=600.0,
+                      warmup=100.0, generations=2, pop_size=6)
+    async with running_plant(tmp_path / "plant") as (plc, srv):
+        settings = OptimizerSettings(server_url=srv.url, username="eve", password=USERS["eve"][1],
+                                     data_dir=tmp_path / "optimizer", workers=1, jobs=[job])
+        entry = await asyncio.to_thread(run_job, settings, job, AuditLog(settings.data_dir / "audit.jsonl"))
+        assert entry["outcome"] in ("written", "kept"), entry["reasons"]
+        assert set(entry["current"]) == {"K1.A", "K1.B", "K2.A", "K2.B", "C.A", "C.B"}
+        assert all(not s.startswith("S") for s in entry["candidate"])
+        for key, value in entry["written"].items():
+            assert abs(value - entry["current"][key]) <= 2
+        pools = {f"K{s + 1}.{p}": plc.model.pools[s].cap[i] for s in (0, 1) for i, p in enumerate("AB")}
+        shown = pools | {f"C.{p}": plc.model.conwip_cap[i] for i, p in enumerate("AB")}
+        assert shown == entry["current"] | entry["written"]
