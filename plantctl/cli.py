@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from plantctl import cmd_plc
+from plantctl import cmd_optimize, cmd_plc
 from plc_sim.model.experiment import RunPlan, Summary, run_replications, summarise_all
 from plc_sim.model.spec import PlantFileError, load_plant
 from plc_sim.model.variants import VariantError, build_variant
@@ -85,6 +85,7 @@ def _print_table(head: dict[str, object], summary: dict[str, Summary]) -> None:
 
 # extra command modules register here
 cmd_plc.register(app)
+cmd_optimize.register(app)
 
 
 if __name__ == "__main__":
