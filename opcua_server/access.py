@@ -7,6 +7,7 @@ calls see the calling session's user through a context variable."""
 
 from __future__ import annotations
 
+import secrets
 from contextvars import ContextVar
 from typing import Any, Callable
 
@@ -18,6 +19,9 @@ from asyncua.server.internal_session import InternalSession
 from asyncua.common.utils import ServiceError
 
 from plc_sim.plc.tags import Rejected
+
+from .logins import LoginThrottle
+from .settings import ServerSettings
 
 CALLER: ContextVar[User | None] = ContextVar("CALLER", default=None)
 
@@ -64,13 +68,52 @@ class PlantAttributeService(AttributeService):
 
 
 class PlantSession(InternalSession):
-    max_monitored_items: int = 50_000
+    """A session with an unguessable authentication token, bound to the connection that
+    created it (`channel`, set by `processor.PlantProcessor`), and with per-session limits on
+    subscriptions and monitored items on top of the server-wide ones."""
+
+    def __init__(self, iserver: "PlantInternalServer", *args: Any, **kwargs: Any) -> None:
+        super().__init__(iserver, *args, **kwargs)
+        if self.external:  # asyncua's tokens count up from 1000: anyone could guess a live one
+            iserver.unregister_external_session(self)
+            self.auth_token = ua.NodeId(secrets.token_bytes(32), 0, ua.NodeIdType.ByteString)
+            iserver.register_external_session(self)
+        self.limits = iserver.limits
+        self.channel: Any = None
+        self.peer_certificate: bytes | None = None
+
+    def _subscriptions(self) -> list[Any]:
+        return [sub for sub in self.subscription_service.subscriptions.values() if sub.session_id == self.session_id]
+
+    def has_subscriptions(self) -> bool:
+        return bool(self._subscriptions())
+
+    def shorten_timeout(self, seconds: float) -> None:
+        """Close after at most `seconds` without activity (an orphan of a lost connection)."""
+        if self.session_timeout is None or self.session_timeout > seconds:
+            self.session_timeout = seconds
+            if self._timeout_task is not None:
+                self._timeout_task.cancel()
+                self._timeout_task = None
+            self._start_timeout_watchdog()
+
+    async def create_subscription(self, params: ua.CreateSubscriptionParameters, callback: Callable[..., Any],
+                                  request_callback: Callable[..., Any] | None = None) -> ua.CreateSubscriptionResult:
+        if len(self._subscriptions()) >= self.limits.max_subscriptions_per_session:
+            raise ServiceError(ua.StatusCodes.BadTooManySubscriptions)
+        return await super().create_subscription(params, callback, request_callback)
 
     async def create_monitored_items(self, params: ua.CreateMonitoredItemsParameters) -> list[ua.MonitoredItemCreateResult]:
-        """Refuses the items past `max_monitored_items` per subscription."""
+        """Refuses the items past the limits per subscription, per session and server-wide."""
         sub = self.subscription_service.subscriptions.get(params.SubscriptionId)
-        have = len(sub.monitored_item_srv._monitored_items) if sub is not None else 0
-        room = max(self.max_monitored_items - have, 0)
+        if sub is None or sub.session_id != self.session_id:
+            raise ServiceError(ua.StatusCodes.BadSubscriptionIdInvalid)
+        lim = self.limits
+        every = self.subscription_service.subscriptions.values()
+        room = min(lim.max_monitored_items - _items(sub),
+                   lim.max_monitored_items_per_session - sum(_items(x) for x in self._subscriptions()),
+                   lim.max_monitored_items_total - sum(_items(x) for x in every))
+        room = max(room, 0)
         asked = params.ItemsToCreate
         params.ItemsToCreate = asked[:room]
         results = await super().create_monitored_items(params) if params.ItemsToCreate else []
@@ -92,20 +135,31 @@ class PlantSession(InternalSession):
             CALLER.reset(token)
 
 
-class PlantInternalServer(InternalServer):
-    """Creates PlantSessions and counts them against `max_sessions`."""
+def _items(sub: Any) -> int:
+    return len(sub.monitored_item_srv._monitored_items)
 
-    max_sessions: int = 50
-    max_monitored_items: int = 50_000
+
+class PlantInternalServer(InternalServer):
+    """Creates PlantSessions and counts them against `max_sessions`; holds the limits (the
+    server settings) and the login throttle that the connections consult."""
+
+    def __init__(self, limits: ServerSettings, user_manager: Any = None) -> None:
+        super().__init__(user_manager=user_manager)
+        self.limits = limits
+        self.logins = LoginThrottle(limits.max_login_failures, limits.login_window_s)
+        self.max_sessions = limits.max_sessions
+        self.max_connections = limits.max_connections
+        self.max_pending_activation_seconds = limits.activation_timeout_s
+        self.max_pending_messages_per_connection = limits.max_pending_messages
+        self.max_session_timeout_ms = limits.session_timeout_s * 1000
+        self.open_sessions: set[PlantSession] = set()
 
     def create_session(self, name: str, user: User = User(role=UserRole.Anonymous), external: bool = False) -> InternalSession:
-        open_sessions = self.__dict__.setdefault("open_sessions", set())
-        if external and len(open_sessions) >= self.max_sessions:
+        if external and len(self.open_sessions) >= self.max_sessions:
             raise ServiceError(ua.StatusCodes.BadTooManySessions)
         session = PlantSession(self, self.aspace, self.subscription_service, name, user=user, external=external)
-        session.max_monitored_items = self.max_monitored_items
         if external:
-            open_sessions.add(session)
+            self.open_sessions.add(session)
         return session
 
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
 
+from opcua_server import daemon
 from opcua_server.server import PlantServer
 from opcua_server.settings import ServerSettings
 from plc_sim.plc.runtime import PlcRuntime
@@ -30,6 +31,7 @@ async def running_plant(data_dir: Path, plant: str = "gear_line", time_factor: f
                         **settings: object) -> AsyncIterator[tuple[PlcRuntime, PlantServer]]:
     opts = {"port": free_port(), "data_dir": data_dir, "allow_none_policy": True, "trust_all_clients": True}
     opts.update(settings)
+    daemon.install()  # the fast path and the sqlite3 converter; the collector is left alone
     plc = PlcRuntime(load_plant(plant), seed=3, time_factor=time_factor, scan_s=0.05)
     srv = PlantServer(plc, ServerSettings.load(**opts))
     for name, (role, pw) in USERS.items():
