@@ -75,7 +75,7 @@ def node(c: Client, idx: int, path: str):
 
 
 async def honest_is_served(url: str, cert: Cert | None, user: str = "eve") -> None:
-    """A second, honest client connects, reads and (as an engineer) writes a setpoint."""
+    """A second, honest client connects, reads and (an engineer) writes a setpoint."""
     c = await secure_client(url, cert, user) if cert else Client(url, timeout=10)
     if cert is None:
         c.set_user(user)
@@ -84,7 +84,8 @@ async def honest_is_served(url: str, cert: Cert | None, user: str = "eve") -> No
         idx = await c.get_namespace_index(NS)
         k2 = node(c, idx, "GearLine/Control/K2_A")
         assert await k2.read_value() >= 1
-        await k2.write_value(ua.Variant(6, ua.VariantType.Int32))
+        if USERS[user][0] == "engineer":
+            await k2.write_value(ua.Variant(6, ua.VariantType.Int32))
 
 
 def hello(url: str, buffer: int = 65535) -> bytes:
