@@ -37,15 +37,23 @@ def install() -> None:
     history.install()
 
 
-def tune_gc() -> None:
+def tune_gc() -> tuple[int, int, int]:
     """Process-wide, for the daemon that serves: the address space built at start moves out of
     the collector's sight (gc.freeze), and collections wait for 50,000 net new container
     objects instead of 700. Every change makes short-lived objects that reference counting
     frees; with the default threshold the collector ran every few milliseconds and its full
-    passes over the notification queues stalled the loop for up to 120 ms under ten clients."""
+    passes over the notification queues stalled the loop for up to 120 ms under ten clients.
+    Returns the thresholds before, for `untune_gc`."""
+    before = gc.get_threshold()
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+    return before
+
+
+def untune_gc(thresholds: tuple[int, int, int]) -> None:
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 class PlcDaemon:
@@ -72,7 +80,13 @@ class PlcDaemon:
 
     async def _serve(self, on_ready: Callable[[str], None] | None) -> int:
         await self.server.start()
-        tune_gc()
+        thresholds = tune_gc()
+        try:
+            return await self._supervise(on_ready)
+        finally:
+            untune_gc(thresholds)  # the process may go on (tests, embedding)
+
+    async def _supervise(self, on_ready: Callable[[str], None] | None) -> int:
         stop = asyncio.Event()
         scans = asyncio.create_task(self.plc.run(stop), name="plc-scans")
         signalled = asyncio.create_task(self.should_exit.wait(), name="stop-signal")

@@ -36,15 +36,14 @@ async def running_plant(data_dir: Path, plant: str = "gear_line", time_factor: f
     srv = PlantServer(plc, ServerSettings.load(**opts))
     for name, (role, pw) in USERS.items():
         srv.users.add(name, role, pw)
-    await srv.start()
-    stop = asyncio.Event()
-    task = asyncio.create_task(plc.run(stop))
-    try:
-        yield plc, srv
-    finally:
-        stop.set()
-        await task
-        await srv.stop()
+    async with srv:
+        stop = asyncio.Event()
+        task = asyncio.create_task(plc.run(stop))
+        try:
+            yield plc, srv
+        finally:
+            stop.set()
+            await task
 
 
 async def until(predicate, timeout: float = 20.0, what: str = "condition") -> None:
