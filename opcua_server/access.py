@@ -8,15 +8,16 @@ calls see the calling session's user through a context variable."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any, Callable
+from typing import Any
 
 from asyncua import ua
-from asyncua.crypto.permission_rules import USER_TYPES, ADMIN_TYPES, PermissionRuleset, User, UserRole
+from asyncua.common.utils import ServiceError
+from asyncua.crypto.permission_rules import ADMIN_TYPES, USER_TYPES, PermissionRuleset, User, UserRole
 from asyncua.server.address_space import AttributeService
 from asyncua.server.internal_server import InternalServer
 from asyncua.server.internal_session import InternalSession
-from asyncua.common.utils import ServiceError
 
 from plc_sim.plc.tags import Rejected
 
@@ -72,7 +73,7 @@ class PlantSession(InternalSession):
     created it (`channel`, set by `processor.PlantProcessor`), and with per-session limits on
     subscriptions and monitored items on top of the server-wide ones."""
 
-    def __init__(self, iserver: "PlantInternalServer", *args: Any, **kwargs: Any) -> None:
+    def __init__(self, iserver: PlantInternalServer, *args: Any, **kwargs: Any) -> None:
         super().__init__(iserver, *args, **kwargs)
         if self.external:  # asyncua's tokens count up from 1000: anyone could guess a live one
             iserver.unregister_external_session(self)

@@ -18,7 +18,7 @@ import asyncio
 import gc
 import logging
 import signal
-from typing import Callable
+from collections.abc import Callable
 
 from plc_sim.plc.runtime import PlcRuntime
 
@@ -101,7 +101,7 @@ class PlcDaemon:
         if scans.done():
             exc = None if scans.cancelled() else scans.exception()
             log.error("the PLC scan task ended after %d scans: %r; stopping, tags would go stale", self.plc.scans, exc,
-                      exc_info=(type(exc), exc, exc.__traceback__) if exc else None)
+                      exc_info=exc)
             code = 1
         else:
             log.info("shutting down")
@@ -125,7 +125,7 @@ class PlcDaemon:
             return 1
         if task.exception() is not None:
             exc = task.exception()
-            log.error("shutdown failed: %r", exc, exc_info=(type(exc), exc, exc.__traceback__))
+            log.error("shutdown failed: %r", exc, exc_info=exc)
             return 1
         log.info("stopped cleanly after %d scans", self.plc.scans)
         return 0

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from asyncua import Node, Server, ua
 
@@ -125,7 +126,7 @@ class PlantEvents:
             return
         try:
             await asyncio.wait_for(self._queue.join(), timeout=timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("%d events not published at shutdown", self._queue.qsize())
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)

@@ -41,7 +41,7 @@ def install() -> None:
 class HistoryFeed:
     """The handler of asyncua's internal history subscription: queues, never starts a task."""
 
-    def __init__(self, storage: "PlantHistory") -> None:
+    def __init__(self, storage: PlantHistory) -> None:
         self.storage = storage
 
     def datachange_notification(self, node: Node, val: Any, data: Any) -> None:
@@ -79,7 +79,7 @@ class PlantHistory(HistorySQLite):
         """Write what is queued (within `timeout_s`), then close the database."""
         try:
             await asyncio.wait_for(self.flush(), timeout=timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("history: %d values and events not written at shutdown", len(self._pending))
         if self._task is not None:
             self._task.cancel()
@@ -179,8 +179,9 @@ class PlantHistory(HistorySQLite):
 
     @staticmethod
     def _value_row(table: str, dv: ua.DataValue) -> tuple[str, tuple[Any, ...]]:
+        variant = dv.Value if dv.Value is not None else ua.Variant()
         row = (dv.ServerTimestamp, dv.SourceTimestamp, dv.StatusCode.value if dv.StatusCode else 0,
-               str(dv.Value.Value), dv.Value.VariantType.name, sqlite3.Binary(variant_to_binary(dv.Value)))
+               str(variant.Value), variant.VariantType.name, sqlite3.Binary(variant_to_binary(variant)))
         return f'INSERT INTO "{table}" VALUES (NULL, ?, ?, ?, ?, ?, ?)', row
 
     def _event_row(self, table: str, event: Any) -> tuple[str, tuple[Any, ...]]:

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict, deque
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 

@@ -89,7 +89,7 @@ class PlantProcessor(UaProcessor):
             msg = self._connection.receive_from_header_and_body(header, body)
         except ua.UaStatusCodeError as e:
             return self.refuse(e.code, f"{header.MessageType!r}: {e}")
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 (any parse or crypto failure refuses the connection)
             return self.refuse(ua.StatusCodes.BadSecurityChecksFailed, f"{header.MessageType!r}: {e}")
         if isinstance(msg, ua.Hello):
             return self._hello(msg)
@@ -217,12 +217,13 @@ class PlantProcessor(UaProcessor):
     async def _activate_session(self, typeid: ua.NodeId, requesthdr: Any, seqhdr: Any, body: Any) -> Any:
         token = requesthdr.AuthenticationToken
         session = self.sessions.get(token)
-        takeover = None
+        takeover: PlantSession | None = None
         if session is None:
-            takeover = self.iserver.lookup_external_session(token)
-            if not isinstance(takeover, PlantSession) or not self._may_take_over(takeover):
+            found = self.iserver.lookup_external_session(token)
+            if not isinstance(found, PlantSession) or not self._may_take_over(found):
                 log.warning("refused ActivateSession from %s: its token names no session it may activate", self.peer)
                 raise ServiceError(ua.StatusCodes.BadSessionIdInvalid)
+            takeover = found
         target = session or takeover
         assert target is not None
         params = struct_from_binary(ua.ActivateSessionParameters, body.copy())
@@ -265,7 +266,7 @@ class PlantProcessor(UaProcessor):
             raise ServiceError(ua.StatusCodes.BadIdentityTokenInvalid)
         try:
             name, password = self.iserver.decrypt_user_token(session, id_token)
-        except Exception:
+        except Exception:  # noqa: BLE001 (any decryption failure is an invalid token)
             raise ServiceError(ua.StatusCodes.BadIdentityTokenInvalid) from None
         throttle = self.iserver.logins
         if not throttle.allowed(self.host, name):

@@ -9,6 +9,7 @@ import logging
 import socket
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from asyncua import Server, ua
 from asyncua.crypto import uacrypto
@@ -110,7 +111,7 @@ class PlantServer:
         await self.server.stop()
         log.info("OPC UA server stopped")
 
-    async def __aenter__(self) -> PlantServer:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

@@ -4,7 +4,6 @@ and the `[opcua]` table of an optional TOML file. Every default works on a fresh
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import ClassVar
 
 from pydantic import AliasChoices, Field

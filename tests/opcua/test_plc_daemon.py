@@ -106,9 +106,8 @@ async def test_crashed_scan_task_is_logged_and_exits_non_zero(tmp_path, caplog):
         return real_scan(until)
 
     daemon.plc.scan = failing_scan
-    with caplog.at_level(logging.INFO, logger="opcua_server"):
-        with pytest.raises(SystemExit) as e:
-            await daemon.serve()
+    with caplog.at_level(logging.INFO, logger="opcua_server"), pytest.raises(SystemExit) as e:
+        await daemon.serve()
     assert e.value.code == 1
     assert "the PLC scan task ended" in caplog.text and "scan exploded" in caplog.text
     assert gc.get_freeze_count() == 0, "the collector is left as it was"
@@ -117,10 +116,9 @@ async def test_crashed_scan_task_is_logged_and_exits_non_zero(tmp_path, caplog):
 async def test_shutdown_timeout_cancels_and_logs_instead_of_raising(tmp_path, caplog):
     daemon = _daemon(tmp_path, shutdown_timeout_s=0.5)
     real_stop, _ = _hang_stop(daemon)
-    with caplog.at_level(logging.INFO, logger="opcua_server"):
-        with pytest.raises(SystemExit) as e:
-            await daemon.serve(on_ready=lambda url: asyncio.get_running_loop().call_soon(
-                daemon._handle_exit, signal.SIGTERM))
+    with caplog.at_level(logging.INFO, logger="opcua_server"), pytest.raises(SystemExit) as e:
+        await daemon.serve(on_ready=lambda url: asyncio.get_running_loop().call_soon(
+            daemon._handle_exit, signal.SIGTERM))
     await real_stop()
     assert e.value.code == 1
     assert "shutdown took longer than 0.5 s: cancelled" in caplog.text
@@ -129,10 +127,9 @@ async def test_shutdown_timeout_cancels_and_logs_instead_of_raising(tmp_path, ca
 async def test_second_signal_forces_the_exit(tmp_path, caplog):
     daemon = _daemon(tmp_path, shutdown_timeout_s=600)
     real_stop, _ = _hang_stop(daemon, during=lambda: daemon._handle_exit(signal.SIGINT))
-    with caplog.at_level(logging.INFO, logger="opcua_server"):
-        with pytest.raises(SystemExit) as e:
-            await daemon.serve(on_ready=lambda url: asyncio.get_running_loop().call_soon(
-                daemon._handle_exit, signal.SIGTERM))
+    with caplog.at_level(logging.INFO, logger="opcua_server"), pytest.raises(SystemExit) as e:
+        await daemon.serve(on_ready=lambda url: asyncio.get_running_loop().call_soon(
+            daemon._handle_exit, signal.SIGTERM))
     await real_stop()
     assert e.value.code == 1
     assert "received SIGINT again: forcing the exit" in caplog.text and "forced exit" in caplog.text
@@ -157,7 +154,7 @@ def test_importing_the_server_changes_nothing_process_wide():
             "assert gc.get_freeze_count() == 0 and gc.get_threshold()[0] == 700\n"
             "opcua_server.daemon.install()\n"
             "assert fastpath.installed() and sqlite3.converters['TIMESTAMP'] is history._timestamp\n")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert res.returncode == 0, res.stderr
 
 

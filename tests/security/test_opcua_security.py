@@ -12,8 +12,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tests.support.opcua_harness import NS, USERS, running_plant
 from opcua_server.security import pki_dirs
+from tests.support.opcua_harness import NS, USERS, running_plant
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 APP_URI = "urn:plant-twin:test-client"

@@ -12,7 +12,15 @@ import pytest_asyncio
 from asyncua import ua
 
 from opcua_server.security import pki_dirs
-from tests.security.attack import client_cert, closed_by_server, hello, honest_is_served, node, read_reply, secure_client
+from tests.security.attack import (
+    client_cert,
+    closed_by_server,
+    hello,
+    honest_is_served,
+    node,
+    read_reply,
+    secure_client,
+)
 from tests.support.opcua_harness import NS, running_plant, until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -128,9 +136,8 @@ async def test_a_huge_refused_write_is_cut_short_everywhere(plant, caplog):
     async with await secure_client(srv.url, trusted, "eve") as c:
         idx = await c.get_namespace_index(NS)
         plan = node(c, idx, "GearLine/MP1/MP1/MaintenancePlan")
-        with caplog.at_level(logging.WARNING, logger="opcua_server"):
-            with pytest.raises(ua.UaStatusCodeError) as e:
-                await plan.write_value(ua.Variant(huge, ua.VariantType.String))
+        with caplog.at_level(logging.WARNING, logger="opcua_server"), pytest.raises(ua.UaStatusCodeError) as e:
+            await plan.write_value(ua.Variant(huge, ua.VariantType.String))
         assert e.value.code == ua.StatusCodes.BadOutOfRange
     record = plc.audit[-1]
     assert record.user == "eve" and len(str(record.value)) < 300

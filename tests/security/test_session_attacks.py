@@ -57,9 +57,8 @@ async def test_stolen_token_from_another_channel_is_refused(plant, caplog):
     is refused; the engineer keeps acting as the engineer."""
     plc, srv, trusted = plant
     async with await secure_client(srv.url, trusted, "eve") as eve, await secure_client(srv.url, trusted) as thief:
-        with caplog.at_level(logging.WARNING, logger="opcua_server"):
-            with pytest.raises(ua.UaStatusCodeError) as e:
-                await _write_with_token(thief, _token(eve), 9)
+        with caplog.at_level(logging.WARNING, logger="opcua_server"), pytest.raises(ua.UaStatusCodeError) as e:
+            await _write_with_token(thief, _token(eve), 9)
         assert e.value.code == ua.StatusCodes.BadSessionIdInvalid
         assert "names no session of this channel" in caplog.text and "127.0.0.1:" in caplog.text
         thief.uaclient.session.restore_authentication_token(_token(eve))

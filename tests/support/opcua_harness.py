@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 from opcua_server import daemon
 from opcua_server.server import PlantServer
 from opcua_server.settings import ServerSettings
-from plc_sim.plc.runtime import PlcRuntime
 from plc_sim.model.spec import load_plant
+from plc_sim.plc.runtime import PlcRuntime
 
 NS = "urn:plant-twin:plant"
 USERS = {"eve": ("engineer", "eve-pw"), "olga": ("operator", "olga-pw"), "vic": ("viewer", "vic-pw")}
