@@ -172,3 +172,47 @@ async def test_orphaned_session_with_a_subscription_expires(plant):
     with contextlib.suppress(Exception):
         await asyncio.wait_for(c.disconnect(), 5)
     await honest_is_served(srv.url, trusted)
+
+
+async def _orphan(srv, trusted, user: str) -> tuple[Client, ua.NodeId]:
+    """A client of `user` with a subscription whose connection is cut; its session lives on."""
+    c = await secure_client(srv.url, trusted, user)
+    await c.connect()
+    sub = await c.create_subscription(100, None)
+    idx = await c.get_namespace_index(NS)
+    await sub.subscribe_data_change(node(c, idx, "GearLine/KPIs/PlantTime"))
+    token = _token(c)
+    session = srv.server.iserver.lookup_external_session(token)
+    c.uaclient.protocol.transport.abort()
+    await until(lambda: session.channel is None, what="the session orphaned")
+    return c, token
+
+
+async def _activate_on_new_channel(srv, trusted, old: Client, token: ua.NodeId, user: str) -> Client:
+    c = await secure_client(srv.url, trusted, user)
+    await c.connect_socket()
+    await c.send_hello()
+    await c.open_secure_channel()
+    c.uaclient.session.restore_authentication_token(token)
+    c._server_nonce = old._server_nonce
+    await c.activate_session(user, USERS[user][1])
+    return c
+
+
+async def test_orphaned_session_is_taken_over_only_by_its_own_user(plant):
+    """Reconnect (Part 4, 6.7): the same certificate and user may activate an orphaned session on
+    a new channel; another user may not."""
+    plc, srv, trusted = plant
+    old, token = await _orphan(srv, trusted, "eve")
+    with pytest.raises(ua.UaStatusCodeError) as e:
+        await _activate_on_new_channel(srv, trusted, old, token, "vic")
+    assert e.value.code == ua.StatusCodes.BadIdentityChangeNotSupported
+    again = await _activate_on_new_channel(srv, trusted, old, token, "eve")
+    try:
+        await _write_with_token(again, token, 4)
+        assert plc.audit[-1].user == "eve" and plc.audit[-1].result == "accepted"
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(old.disconnect(), 5)
+        await again.close_session()
+        again.disconnect_socket()
