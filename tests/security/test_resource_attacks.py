@@ -34,7 +34,7 @@ async def plant(tmp_path_factory):
     pki_dirs(data)["trusted"].mkdir(parents=True, exist_ok=True)
     (pki_dirs(data)["trusted"] / "trusted-client.der").write_bytes(trusted[0].read_bytes())
     async with running_plant(data, allow_none_policy=False, trust_all_clients=False,
-                             max_connections=MAX_CONNECTIONS, hello_timeout_s=2.0, activation_timeout_s=4.0,
+                             max_connections=MAX_CONNECTIONS, hello_timeout_s=3.0, activation_timeout_s=8.0,
                              max_subscriptions=10, max_subscriptions_per_session=3, max_monitored_items=4,
                              max_monitored_items_per_session=6) as (plc, srv):
         yield plc, srv, trusted

@@ -25,7 +25,7 @@ async def plant(tmp_path_factory):
     pki_dirs(data)["trusted"].mkdir(parents=True, exist_ok=True)
     (pki_dirs(data)["trusted"] / "trusted-client.der").write_bytes(trusted[0].read_bytes())
     async with running_plant(data, allow_none_policy=False, trust_all_clients=False, max_sessions=4,
-                             activation_timeout_s=3.0, orphan_timeout_s=2.0, max_login_failures=3) as (plc, srv):
+                             activation_timeout_s=6.0, orphan_timeout_s=8.0, max_login_failures=3) as (plc, srv):
         yield plc, srv, trusted
 
 
@@ -122,7 +122,7 @@ async def test_sessions_never_activated_expire(plant):
         await c.create_session()
     iserver = srv.server.iserver
     assert len(iserver.open_sessions) == 4
-    await until(lambda: not iserver.open_sessions, what="unactivated sessions closed")
+    await until(lambda: not iserver.open_sessions, timeout=60, what="unactivated sessions closed")
     for c in clients:
         c.disconnect_socket()
     await honest_is_served(srv.url, trusted)
@@ -168,7 +168,7 @@ async def test_orphaned_session_with_a_subscription_expires(plant):
     await sub.subscribe_data_change(node(c, idx, "GearLine/KPIs/PlantTime"))
     c.uaclient.protocol.transport.abort()
     iserver = srv.server.iserver
-    await until(lambda: not iserver.open_sessions, what="orphaned session closed")
+    await until(lambda: not iserver.open_sessions, timeout=60, what="orphaned session closed")
     with contextlib.suppress(Exception):
         await asyncio.wait_for(c.disconnect(), 5)
     await honest_is_served(srv.url, trusted)
