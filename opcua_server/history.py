@@ -19,6 +19,7 @@ from typing import Any
 
 import aiosqlite
 from asyncua import Node, ua
+from asyncua.common.subscription import DataChangeEvent, OpcEvent, Subscription
 from asyncua.server.history_sql import HistorySQLite
 from asyncua.ua.ua_binary import variant_to_binary
 
@@ -38,17 +39,26 @@ def install() -> None:
     sqlite3.register_converter("timestamp", _timestamp)
 
 
-class HistoryFeed:
-    """The handler of asyncua's internal history subscription: queues, never starts a task."""
+class HistoryFeed(Subscription):
+    """asyncua's internal history subscription, feeding the storage's queue directly (asyncua
+    starts a task per notification for a subscription handler; here nothing is started)."""
 
-    def __init__(self, storage: PlantHistory) -> None:
+    def __init__(self, session: Any, storage: PlantHistory) -> None:
+        params = ua.CreateSubscriptionParameters()
+        params.RequestedPublishingInterval = 10
+        params.RequestedLifetimeCount = 3000
+        params.RequestedMaxKeepAliveCount = 10000
+        params.MaxNotificationsPerPublish = 0
+        params.PublishingEnabled = True
+        params.Priority = 0
+        super().__init__(session, params, handler=self)
         self.storage = storage
 
-    def datachange_notification(self, node: Node, val: Any, data: Any) -> None:
-        self.storage.enqueue_value(node.nodeid, data.monitored_item.Value)
-
-    def event_notification(self, event: Any) -> None:
-        self.storage.enqueue_event(event)
+    def _deliver(self, event: Any) -> None:
+        if isinstance(event, DataChangeEvent):
+            self.storage.enqueue_value(event.node.nodeid, event.data.monitored_item.Value)
+        elif isinstance(event, OpcEvent):
+            self.storage.enqueue_event(event.event)
 
 
 class PlantHistory(HistorySQLite):

@@ -215,7 +215,9 @@ class PlantServer:
         self.history = storage
         manager = s.iserver.history_manager
         manager.set_storage(storage)
-        manager._sub = await manager._create_subscription(HistoryFeed(storage))  # no task per change
+        feed = HistoryFeed(s.iserver.isession, storage)  # no task per change
+        await feed.init()
+        manager._sub = feed
         count = self.settings.history_count
         historized = [pn.nodes[t.key] for t in self.plc.table if t.historize]
         await s.historize_node_data_change(historized, period=None, count=count)
