@@ -31,9 +31,9 @@ from asyncua.server.uaprocessor import UaProcessor
 from asyncua.ua.ua_binary import struct_from_binary, uatcp_to_binary
 from cryptography import x509
 
-from .access import PlantInternalServer, PlantSession
 from .channel import StrictSecureConnection
 from .logins import check_password
+from .sessions import PlantInternalServer, PlantSession
 from .users import VERIFIED, PlantUserManager
 
 log = logging.getLogger(__name__)

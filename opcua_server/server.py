@@ -19,12 +19,13 @@ from plc_sim.plc.runtime import PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected, Tag
 
 from . import address_space
-from .access import CALLER, PlantAttributeService, PlantInternalServer, PlantRuleset, status, tag_variant, write_result
+from .access import CALLER, PlantAttributeService, PlantRuleset, status, tag_variant, write_result
 from .clip import clip
 from .events import PlantEvents
 from .history import HistoryFeed, PlantHistory
 from .processor import PEER
 from .security import configure_security
+from .sessions import PlantInternalServer
 from .settings import ServerSettings
 from .transport import PlantBinaryServer
 from .users import PlantUserManager, UserStore

@@ -17,8 +17,8 @@ from asyncua import ua
 from asyncua.server.binary_server_asyncio import BinaryServer, OPCUAProtocol
 from asyncua.ua.ua_binary import uatcp_to_binary
 
-from .access import PlantInternalServer
 from .processor import MIN_BUFFER, PlantProcessor, peer_text
+from .sessions import PlantInternalServer
 
 log = logging.getLogger(__name__)
 

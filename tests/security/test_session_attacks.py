@@ -216,3 +216,32 @@ async def test_orphaned_session_is_taken_over_only_by_its_own_user(plant):
             await asyncio.wait_for(old.disconnect(), 5)
         await again.close_session()
         again.disconnect_socket()
+
+
+async def test_subscriptions_belong_to_their_session(plant):
+    """Item 3, subscriptions too: another session (ids are guessable) can neither delete, pause,
+    acknowledge nor take over an engineer's subscription; the engineer keeps receiving."""
+    _, srv, trusted = plant
+    received = asyncio.Event()
+
+    class Handler:
+        def datachange_notification(self, node, val, data):
+            received.set()
+
+    async with await secure_client(srv.url, trusted, "eve") as eve, await secure_client(srv.url, trusted) as thief:
+        idx = await eve.get_namespace_index(NS)
+        sub = await eve.create_subscription(50, Handler())
+        await sub.subscribe_data_change(node(eve, idx, "GearLine/KPIs/PlantTime"))
+        sid = sub.subscription_id
+        invalid = ua.StatusCodes.BadSubscriptionIdInvalid
+        assert [r.value for r in await thief.uaclient.delete_subscriptions([sid])] == [invalid]
+        pause = ua.SetPublishingModeParameters(PublishingEnabled=False, SubscriptionIds=[sid])
+        assert [r.value for r in await thief.uaclient.set_publishing_mode(pause)] == [invalid]
+        with pytest.raises(ua.UaStatusCodeError) as e:
+            await thief.uaclient.delete_monitored_items(ua.DeleteMonitoredItemsParameters(SubscriptionId=sid,
+                                                                                           MonitoredItemIds=[1]))
+        assert e.value.code == invalid
+        moved = await thief.uaclient.transfer_subscriptions(ua.TransferSubscriptionsParameters(SubscriptionIds=[sid]))
+        assert moved[0].StatusCode.value == ua.StatusCodes.BadUserAccessDenied
+        received.clear()
+        await asyncio.wait_for(received.wait(), 20)
