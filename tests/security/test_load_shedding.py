@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
 import time
@@ -17,7 +19,7 @@ from asyncua import Client, ua
 
 from opcua_server import history
 from opcua_server.history import PlantHistory
-from tests.security.attack import honest_is_served
+from tests.security.attack import hello, honest_is_served
 from tests.support.opcua_harness import NS, free_port, running_plant, until
 
 PLANT = str(Path(sys.executable).parent / "plant")
@@ -100,3 +102,36 @@ def test_plant_up_at_max_time_factor_stops_on_sigterm_with_clients(tmp_path):
             proc.kill()
             proc.wait()
 
+
+
+def test_plant_plc_stops_on_sigterm_after_a_fuzzing_run(tmp_path):
+    """Garbage, half-open handshakes and parked sockets, then SIGTERM: a clean exit (0)."""
+    port = free_port()
+    env = {**os.environ, "PLANT_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen([PLANT, "plc", "--time-factor", "3600", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        url = _wait_for_line(proc, "listening at").split("listening at ")[1].strip()
+
+        async def fuzz() -> None:
+            rng = random.Random(9)
+            conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(60)]
+            for i, (_, writer) in enumerate(conns):
+                if i % 3 == 0:
+                    writer.write(bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 4000))))
+                elif i % 3 == 1:
+                    writer.write(hello(url) + b"OPNF" + struct.pack("<I", 5000) + b"\0" * 100)
+            for _, writer in conns:
+                await writer.drain()
+            proc.send_signal(signal.SIGTERM)
+            for _, writer in conns:
+                writer.close()
+
+        asyncio.run(fuzz())
+        rest = proc.communicate(timeout=60)[1]
+        assert proc.returncode == 0, rest
+        assert "stopped cleanly" in rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
