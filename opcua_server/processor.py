@@ -26,6 +26,7 @@ from typing import Any
 
 from asyncua import ua
 from asyncua.common.utils import ServiceError
+from asyncua.crypto import uacrypto
 from asyncua.crypto.security_policies import SecurityPolicyNone
 from asyncua.server.uaprocessor import UaProcessor
 from asyncua.ua.ua_binary import struct_from_binary, uatcp_to_binary
@@ -139,8 +140,10 @@ class PlantProcessor(UaProcessor):
         if validator is None or not self._connection.secure:
             return None
         try:
-            cert = x509.load_der_x509_certificate(der or b"")
+            cert = uacrypto.x509_from_der(der)
         except ValueError:
+            cert = None
+        if cert is None:
             return ua.StatusCodes.BadCertificateInvalid
         uris = _uris(cert)
         description = ua.ApplicationDescription(ApplicationUri=uris[0] if uris else "",
@@ -184,7 +187,7 @@ class PlantProcessor(UaProcessor):
     async def _create_session(self, typeid: ua.NodeId, requesthdr: Any, seqhdr: Any, body: Any) -> Any:
         params = struct_from_binary(ua.CreateSessionParameters, body.copy())
         policy = self._connection.security_policy
-        if self._connection.secure and params.ClientCertificate != policy.peer_certificate:
+        if self._connection.secure and _leaf(params.ClientCertificate) != policy.peer_certificate:
             log.warning("refused CreateSession from %s: its client certificate is not the secure channel's", self.peer)
             raise ServiceError(ua.StatusCodes.BadCertificateInvalid)
         self.session = None
@@ -299,6 +302,14 @@ class PlantProcessor(UaProcessor):
                 session.shorten_timeout(orphan_s)
         self.sessions.clear()
         self.session = None
+
+
+def _leaf(der: bytes | None) -> bytes | None:
+    """The first certificate of a DER certificate or chain, re-encoded (as asyncua keeps the peer's)."""
+    try:
+        return uacrypto.der_from_x509(uacrypto.x509_from_der(der)) if der else None
+    except ValueError:
+        return None
 
 
 def _uris(cert: x509.Certificate) -> list[str]:
