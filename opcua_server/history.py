@@ -94,6 +94,7 @@ class PlantHistory(HistorySQLite):
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        log.info("history: %d values and events written, %d skipped (queue full)", self.written, self.skipped)
         await super().stop()
 
     async def flush(self) -> None:
