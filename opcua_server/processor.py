@@ -229,23 +229,25 @@ class PlantProcessor(UaProcessor):
             takeover = found
         target = session or takeover
         assert target is not None
-        params = struct_from_binary(ua.ActivateSessionParameters, body.copy())
-        checked = await self._check_login(target, params.UserIdentityToken)
-        if takeover is not None and (checked[0] if checked else None) != takeover.user.name:
-            log.warning("refused ActivateSession from %s: taking over a session needs its own user", self.peer)
-            raise ServiceError(ua.StatusCodes.BadIdentityChangeNotSupported)
-        self.session = None if takeover is not None else session
-        verified = VERIFIED.set(checked)
+        verified = None
         try:
+            params = struct_from_binary(ua.ActivateSessionParameters, body.copy())
+            checked = await self._check_login(target, params.UserIdentityToken)
+            if takeover is not None and (checked[0] if checked else None) != takeover.user.name:
+                log.warning("refused ActivateSession from %s: taking over a session needs its own user", self.peer)
+                raise ServiceError(ua.StatusCodes.BadIdentityChangeNotSupported)
+            self.session = None if takeover is not None else session
+            verified = VERIFIED.set(checked)
             result = await super()._process_message(typeid, requesthdr, seqhdr, body)
         except Exception as e:
             log.warning("refused ActivateSession from %s: %s", self.peer, _reason(e))
-            if not target.is_activated():
+            if not target.is_activated():  # no slot kept for a failed first activation
                 self.sessions.pop(target.auth_token, None)
                 await target.close_session(True)
             raise
         finally:
-            VERIFIED.reset(verified)
+            if verified is not None:
+                VERIFIED.reset(verified)
         if takeover is not None:
             if takeover.channel is not None:
                 takeover.channel.sessions.pop(takeover.auth_token, None)

@@ -111,6 +111,26 @@ async def test_failed_activations_free_their_slots(plant):
     await honest_is_served(srv.url, trusted)
 
 
+async def test_failed_activation_frees_its_slot_while_the_connection_stays(plant):
+    """Item 4: the slot goes at the failure itself, not when the client hangs up."""
+    _, srv, trusted = plant
+    c = await secure_client(srv.url, trusted, "eve", "wrong")
+    await c.connect_socket()
+    try:
+        await c.send_hello()
+        await c.open_secure_channel()
+        await c.create_session()
+        assert len(srv.server.iserver.open_sessions) == 1
+        with pytest.raises(ua.UaStatusCodeError) as e:
+            await c.activate_session("eve", "wrong")
+        assert e.value.code == ua.StatusCodes.BadUserAccessDenied
+        assert not srv.server.iserver.open_sessions
+    finally:
+        c.disconnect_socket()
+    srv.server.iserver.logins._failures.clear()
+    await honest_is_served(srv.url, trusted)
+
+
 async def test_sessions_never_activated_expire(plant):
     """Item 4: CreateSession without ActivateSession holds a slot for activation_timeout_s only."""
     _, srv, trusted = plant
