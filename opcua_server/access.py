@@ -7,15 +7,13 @@ calls see the calling session's user through a context variable."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any, Callable
+from typing import Any
 
 from asyncua import ua
-from asyncua.crypto.permission_rules import USER_TYPES, ADMIN_TYPES, PermissionRuleset, User, UserRole
+from asyncua.crypto.permission_rules import ADMIN_TYPES, USER_TYPES, PermissionRuleset, User, UserRole
 from asyncua.server.address_space import AttributeService
-from asyncua.server.internal_server import InternalServer
-from asyncua.server.internal_session import InternalSession
-from asyncua.common.utils import ServiceError
 
 from plc_sim.plc.tags import Rejected
 
@@ -61,52 +59,6 @@ class PlantAttributeService(AttributeService):
                 res = (await super().write(sub, user))[0]
             results.append(res)
         return results
-
-
-class PlantSession(InternalSession):
-    max_monitored_items: int = 50_000
-
-    async def create_monitored_items(self, params: ua.CreateMonitoredItemsParameters) -> list[ua.MonitoredItemCreateResult]:
-        """Refuses the items past `max_monitored_items` per subscription."""
-        sub = self.subscription_service.subscriptions.get(params.SubscriptionId)
-        have = len(sub.monitored_item_srv._monitored_items) if sub is not None else 0
-        room = max(self.max_monitored_items - have, 0)
-        asked = params.ItemsToCreate
-        params.ItemsToCreate = asked[:room]
-        results = await super().create_monitored_items(params) if params.ItemsToCreate else []
-        for _ in asked[room:]:
-            res = ua.MonitoredItemCreateResult()
-            res.StatusCode = ua.StatusCode(ua.StatusCodes.BadTooManyMonitoredItems)
-            results.append(res)
-        return results
-
-    async def close_session(self, delete_subs: bool = True) -> None:
-        self.iserver.__dict__.get("open_sessions", set()).discard(self)
-        await super().close_session(delete_subs)
-
-    async def call(self, params: list[ua.CallMethodRequest]) -> list[ua.CallMethodResult]:
-        token = CALLER.set(self.user)
-        try:
-            return await super().call(params)
-        finally:
-            CALLER.reset(token)
-
-
-class PlantInternalServer(InternalServer):
-    """Creates PlantSessions and counts them against `max_sessions`."""
-
-    max_sessions: int = 50
-    max_monitored_items: int = 50_000
-
-    def create_session(self, name: str, user: User = User(role=UserRole.Anonymous), external: bool = False) -> InternalSession:
-        open_sessions = self.__dict__.setdefault("open_sessions", set())
-        if external and len(open_sessions) >= self.max_sessions:
-            raise ServiceError(ua.StatusCodes.BadTooManySessions)
-        session = PlantSession(self, self.aspace, self.subscription_service, name, user=user, external=external)
-        session.max_monitored_items = self.max_monitored_items
-        if external:
-            open_sessions.add(session)
-        return session
 
 
 def tag_variant(dtype: str, value: Any) -> ua.Variant:

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from asyncua import Node, Server, ua
 
@@ -30,8 +31,9 @@ from plc_sim.plc.runtime import PlcEvent, PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected
 
 from .access import status
+from .clip import clip_text
 
-log = logging.getLogger("opcua_server.events")
+log = logging.getLogger(__name__)
 
 ALARM_KINDS = ("breakdown", "repair", "alarm_acknowledged")
 NOTIFIER = ua.EventNotifier.SubscribeToEvents.mask | ua.EventNotifier.HistoryRead.mask
@@ -41,11 +43,15 @@ _REFUSED_ACK = {Refusal.INVALID_STATE: "BadConditionBranchAlreadyAcked"}
 class PlantEvents:
     """Publishes the PLC's events from a queue (the PLC never waits for OPC UA)."""
 
-    def __init__(self, server: Server, plc: PlcRuntime, caller: Callable[[], tuple[str | None, str]]) -> None:
+    def __init__(self, server: Server, plc: PlcRuntime, caller: Callable[[], tuple[str | None, str]],
+                 queue_size: int = 10_000, max_message_length: int = 200) -> None:
         self.server = server
         self.plc = plc
         self._caller = caller
-        self._queue: asyncio.Queue[PlcEvent] = asyncio.Queue()
+        self._queue: asyncio.Queue[PlcEvent] = asyncio.Queue(maxsize=queue_size)
+        self._max_message = max_message_length
+        self.skipped = 0
+        """Events not published because the queue was full (the PLC outran the server)."""
         self._task: asyncio.Task | None = None
         self._generators: dict[str | None, Any] = {}
         self._alarm_generators: dict[str, Any] = {}
@@ -102,8 +108,17 @@ class PlantEvents:
             await self._write_state(name, gen.event)
 
     def start(self) -> None:
-        self.plc.on_event(self._queue.put_nowait)
+        self.plc.on_event(self._put)
         self._task = asyncio.create_task(self._publish())
+
+    def _put(self, ev: PlcEvent) -> None:
+        try:
+            self._queue.put_nowait(ev)
+        except asyncio.QueueFull:
+            self.skipped += 1
+            if self.skipped == 1 or not self.skipped % 1000:
+                log.warning("event queue full (%d): %d PLC events not published so far", self._queue.maxsize,
+                            self.skipped)
 
     async def stop(self, timeout_s: float = 2.0) -> None:
         """Publish what is queued (within `timeout_s`), then stop."""
@@ -111,9 +126,10 @@ class PlantEvents:
             return
         try:
             await asyncio.wait_for(self._queue.join(), timeout=timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("%d events not published at shutdown", self._queue.qsize())
         self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
 
     async def _publish(self) -> None:
         while True:
@@ -129,7 +145,7 @@ class PlantEvents:
         gen = self._generators.get(ev.source, self._generators[None])
         gen.event.Severity = ev.severity
         gen.event.Kind = ev.kind
-        await gen.trigger(time_attr=ev.time, message=ev.message)
+        await gen.trigger(time_attr=ev.time, message=clip_text(ev.message, self._max_message))
         if ev.kind in ALARM_KINDS and ev.source in self._alarm_generators:
             await self._fire_alarm(ev)
 

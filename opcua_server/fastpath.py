@@ -1,4 +1,5 @@
-"""Two trims of asyncua's data-change hot path, applied once on import.
+"""Two trims of asyncua's data-change hot path, applied by `install()` (the daemon and the
+test harness call it; importing changes nothing).
 
 With 2,000 tags changing every scan and ten subscribed clients, asyncua's monitored-item
 callback runs 200,000 times a second; two of its costs do nothing for us:
@@ -51,5 +52,11 @@ async def _datachange_callback(self: MonitoredItemService, handle: int, value: u
                                                  mdata.queue_size)
 
 
-MonitoredItemValues.set_current_datavalue = _set_current_datavalue  # type: ignore[method-assign]
-MonitoredItemService.datachange_callback = _datachange_callback  # type: ignore[method-assign]
+def install() -> None:
+    """Process-wide and idempotent: patch asyncua's two methods."""
+    MonitoredItemValues.set_current_datavalue = _set_current_datavalue  # type: ignore[method-assign]
+    MonitoredItemService.datachange_callback = _datachange_callback  # type: ignore[method-assign]
+
+
+def installed() -> bool:
+    return MonitoredItemService.datachange_callback is _datachange_callback  # type: ignore[comparison-overlap]

@@ -1,7 +1,8 @@
 """Security of the OPC UA server: a server certificate generated on first run and kept in the
-data directory, the Basic256Sha256 and Aes256_Sha256_RsaPss policies in Sign and
-SignAndEncrypt (None only when switched on), anonymous and username tokens, and a trust list
-of client certificates (<data_dir>/pki/trusted) unless `trust_all_clients` is set."""
+data directory (its key readable by the owner only), the Basic256Sha256 and
+Aes256_Sha256_RsaPss policies in Sign and SignAndEncrypt (None only when switched on),
+anonymous and username tokens, and a trust list of client certificates
+(<data_dir>/pki/trusted, see `pki.TrustList`) unless `trust_all_clients` is set."""
 
 from __future__ import annotations
 
@@ -11,11 +12,9 @@ from pathlib import Path
 from asyncua import Server, ua
 from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from asyncua.crypto.permission_rules import PermissionRuleset
-from asyncua.crypto.truststore import TrustStore
-from asyncua.common.utils import ServiceError
-from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from .pki import TrustList
 from .settings import ServerSettings
 
 SECURE_POLICIES = [
@@ -35,10 +34,12 @@ async def configure_security(server: Server, settings: ServerSettings, ruleset: 
     dirs = pki_dirs(settings.data_dir)
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
+    dirs["own"].chmod(0o700)
     key, cert = dirs["own"] / "server_key.pem", dirs["own"] / "server_cert.der"
     await setup_self_signed_certificate(
         key, cert, settings.application_uri, socket.gethostname(), [ExtendedKeyUsageOID.SERVER_AUTH],
         {"countryName": "EU", "organizationName": "plant-twin", "commonName": "plant-twin OPC UA server"})
+    key.chmod(0o600)
     await server.load_certificate(cert)
     await server.load_private_key(key)
     policies = list(SECURE_POLICIES)
@@ -50,16 +51,4 @@ async def configure_security(server: Server, settings: ServerSettings, ruleset: 
         tokens.insert(0, ua.AnonymousIdentityToken)
     server.set_identity_tokens(tokens)
     if not settings.trust_all_clients:
-        if not any(dirs["trusted"].iterdir()):
-            server.set_certificate_validator(_trust_nobody)
-            return
-        store = TrustStore([dirs["trusted"]], [])
-        await store.load()
-        server.set_certificate_validator(CertificateValidator(
-            CertificateValidatorOptions.TRUSTED_VALIDATION | CertificateValidatorOptions.PEER_CLIENT, store))
-
-
-async def _trust_nobody(certificate: object, app_description: ua.ApplicationDescription) -> None:
-    """An enforced, empty trust list: no client certificate is trusted yet (asyncua's
-    TrustStore cannot be built from an empty folder)."""
-    raise ServiceError(ua.StatusCodes.BadCertificateUntrusted)
+        server.set_certificate_validator(TrustList(dirs["trusted"], dirs["rejected"]))

@@ -5,95 +5,77 @@ events and breakdown alarms as OPC UA events, history in SQLite, and security.""
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-import sqlite3
+import socket
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 from asyncua import Node, Server, ua
+from asyncua.crypto import uacrypto
 from asyncua.crypto.permission_rules import User
-from asyncua.server.history_sql import HistorySQLite
 
 from plc_sim.model.vocab import ROLES, Role, role_allows
 from plc_sim.plc.commands import COMMANDS, Arg, CommandSpec, describe
 from plc_sim.plc.runtime import PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected, Tag
 
-from . import address_space, fastpath  # noqa: F401 (fastpath patches asyncua on import)
-from .access import CALLER, PlantAttributeService, PlantInternalServer, PlantRuleset, status, tag_variant, write_result
+from . import address_space
+from .access import CALLER, PlantAttributeService, PlantRuleset, status, tag_variant, write_result
+from .clip import clip
 from .events import PlantEvents
+from .history import HistoryFeed, PlantHistory
+from .processor import PEER
 from .security import configure_security
+from .sessions import PlantInternalServer
 from .settings import ServerSettings
+from .transport import PlantBinaryServer
 from .users import PlantUserManager, UserStore
 
-log = logging.getLogger("opcua_server")
+log = logging.getLogger(__name__)
 
 _QUALITY = {"good": ua.StatusCodes.Good, "uncertain": ua.StatusCodes.Uncertain, "bad": ua.StatusCodes.Bad}
 _DATA_TYPES = {"Double": ua.ObjectIds.Double, "Int32": ua.ObjectIds.Int32, "Boolean": ua.ObjectIds.Boolean,
                "String": ua.ObjectIds.String}
 
 
-def _timestamp(raw: bytes) -> datetime:
-    return datetime.fromisoformat(raw.decode())
+class PlantUaServer(Server):
+    """asyncua's Server listening through `transport.PlantBinaryServer` (bounded connections)."""
 
-
-# sqlite3's default "timestamp" converter cannot read a time zone without microseconds
-# ("2026-01-05 02:00:45+00:00"), which plant-time stamps produce on whole seconds.
-sqlite3.register_converter("timestamp", _timestamp)
-
-
-class PlantHistory(HistorySQLite):
-    """asyncua's SQLite history with table names safe for string NodeIds like
-    'Plant/Line/Station/Machine/Tag' (asyncua quotes the identifier into the table name)."""
-
-    def _get_table_name(self, node_id: ua.NodeId) -> str:
-        ident = str(node_id.Identifier)
-        return f"{node_id.NamespaceIndex}_" + "".join(c if c.isalnum() else "_" for c in ident)
-
-    async def _get_event_fields(self, evtypes: list[Node]) -> list[str]:
-        """asyncua lists some AlarmConditionType fields twice; one column each."""
-        return list(dict.fromkeys(await super()._get_event_fields(evtypes)))
-
-    async def new_historized_event(self, source_id: ua.NodeId, evtypes: list[Node], period, count: int = 0) -> None:
-        self.__dict__.setdefault("event_counts", {})[source_id] = count
-        self.__dict__.setdefault("event_types", {})[source_id] = {t.nodeid for t in evtypes}
-        await super().new_historized_event(source_id, evtypes, period, count)
-
-    async def save_event(self, event) -> None:
-        """Only events of historized sources, at most `count` of them per source (asyncua
-        bounds events by age only). Events arrive through asyncua's internal subscription,
-        which labels every one as emitted by the Server object: the source node decides."""
-        source = event.SourceNode
-        if event.EventType not in self.__dict__.get("event_types", {}).get(source, ()):
-            return
-        event.emitting_node = source
-        await super().save_event(event)
-        count = self.__dict__.get("event_counts", {}).get(source)
-        if count:
-            table = self._get_table_name(event.SourceNode)
-            await self._db.execute(f'DELETE FROM "{table}" WHERE _Id NOT IN '
-                                   f'(SELECT _Id FROM "{table}" ORDER BY _Id DESC LIMIT ?)', (count,))
-            await self._db.commit()
+    async def start(self) -> None:
+        if self.iserver.certificate is not None:
+            uacrypto.check_certificate(self.iserver.certificate, self._application_uri, socket.gethostname())
+        await self._setup_server_nodes()
+        await self.iserver.start()
+        try:
+            host, port = self._get_bind_socket_info()
+            self.bserver = PlantBinaryServer(self.iserver, host, port, self.limits)
+            self.bserver.set_policies(self._policies)
+            await self.bserver.start()
+        except Exception:
+            await self.iserver.stop()
+            raise
 
 
 class PlantServer:
-    """Serves one PLC. `await start()`, then `await stop()` (closes sessions, flushes history)."""
+    """Serves one PLC: `async with PlantServer(plc, settings):` (or `await start()`, then
+    `await stop()`, which closes sessions and flushes events and history)."""
 
     def __init__(self, plc: PlcRuntime, settings: ServerSettings) -> None:
         self.plc = plc
         self.settings = settings
         self.users = UserStore(settings.data_dir / "users.json")
         self.user_manager = PlantUserManager(self.users, settings.allow_anonymous)
-        iserver = PlantInternalServer(user_manager=self.user_manager)
-        iserver.max_sessions = settings.max_sessions
-        iserver.max_monitored_items = settings.max_monitored_items
-        iserver.max_session_timeout_ms = settings.session_timeout_s * 1000
+        iserver = PlantInternalServer(settings, user_manager=self.user_manager)
+        iserver.max_monitored_item_queue_size = settings.max_queue_size
+        iserver.max_unacked_messages_per_subscription = settings.max_unacked_messages
         iserver.attribute_service = PlantAttributeService(iserver.aspace, self._write_tag)
-        self.server = Server(iserver=iserver, user_manager=self.user_manager)
+        self.server = PlantUaServer(iserver=iserver, user_manager=self.user_manager)
         self.nodes: address_space.PlantNodes | None = None
-        self.events = PlantEvents(self.server, plc, self._caller)
+        self.events = PlantEvents(self.server, plc, self._caller, settings.event_queue_size,
+                                  max(1024, settings.max_logged_length))
+        self.history: PlantHistory | None = None
         self._notifying: set[asyncio.Task[None]] = set()
         self._machine_paths = {(st.name, mach.name) for row, st in zip(plc.model.machines, plc.spec.stations)
                                for mach in row}
@@ -107,6 +89,7 @@ class PlantServer:
         s.set_endpoint(self.url)
         s.set_server_name(f"plant-twin PLC: {self.plc.spec.title or self.plc.spec.name}")
         await s.set_application_uri(settings.application_uri)
+        s.limits.max_recv_buffer = s.limits.max_send_buffer = settings.max_chunk_size
         s.limits.max_message_size = settings.max_message_size
         s.limits.max_chunk_count = max(settings.max_message_size // s.limits.max_recv_buffer + 1, 1)
         await configure_security(s, settings, PlantRuleset())
@@ -126,13 +109,20 @@ class PlantServer:
         self.plc.on_scan_async(self._sync)
         self.events.start()
         await s.start()
-        _tune_gc()
         log.info("OPC UA server listening at %s (%d tags)", self.url, len(self.plc.table))
 
     async def stop(self) -> None:
         await self.events.stop()
         await self.server.stop()
         log.info("OPC UA server stopped")
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.stop()
 
     # --- tag sync and writes ------------------------------------------------------------
 
@@ -155,14 +145,28 @@ class PlantServer:
             return None
         role = _as_role(self.user_manager.role_of(user))
         who = user.name or "anonymous"
-        if variant.VariantType != getattr(ua.VariantType, tag.dtype):
-            self.plc.report_refusal(tag.key, variant.Value, who, Rejected(
+        limit = self.settings.max_logged_length
+        if variant.VariantType != getattr(ua.VariantType, tag.dtype) or isinstance(variant.Value, list):
+            return self._refuse(tag, variant.Value, who, Rejected(
                 Refusal.TYPE_MISMATCH, f"{tag.key} takes a {tag.dtype}, not a {variant.VariantType.name}"))
-            return status("BadTypeMismatch")
-        res = write_result(lambda: self.plc.write(tag.key, variant.Value, role, who))
-        if res.is_good():
+        value = variant.Value
+        if isinstance(value, str) and len(value) > self.settings.max_value_length:
+            return self._refuse(tag, value, who, Rejected(
+                Refusal.OUT_OF_RANGE, f"{tag.key} takes at most {self.settings.max_value_length} characters"))
+        result = write_result(lambda: self.plc.write(tag.key, value, role, who))
+        if result.is_good():
             self._show(nodeid, tag)
-        return res
+        else:
+            log.warning("refused write of %s = %r by %s from %s (%s)", tag.key, clip(value, limit), who, PEER.get(),
+                        result.name)
+        return result
+
+    def _refuse(self, tag: Tag, value: object, who: str, e: Rejected) -> ua.StatusCode:
+        """A refusal the server decides itself, reported to the PLC with the value cut short."""
+        code = status(e.refusal.value)
+        log.warning("refused write of %s by %s from %s (%s)", tag.key, who, PEER.get(), code.name)
+        self.plc.report_refusal(tag.key, clip(value, self.settings.max_logged_length), who, e)
+        return code
 
     def _show(self, nodeid: ua.NodeId, tag: Tag) -> None:
         """Put a commanded setpoint into its node at once, so that a read right after the
@@ -219,9 +223,10 @@ class PlantServer:
             role, name = self._caller()
             values = [a.Value if isinstance(a, ua.Variant) else a for a in args]
             kw = dict(zip((a.name for a in spec.args), values, strict=False))
-            bad = _variant_problem(spec, args)
+            bad = _variant_problem(spec, args, self.settings.max_value_length)
             if bad is not None and role_allows(role, spec.role):
-                self.plc.report_refusal(describe(spec.command, machine, kw), None, name, bad, source=machine)
+                shown = {k: clip(v, self.settings.max_logged_length) for k, v in kw.items()}
+                self.plc.report_refusal(describe(spec.command, machine, shown), None, name, bad, source=machine)
                 return status(bad.refusal.value)
             out: list[str] = []
             res = write_result(lambda: out.append(self.plc.command(spec.command, machine, role, name, **kw)))
@@ -235,24 +240,18 @@ class PlantServer:
         count. Alarm condition events are not historized (their state is in the tags)."""
         s, pn = self.server, self.nodes
         path = Path(self.settings.data_dir) / "history.sqlite"
-        storage = PlantHistory(str(path))
+        storage = PlantHistory(str(path), self.settings.history_queue_size, self.settings.history_batch_size)
         await storage.init()
-        s.iserver.history_manager.set_storage(storage)
+        self.history = storage
+        manager = s.iserver.history_manager
+        manager.set_storage(storage)
+        feed = HistoryFeed(s.iserver.isession, storage)  # no task per change
+        await feed.init()
+        manager._sub = feed
         count = self.settings.history_count
         historized = [pn.nodes[t.key] for t in self.plc.table if t.historize]
         await s.historize_node_data_change(historized, period=None, count=count)
         await s.historize_node_event(self.events.emitters, period=None, count=count)
-
-
-def _tune_gc() -> None:
-    """Process-wide, for the daemon that serves: the address space built at start moves out of
-    the collector's sight (gc.freeze), and collections wait for 50,000 net new container
-    objects instead of 700. Every change makes short-lived objects that reference counting
-    frees; with the default threshold the collector ran every few milliseconds and its full
-    passes over the notification queues stalled the loop for up to 120 ms under ten clients."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
 
 
 def _as_role(role: str | None) -> Role | None:
@@ -275,9 +274,9 @@ def _arg_description(a: Arg) -> str:
     return a.description + bounds
 
 
-def _variant_problem(spec: CommandSpec, args: tuple[ua.Variant, ...]) -> Rejected | None:
-    """A method call whose arguments are too few, too many, or of other variant types than
-    the command declares (asyncua does not check them)."""
+def _variant_problem(spec: CommandSpec, args: tuple[ua.Variant, ...], max_length: int) -> Rejected | None:
+    """A method call whose arguments are too few, too many, of other variant types than the
+    command declares (asyncua does not check them), or strings longer than `max_length`."""
     if len(args) < len(spec.args):
         return Rejected(Refusal.ARGUMENTS_MISSING, f"{spec.method} takes {len(spec.args)} arguments, not {len(args)}")
     if len(args) > len(spec.args):
@@ -287,6 +286,8 @@ def _variant_problem(spec: CommandSpec, args: tuple[ua.Variant, ...]) -> Rejecte
         if vtype != getattr(ua.VariantType, a.dtype):
             got = vtype.name if vtype else type(v).__name__
             return Rejected(Refusal.TYPE_MISMATCH, f"{spec.method} {a.name} takes a {a.dtype}, not a {got}")
+        if isinstance(v.Value, str) and len(v.Value) > max_length:
+            return Rejected(Refusal.OUT_OF_RANGE, f"{spec.method} {a.name} takes at most {max_length} characters")
     return None
 
 

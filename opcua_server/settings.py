@@ -4,7 +4,6 @@ and the `[opcua]` table of an optional TOML file. Every default works on a fresh
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import ClassVar
 
 from pydantic import AliasChoices, Field
@@ -31,16 +30,62 @@ class ServerSettings(PartSettings):
     """Anonymous sessions, which are viewers at most (read, browse, subscribe)."""
 
     # Resource limits, each against one way a client can exhaust the server.
+    max_connections: int = Field(default=200, ge=1)
+    """TCP connections, server-wide: sockets parked by one host until file descriptors run out.
+    At the limit a new connection evicts the oldest one that has no activated session."""
+    hello_timeout_s: float = Field(default=5.0, gt=0)
+    """Seconds a new connection may take to send its Hello: idle sockets holding slots."""
+    activation_timeout_s: float = Field(default=10.0, gt=0)
+    """Seconds from connect (or CreateSession) to an activated session: connections and
+    sessions opened and then left half-way, each holding a slot."""
     max_sessions: int = Field(default=50, ge=1)
     """Sessions: a client opening session after session until memory or sockets run out."""
     max_subscriptions: int = Field(default=200, ge=1)
     """Client subscriptions, server-wide: each costs a publish loop and notification queues."""
+    max_subscriptions_per_session: int = Field(default=20, ge=1)
+    """Subscriptions of one session: one (even anonymous) session taking every subscription slot."""
     max_monitored_items: int = Field(default=50_000, ge=1)
     """Monitored items per subscription: each costs a sampling slot and a queue per change."""
+    max_monitored_items_per_session: int = Field(default=100_000, ge=1)
+    """Monitored items of one session over all its subscriptions."""
+    max_monitored_items_total: int = Field(default=500_000, ge=1)
+    """Monitored items of all sessions: the server's memory for sampling slots and queues."""
+    max_queue_size: int = Field(default=100, ge=1)
+    """Queued notifications per monitored item (a client asking for queue size 0 gets this):
+    a subscriber that stops publishing holding every change."""
+    max_unacked_messages: int = Field(default=100, ge=1)
+    """Notification messages kept per subscription for Republish until acknowledged: a
+    client that never acknowledges."""
     max_message_size: int = Field(default=16 * 1024 * 1024, ge=8192)
     """Message size in bytes: one huge request or response exhausting memory."""
+    max_chunk_size: int = Field(default=65535, ge=8192)
+    """Chunk (transport buffer) size in bytes, the most we buffer of one chunk: a header
+    claiming gigabytes. Clients negotiate it down in Hello, never below 8192."""
+    max_pending_messages: int = Field(default=100, ge=1)
+    """Parsed requests queued per connection behind the one being served: a pipelining client."""
     session_timeout_s: float = Field(default=600.0, ge=5.0)
     """Longest session timeout granted: abandoned sessions keep their subscriptions alive."""
+    orphan_timeout_s: float = Field(default=30.0, ge=1.0)
+    """Seconds a session with subscriptions outlives its lost connection (to be reactivated
+    on a new one): orphans keeping the server full."""
+    max_login_failures: int = Field(default=5, ge=1)
+    """Wrong passwords per user name and per host within `login_window_s` before further
+    attempts are refused without checking: password guessing."""
+    login_window_s: float = Field(default=60.0, gt=0)
+    """Window of `max_login_failures` (a refused host or name is free again after it)."""
+    max_value_length: int = Field(default=4096, ge=16)
+    """Longest string written to a tag; longer writes are refused, and refused values are cut to
+    `max_logged_length` in the audit, events and history: one write filling memory and disk."""
+    max_logged_length: int = Field(default=200, ge=16)
+    """Characters of a refused value kept in the audit, the event message and history."""
 
     history_count: int = Field(default=10_000, ge=1)
     """Values (and events) kept per historized node: the history database stays bounded."""
+    history_queue_size: int = Field(default=20_000, ge=100)
+    """Values and events waiting to be written to history; when full, new ones are skipped,
+    counted and logged: a time factor faster than SQLite filling memory."""
+    history_batch_size: int = Field(default=2_000, ge=1)
+    """Values and events written to SQLite in one transaction."""
+    event_queue_size: int = Field(default=10_000, ge=100)
+    """PLC events waiting to be published as OPC UA events; when full, new ones are skipped,
+    counted and logged."""

@@ -12,8 +12,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tests.support.opcua_harness import NS, USERS, running_plant
 from opcua_server.security import pki_dirs
+from tests.support.opcua_harness import NS, USERS, running_plant
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 APP_URI = "urn:plant-twin:test-client"
@@ -104,9 +104,10 @@ async def test_anonymous_reads_but_cannot_write(secure):
 async def test_untrusted_client_certificate_is_refused(secure):
     _, srv, _, stranger = secure
     c = await _secure_client(srv, stranger, "eve")
-    with pytest.raises(Exception):
+    with pytest.raises(ua.UaStatusCodeError) as e:
         async with c:
             pass
+    assert e.value.code == ua.StatusCodes.BadCertificateUntrusted
 
 
 async def test_limit_sessions(secure):
@@ -186,6 +187,7 @@ async def test_secure_profile_starts_with_an_empty_trust_list_and_trusts_nobody(
     cert = _client_cert(tmp_path / "certs", "new-client")
     async with running_plant(tmp_path / "data", allow_none_policy=False, trust_all_clients=False) as (_, srv):
         c = await _secure_client(srv, cert, "eve")
-        with pytest.raises(Exception):
+        with pytest.raises(ua.UaStatusCodeError) as e:
             async with c:
                 pass
+        assert e.value.code == ua.StatusCodes.BadCertificateUntrusted

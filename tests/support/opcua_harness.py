@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
+from opcua_server import daemon
 from opcua_server.server import PlantServer
 from opcua_server.settings import ServerSettings
-from plc_sim.plc.runtime import PlcRuntime
 from plc_sim.model.spec import load_plant
+from plc_sim.plc.runtime import PlcRuntime
 
 NS = "urn:plant-twin:plant"
 USERS = {"eve": ("engineer", "eve-pw"), "olga": ("operator", "olga-pw"), "vic": ("viewer", "vic-pw")}
@@ -30,19 +31,19 @@ async def running_plant(data_dir: Path, plant: str = "gear_line", time_factor: f
                         **settings: object) -> AsyncIterator[tuple[PlcRuntime, PlantServer]]:
     opts = {"port": free_port(), "data_dir": data_dir, "allow_none_policy": True, "trust_all_clients": True}
     opts.update(settings)
+    daemon.install()  # the fast path and the sqlite3 converter; the collector is left alone
     plc = PlcRuntime(load_plant(plant), seed=3, time_factor=time_factor, scan_s=0.05)
     srv = PlantServer(plc, ServerSettings.load(**opts))
     for name, (role, pw) in USERS.items():
         srv.users.add(name, role, pw)
-    await srv.start()
-    stop = asyncio.Event()
-    task = asyncio.create_task(plc.run(stop))
-    try:
-        yield plc, srv
-    finally:
-        stop.set()
-        await task
-        await srv.stop()
+    async with srv:
+        stop = asyncio.Event()
+        task = asyncio.create_task(plc.run(stop))
+        try:
+            yield plc, srv
+        finally:
+            stop.set()
+            await task
 
 
 async def until(predicate, timeout: float = 20.0, what: str = "condition") -> None:

@@ -1,0 +1,202 @@
+"""History in SQLite that keeps up or sheds load visibly.
+
+asyncua's SQLite history starts one task per historized change and commits every value on
+its own; at a high time factor the tasks pile up faster than SQLite commits them and memory
+grows without bound. Here changes and events go into one bounded queue (`history_queue_size`)
+that a single writer drains in batches (`history_batch_size` per transaction, the per-node
+`history_count` trimmed once per batch). When the queue is full, new values are skipped,
+counted (`skipped`) and logged."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections import deque
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+from asyncua import Node, ua
+from asyncua.common.subscription import DataChangeEvent, OpcEvent, Subscription
+from asyncua.server.history_sql import HistorySQLite
+from asyncua.ua.ua_binary import variant_to_binary
+
+log = logging.getLogger(__name__)
+
+_SKIP_LOG_EVERY_S = 10.0
+
+
+def _timestamp(raw: bytes) -> datetime:
+    return datetime.fromisoformat(raw.decode())
+
+
+def install() -> None:
+    """Process-wide: sqlite3's default "timestamp" converter cannot read a time zone without
+    microseconds ("2026-01-05 02:00:45+00:00"), which plant-time stamps produce on whole
+    seconds; reading history needs this one."""
+    sqlite3.register_converter("timestamp", _timestamp)
+
+
+class HistoryFeed(Subscription):
+    """asyncua's internal history subscription, feeding the storage's queue directly (asyncua
+    starts a task per notification for a subscription handler; here nothing is started)."""
+
+    def __init__(self, session: Any, storage: PlantHistory) -> None:
+        params = ua.CreateSubscriptionParameters()
+        params.RequestedPublishingInterval = 10
+        params.RequestedLifetimeCount = 3000
+        params.RequestedMaxKeepAliveCount = 10000
+        params.MaxNotificationsPerPublish = 0
+        params.PublishingEnabled = True
+        params.Priority = 0
+        super().__init__(session, params, handler=self)
+        self.storage = storage
+
+    def _deliver(self, event: Any) -> None:
+        if isinstance(event, DataChangeEvent):
+            self.storage.enqueue_value(event.node.nodeid, event.data.monitored_item.Value)
+        elif isinstance(event, OpcEvent):
+            self.storage.enqueue_event(event.event)
+
+
+class PlantHistory(HistorySQLite):
+    """asyncua's SQLite history with a bounded, batched writer, table names safe for string
+    NodeIds like 'Plant/Line/Station/Machine/Tag', and events bounded by count."""
+
+    def __init__(self, path: str, queue_size: int, batch_size: int) -> None:
+        super().__init__(path)
+        self.queue_size = queue_size
+        self.batch_size = batch_size
+        self._pending: deque[tuple[str, Any, Any]] = deque()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task | None = None
+        self._event_counts: dict[ua.NodeId, int] = {}
+        self._event_types: dict[ua.NodeId, set[ua.NodeId]] = {}
+        self.written = 0
+        self.skipped = 0
+        self._skipped_logged = 0
+        self._skip_logged_at = 0.0
+
+    async def init(self) -> None:
+        await super().init()
+        self._task = asyncio.create_task(self._write_loop())
+
+    async def stop(self, timeout_s: float = 2.0) -> None:
+        """Write what is queued (within `timeout_s`), then close the database."""
+        try:
+            await asyncio.wait_for(self.flush(), timeout=timeout_s)
+        except TimeoutError:
+            log.warning("history: %d values and events not written at shutdown", len(self._pending))
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        log.info("history: %d values and events written, %d skipped (queue full)", self.written, self.skipped)
+        await super().stop()
+
+    async def flush(self) -> None:
+        while self._pending or not self._idle.is_set():
+            self._wake.set()
+            await self._idle.wait()
+            await asyncio.sleep(0)
+
+    def _get_table_name(self, node_id: ua.NodeId) -> str:
+        ident = str(node_id.Identifier)
+        return f"{node_id.NamespaceIndex}_" + "".join(c if c.isalnum() else "_" for c in ident)
+
+    async def _get_event_fields(self, evtypes: list[Node]) -> list[str]:
+        """asyncua lists some AlarmConditionType fields twice; one column each."""
+        return list(dict.fromkeys(await super()._get_event_fields(evtypes)))
+
+    async def new_historized_event(self, source_id: ua.NodeId, evtypes: list[Node], period: Any,
+                                   count: int = 0) -> None:
+        self._event_counts[source_id] = count
+        self._event_types[source_id] = {t.nodeid for t in evtypes}
+        await super().new_historized_event(source_id, evtypes, period, count)
+
+    # --- the queue ----------------------------------------------------------------------
+
+    def enqueue_value(self, node_id: ua.NodeId, datavalue: ua.DataValue) -> None:
+        self._enqueue(("value", node_id, datavalue))
+
+    def enqueue_event(self, event: Any) -> None:
+        """Only events of historized sources. Events arrive through asyncua's internal
+        subscription, which labels every one as emitted by the Server object: the source
+        node decides."""
+        source = event.SourceNode
+        if event.EventType in self._event_types.get(source, ()):
+            event.emitting_node = source
+            self._enqueue(("event", source, event))
+
+    async def save_node_value(self, node_id: ua.NodeId, datavalue: ua.DataValue) -> None:
+        self.enqueue_value(node_id, datavalue)
+
+    async def save_event(self, event: Any) -> None:
+        self.enqueue_event(event)
+
+    def _enqueue(self, item: tuple[str, Any, Any]) -> None:
+        if len(self._pending) >= self.queue_size:
+            self.skipped += 1
+            now = time.monotonic()
+            if now - self._skip_logged_at >= _SKIP_LOG_EVERY_S:
+                log.warning("history: queue full (%d), %d values and events skipped so far (%d since the last report)",
+                            self.queue_size, self.skipped, self.skipped - self._skipped_logged)
+                self._skip_logged_at, self._skipped_logged = now, self.skipped
+            return
+        self._pending.append(item)
+        self._wake.set()
+
+    # --- the writer ---------------------------------------------------------------------
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            self._idle.clear()
+            try:
+                while self._pending:
+                    batch = [self._pending.popleft() for _ in range(min(self.batch_size, len(self._pending)))]
+                    try:
+                        await self._write(batch)
+                    except (aiosqlite.Error, sqlite3.Error) as e:
+                        log.error("history: %d values and events not written: %s", len(batch), e)
+            finally:
+                self._idle.set()
+
+    async def _write(self, batch: list[tuple[str, Any, Any]]) -> None:
+        inserts: dict[str, list[tuple[Any, ...]]] = {}
+        trims: dict[str, int] = {}
+        for kind, node_id, item in batch:
+            table = self._get_table_name(node_id)
+            if kind == "value":
+                sql, row = self._value_row(table, item)
+                count = self._datachanges_period[node_id][1]
+            else:
+                sql, row = self._event_row(table, item)
+                count = self._event_counts.get(node_id, 0)
+            inserts.setdefault(sql, []).append(row)
+            if count:
+                trims[table] = count
+        for sql, rows in inserts.items():
+            await self._db.executemany(sql, rows)
+        for table, count in trims.items():
+            await self._db.execute(f'DELETE FROM "{table}" WHERE _Id <= '
+                                   f'(SELECT _Id FROM "{table}" ORDER BY _Id DESC LIMIT 1 OFFSET ?)', (count,))
+        await self._db.commit()
+        self.written += len(batch)
+
+    @staticmethod
+    def _value_row(table: str, dv: ua.DataValue) -> tuple[str, tuple[Any, ...]]:
+        variant = dv.Value if dv.Value is not None else ua.Variant()
+        row = (dv.ServerTimestamp, dv.SourceTimestamp, dv.StatusCode.value if dv.StatusCode else 0,
+               str(variant.Value), variant.VariantType.name, sqlite3.Binary(variant_to_binary(variant)))
+        return f'INSERT INTO "{table}" VALUES (NULL, ?, ?, ?, ?, ?, ?)', row
+
+    def _event_row(self, table: str, event: Any) -> tuple[str, tuple[Any, ...]]:
+        columns, placeholders, values = self._format_event(event)
+        sql = (f'INSERT INTO "{table}" ("_Id", "_Timestamp", "_EventTypeName", {columns}) '
+               f"VALUES (NULL, ?, ?, {placeholders})")
+        return sql, (str(event.Time), str(event.EventType), *values)

@@ -1,0 +1,186 @@
+"""Sessions: unguessable tokens, bound to the connection that created them, owning their
+subscriptions, with limits per session on top of the server-wide ones.
+
+asyncua lets any session use any subscription by its (sequential) id: delete it, modify it,
+acknowledge its notifications, take it over with TransferSubscriptions. A PlantSession uses
+only its own subscriptions (BadSubscriptionIdInvalid otherwise) and takes over another's only
+when that one was opened by the same user."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from asyncua import ua
+from asyncua.common.utils import ServiceError
+from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.server.internal_server import InternalServer
+from asyncua.server.internal_session import InternalSession
+
+from .access import CALLER
+from .logins import LoginThrottle
+from .settings import ServerSettings
+
+_INVALID = ua.StatusCodes.BadSubscriptionIdInvalid
+
+
+class PlantSession(InternalSession):
+    """A session with an unguessable authentication token, bound to the connection that
+    created it (`channel`, set by `processor.PlantProcessor`), and with per-session limits on
+    subscriptions and monitored items on top of the server-wide ones."""
+
+    def __init__(self, iserver: PlantInternalServer, *args: Any, **kwargs: Any) -> None:
+        super().__init__(iserver, *args, **kwargs)
+        if self.external:  # asyncua's tokens count up from 1000: anyone could guess a live one
+            iserver.unregister_external_session(self)
+            self.auth_token = ua.NodeId(secrets.token_bytes(32), 0, ua.NodeIdType.ByteString)
+            iserver.register_external_session(self)
+        self.limits = iserver.limits
+        self.channel: Any = None
+        self.peer_certificate: bytes | None = None
+
+    def _subscriptions(self) -> list[Any]:
+        return [sub for sub in self.subscription_service.subscriptions.values() if sub.session_id == self.session_id]
+
+    def has_subscriptions(self) -> bool:
+        return bool(self._subscriptions())
+
+    def shorten_timeout(self, seconds: float) -> None:
+        """Close after at most `seconds` without activity (an orphan of a lost connection)."""
+        if self.session_timeout is None or self.session_timeout > seconds:
+            self.session_timeout = seconds
+            if self._timeout_task is not None:
+                self._timeout_task.cancel()
+                self._timeout_task = None
+            self._start_timeout_watchdog()
+
+    async def create_subscription(self, params: ua.CreateSubscriptionParameters, callback: Callable[..., Any],
+                                  request_callback: Callable[..., Any] | None = None) -> ua.CreateSubscriptionResult:
+        if len(self._subscriptions()) >= self.limits.max_subscriptions_per_session:
+            raise ServiceError(ua.StatusCodes.BadTooManySubscriptions)
+        return await super().create_subscription(params, callback, request_callback)
+
+    async def create_monitored_items(self, params: ua.CreateMonitoredItemsParameters) -> list[ua.MonitoredItemCreateResult]:
+        """Refuses the items past the limits per subscription, per session and server-wide."""
+        sub = self.subscription_service.subscriptions.get(params.SubscriptionId)
+        if sub is None or sub.session_id != self.session_id:
+            raise ServiceError(ua.StatusCodes.BadSubscriptionIdInvalid)
+        lim = self.limits
+        every = self.subscription_service.subscriptions.values()
+        room = min(lim.max_monitored_items - _items(sub),
+                   lim.max_monitored_items_per_session - sum(_items(x) for x in self._subscriptions()),
+                   lim.max_monitored_items_total - sum(_items(x) for x in every))
+        room = max(room, 0)
+        asked = params.ItemsToCreate
+        params.ItemsToCreate = asked[:room]
+        results = await super().create_monitored_items(params) if params.ItemsToCreate else []
+        for _ in asked[room:]:
+            res = ua.MonitoredItemCreateResult()
+            res.StatusCode = ua.StatusCode(ua.StatusCodes.BadTooManyMonitoredItems)
+            results.append(res)
+        return results
+
+    # --- only its own subscriptions ------------------------------------------------------
+
+    def owns(self, subscription_id: int) -> bool:
+        sub = self.subscription_service.subscriptions.get(int(subscription_id))
+        return sub is not None and sub.session_id == self.session_id
+
+    def _own(self, subscription_id: int) -> None:
+        if not self.owns(subscription_id):
+            raise ServiceError(_INVALID)
+
+    async def delete_subscriptions(self, ids: list[int]) -> list[ua.StatusCode]:
+        mine = [i for i in ids if self.owns(i)]
+        deleted = iter(await super().delete_subscriptions(mine) if mine else [])
+        return [next(deleted) if i in mine else ua.StatusCode(_INVALID) for i in ids]
+
+    def modify_subscription(self, params: ua.ModifySubscriptionParameters) -> ua.ModifySubscriptionResult:
+        self._own(params.SubscriptionId)
+        return super().modify_subscription(params)
+
+    async def set_publishing_mode(self, params: ua.SetPublishingModeParameters) -> list[ua.StatusCode]:
+        mine = [i for i in params.SubscriptionIds if self.owns(i)]
+        asked, params.SubscriptionIds = params.SubscriptionIds, mine
+        done = iter(await super().set_publishing_mode(params) if mine else [])
+        return [next(done) if i in mine else ua.StatusCode(_INVALID) for i in asked]
+
+    def republish(self, params: ua.RepublishParameters) -> ua.NotificationMessage:
+        self._own(params.SubscriptionId)
+        return super().republish(params)
+
+    async def modify_monitored_items(self, params: ua.ModifyMonitoredItemsParameters) -> list[ua.MonitoredItemModifyResult]:
+        self._own(params.SubscriptionId)
+        return await super().modify_monitored_items(params)
+
+    async def delete_monitored_items(self, params: ua.DeleteMonitoredItemsParameters) -> list[ua.StatusCode]:
+        self._own(params.SubscriptionId)
+        return await super().delete_monitored_items(params)
+
+    async def set_monitoring_mode(self, params: ua.SetMonitoringModeParameters) -> list[ua.StatusCode]:
+        self._own(params.SubscriptionId)
+        return await super().set_monitoring_mode(params)
+
+    def publish(self, acks: Iterable[ua.SubscriptionAcknowledgement] | None = None) -> tuple[int, list[ua.StatusCode]]:
+        """Acknowledgements for other sessions' subscriptions are refused, not applied."""
+        acks = list(acks or [])
+        count, results = super().publish([a for a in acks if self.owns(a.SubscriptionId)])
+        done = iter(results)
+        return count, [next(done) if self.owns(a.SubscriptionId) else ua.StatusCode(_INVALID) for a in acks]
+
+    async def transfer_subscriptions(self, params: ua.TransferSubscriptionsParameters,  # type: ignore[override]
+                                     callback: Callable[..., Any]) -> list[ua.TransferResult]:
+        """Only subscriptions of a session opened by the same user (Part 4, 5.13.7)."""
+        asked = list(params.SubscriptionIds)
+        allowed = [i for i in asked if self._same_user_owns(i)]
+        params.SubscriptionIds = allowed
+        done = iter(await super().transfer_subscriptions(params, callback) if allowed else [])
+        refused = ua.TransferResult(StatusCode=ua.StatusCode(ua.StatusCodes.BadUserAccessDenied))
+        return [next(done) if i in allowed else refused for i in asked]
+
+    def _same_user_owns(self, subscription_id: int) -> bool:
+        sub = self.subscription_service.subscriptions.get(int(subscription_id))
+        if sub is None:
+            return False
+        owner = next((s for s in self.iserver.open_sessions if s.session_id == sub.session_id), None)
+        return owner is not None and owner.user.name == self.user.name and owner.user.role == self.user.role
+
+    async def close_session(self, delete_subs: bool = True) -> None:
+        self.iserver.__dict__.get("open_sessions", set()).discard(self)
+        await super().close_session(delete_subs)
+
+    async def call(self, params: list[ua.CallMethodRequest]) -> list[ua.CallMethodResult]:
+        token = CALLER.set(self.user)
+        try:
+            return await super().call(params)
+        finally:
+            CALLER.reset(token)
+
+
+def _items(sub: Any) -> int:
+    return len(sub.monitored_item_srv._monitored_items)
+
+
+class PlantInternalServer(InternalServer):
+    """Creates PlantSessions and counts them against `max_sessions`; holds the limits (the
+    server settings) and the login throttle that the connections consult."""
+
+    def __init__(self, limits: ServerSettings, user_manager: Any = None) -> None:
+        super().__init__(user_manager=user_manager)
+        self.limits = limits
+        self.logins = LoginThrottle(limits.max_login_failures, limits.login_window_s)
+        self.max_sessions = limits.max_sessions
+        self.max_connections = limits.max_connections
+        self.max_pending_activation_seconds = limits.activation_timeout_s
+        self.max_pending_messages_per_connection = limits.max_pending_messages
+        self.max_session_timeout_ms = limits.session_timeout_s * 1000
+        self.open_sessions: set[PlantSession] = set()
+
+    def create_session(self, name: str, user: User = User(role=UserRole.Anonymous), external: bool = False) -> InternalSession:
+        if external and len(self.open_sessions) >= self.max_sessions:
+            raise ServiceError(ua.StatusCodes.BadTooManySessions)
+        session = PlantSession(self, self.aspace, self.subscription_service, name, user=user, external=external)
+        if external:
+            self.open_sessions.add(session)
+        return session

@@ -1,0 +1,137 @@
+"""Load from the plant itself (issue 9, item 8): at `--time-factor max` history must keep up or
+shed load visibly, the event queue is bounded, and SIGTERM still ends the daemon within its
+shutdown timeout while clients are subscribed. (RSS over time: bench/soak.py.)"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from asyncua import Client, ua
+
+from opcua_server import history
+from opcua_server.history import PlantHistory
+from tests.security.attack import hello, honest_is_served
+from tests.support.opcua_harness import NS, free_port, running_plant, until
+
+PLANT = str(Path(sys.executable).parent / "plant")
+
+
+async def test_history_queue_is_bounded_and_counts_what_it_skips(tmp_path, caplog):
+    history.install()
+    store = PlantHistory(str(tmp_path / "h.sqlite"), queue_size=100, batch_size=30)
+    await store.init()
+    nid = ua.NodeId("Plant/X", 2)
+    await store.new_historized_node(nid, None, count=10)
+    with caplog.at_level(logging.WARNING, logger="opcua_server"):
+        for i in range(1000):  # faster than any writer: nothing is awaited in between
+            store.enqueue_value(nid, ua.DataValue(ua.Variant(float(i), ua.VariantType.Double)))
+    assert store.skipped == 900
+    assert "queue full (100), 1 values and events skipped" in caplog.text
+    await store.flush()
+    assert store.written == 100
+    await store.stop()
+    db = sqlite3.connect(tmp_path / "h.sqlite")
+    rows = db.execute(f'SELECT Value FROM "{store._get_table_name(nid)}" ORDER BY _Id').fetchall()
+    db.close()
+    assert [float(v) for (v,) in rows] == [float(i) for i in range(90, 100)], "the newest `count` kept"
+
+
+async def test_event_queue_is_bounded(tmp_path):
+    async with running_plant(tmp_path, time_factor=None, event_queue_size=100) as (plc, srv):
+        events = srv.events
+        for _ in range(1000):
+            events._put(plc._emit("write_refused", None, "flood"))
+        assert events._queue.qsize() <= 100 and events.skipped >= 900
+        await honest_is_served(srv.url, None)
+
+
+def _wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 60.0) -> str:
+    deadline = time.monotonic() + timeout
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if needle in line:
+            return line
+        assert time.monotonic() < deadline, f"no {needle!r} within {timeout} s"
+    raise AssertionError(f"process ended before printing {needle!r}")
+
+
+def test_plant_up_at_max_time_factor_stops_on_sigterm_with_clients(tmp_path):
+    """SIGTERM ends `plant up --time-factor max` cleanly (exit 0 means within the shutdown
+    timeout: past it the daemon exits 1) while two clients are subscribed."""
+    port = free_port()
+    env = {**os.environ, "PLANT_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen([PLANT, "up", "--time-factor", "max", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        url = _wait_for_line(proc, "listening at").split("listening at ")[1].strip()
+
+        async def subscribed_until_far_ahead() -> None:
+            clients = [Client(url, timeout=10) for _ in range(2)]
+            for c in clients:
+                await c.connect()
+                idx = await c.get_namespace_index(NS)
+                sub = await c.create_subscription(100, None)
+                await sub.subscribe_data_change([c.get_node(ua.NodeId(f"Plant/GearLine/{m}/{m}/PartsDone", idx))
+                                                 for m in ("MP1", "MP2", "MP3")])
+            hours = clients[0].get_node(ua.NodeId("Plant/GearLine/KPIs/PlantTime", idx))
+
+            async def far_ahead() -> bool:
+                return await hours.read_value() > 500.0
+
+            await until(far_ahead, timeout=120, what="500 plant hours")
+            proc.send_signal(signal.SIGTERM)
+            for c in clients:
+                with contextlib.suppress(Exception):  # the server is going away under the client
+                    await asyncio.wait_for(c.disconnect(), 10)
+
+        asyncio.run(subscribed_until_far_ahead())
+        rest = proc.communicate(timeout=60)[1]
+        assert proc.returncode == 0, rest
+        assert "stopped cleanly" in rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+
+def test_plant_plc_stops_on_sigterm_after_a_fuzzing_run(tmp_path):
+    """Garbage, half-open handshakes and parked sockets, then SIGTERM: a clean exit (0)."""
+    port = free_port()
+    env = {**os.environ, "PLANT_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen([PLANT, "plc", "--time-factor", "3600", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        url = _wait_for_line(proc, "listening at").split("listening at ")[1].strip()
+
+        async def fuzz() -> None:
+            rng = random.Random(9)
+            conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(60)]
+            for i, (_, writer) in enumerate(conns):
+                if i % 3 == 0:
+                    writer.write(bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 4000))))
+                elif i % 3 == 1:
+                    writer.write(hello(url) + b"OPNF" + struct.pack("<I", 5000) + b"\0" * 100)
+            for _, writer in conns:
+                await writer.drain()
+            proc.send_signal(signal.SIGTERM)
+            for _, writer in conns:
+                writer.close()
+
+        asyncio.run(fuzz())
+        rest = proc.communicate(timeout=60)[1]
+        assert proc.returncode == 0, rest
+        assert "stopped cleanly" in rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
