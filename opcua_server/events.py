@@ -28,10 +28,10 @@ from typing import Any
 from asyncua import Node, Server, ua
 
 from plc_sim.plc.runtime import PlcEvent, PlcRuntime
+from plc_sim.plc.checks import clip
 from plc_sim.plc.tags import Refusal, Rejected
 
 from .access import status
-from .clip import clip_text
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class PlantEvents:
         gen = self._generators.get(ev.source, self._generators[None])
         gen.event.Severity = ev.severity
         gen.event.Kind = ev.kind
-        await gen.trigger(time_attr=ev.time, message=clip_text(ev.message, self._max_message))
+        await gen.trigger(time_attr=ev.time, message=clip(ev.message, self._max_message))
         if ev.kind in ALARM_KINDS and ev.source in self._alarm_generators:
             await self._fire_alarm(ev)
 

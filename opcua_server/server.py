@@ -17,13 +17,13 @@ from asyncua.crypto import uacrypto
 from asyncua.crypto.permission_rules import User
 
 from plc_sim.model.vocab import ROLES, Role, role_allows
+from plc_sim.plc.checks import echo as clip
 from plc_sim.plc.commands import COMMANDS, Arg, CommandSpec, describe
 from plc_sim.plc.runtime import PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected, Tag
 
 from . import address_space
 from .access import CALLER, PlantAttributeService, PlantRuleset, status, tag_variant, write_result
-from .clip import clip
 from .events import PlantEvents
 from .history import HistoryFeed, PlantHistory
 from .processor import PEER

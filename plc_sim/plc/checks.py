@@ -60,11 +60,12 @@ def clip(text: object, limit: int = ECHO_CHARS) -> str:
     return f"{s[:limit]}... ({len(s)} chars)"
 
 
-def echo(value: Any) -> Any:
-    """A value fit to be kept in an audit record: scalars as they are, long text clipped."""
+def echo(value: Any, limit: int = ECHO_CHARS) -> Any:
+    """A value fit to be kept in an audit record, a log or an event: scalars as they are,
+    anything else as text of at most `limit` characters."""
     if value is None or isinstance(value, (bool, int, float)):
         return value
-    return clip(value)
+    return clip(value, limit)
 
 
 def check_type(value: Any, dtype: DataType, what: str) -> Any:
