@@ -1,7 +1,8 @@
 """The SimPy line model: stations of machines, card-controlled flow, demand, raw material,
 scrap, recycling and returns, under one of the four control models of seed 004.
 
-The clock counts working hours (see `calendar.py`). Flow state is plain counters and
+The clock counts plant-calendar hours (see `calendar.py`); a plant whose calendar is not 24/7
+freezes it off-shift, a 24/7 plant puts its stations on shift plans instead. Flow state is plain counters and
 deques; SimPy processes drive time (machines, failures, maintenance, order arrivals, raw
 deliveries, recycling). A model can be snapshotted at any time between events and rebuilt
 from the snapshot; the rebuilt model continues exactly as the original would have.
@@ -20,14 +21,15 @@ import simpy
 from simpy.events import NORMAL
 
 from .calendar import PlantCalendar, shift_status
-from .cards import DedicatedPool, Pool, SharedPool
+from .cards import CardCounts, DedicatedPool, Pool, SharedPool
 from .machine import Machine
 from .policies import policy_for
+from .vocab import broadcasts_demand
 from .spec import PlantSpec
 from .streams import Streams
 
 COUNTERS = ("B", "M", "R", "LD", "Rw", "Rn", "SC", "scrap", "finished", "from_stock", "wait_h")
-SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSION = 3
 
 
 class PlantEnv(simpy.Environment):
@@ -61,6 +63,7 @@ class LineModel:
         self.model_name = spec.policy.model
         self.policy, shared = policy_for(self.model_name)
         self.shared = shared
+        self.bk = broadcasts_demand(self.model_name)
         self.calendar = PlantCalendar.from_spec(spec.calendar)
         self.products = spec.product_names
         self.n_products = P = len(self.products)
@@ -79,8 +82,9 @@ class LineModel:
         self.buf = [[0] * P for _ in range(N)]
         self.jobs: list[deque[int]] = [deque() for _ in range(N)]
         self.raw = [spec.raw.initial] * P
-        self.conwip_free = [pol.C[p] for p in self.products]
-        self.conwip_cap = list(self.conwip_free)
+        self.conwip_free = _conwip_counts(pol, self.products, shared)
+        self.conwip_cap = _conwip_counts(pol, self.products, shared)
+        self.tokens = [[0] * P for _ in range(N)]
         self.backlog: list[deque[float]] = [deque() for _ in range(P)]
         self.recycle_queue = 0
         self.recycle_end: float | None = None
@@ -124,6 +128,8 @@ class LineModel:
         self.demand_n = [0] * P
         self.delivered = [0] * P
         self.lost = [0] * P
+        self.returned = [0] * P
+        self.scrapped = [0] * P
         self.stats_t = self.env.now
         self.wip_area = [0.0] * self.n_stages
         self.wip_t = [self.env.now] * self.n_stages
@@ -189,6 +195,29 @@ class LineModel:
         self.timers[key] = ev
         return ev
 
+    def free_cards_by_product(self) -> list[int]:
+        """Free CONWIP cards per product; a shared count is dealt out in turn (HK start)."""
+        cw = self.conwip_free
+        if not cw.shared:
+            return list(cw)
+        free = [0] * self.n_products
+        for i in range(max(cw[0], 0)):
+            free[i % self.n_products] += 1
+        return free
+
+    def card_product(self, p: int) -> int:
+        """The product a CONWIP card freed by product p now authorises (HK-CONWIP): p
+        itself, unless the count is shared (S-KAP) and some product has backorders: then the
+        product of the oldest backorder, so cards move to where demand is."""
+        if not self.conwip_free.shared:
+            return p
+        best, oldest = p, math.inf
+        for q in self.conwip_free.sharing(p):
+            b = self.backlog[q]
+            if b and b[0] < oldest:
+                best, oldest = q, b[0]
+        return best
+
     @staticmethod
     def interleaved(counts: list[int]) -> list[int]:
         """Products in round-robin order, `counts[p]` times each: fair initial requests."""
@@ -209,6 +238,45 @@ class LineModel:
         if pool is None or pool.request(p):
             self.carded[s][p] += 1
             self.try_start(s, p)
+
+    def add_token(self, s: int, p: int) -> None:
+        """A BK-CONWIP demand token of product p reaches stage s."""
+        self.tokens[s][p] += 1
+        self.join(s, p)
+
+    def feed(self, s: int, p: int) -> None:
+        """Something stage s of product p may have waited for came free: an input part, a
+        raw blank or a CONWIP card."""
+        if self.bk:
+            self.join(s, p)
+        self.try_start(s, p)
+
+    def join(self, s: int, p: int) -> None:
+        """BK-CONWIP synchronisation: a demand token asks for its stage's kanban only when
+        its input (and at stage 1 a CONWIP card) is there and not already claimed by an
+        earlier request. A kanban is never held by a token that waits for a part, so the
+        shared-kanban deadlock (every kanban held by tokens of the product that has no
+        parts) cannot form."""
+        tokens = self.tokens[s]
+        pool = self.pools[s]
+        while tokens[p] and self._unclaimed_input(s, p):
+            tokens[p] -= 1
+            if pool is None or pool.request(p):
+                self.carded[s][p] += 1
+                self.try_start(s, p)
+
+    def _unclaimed_input(self, s: int, p: int) -> bool:
+        pool = self.pools[s]
+        claimed = self.carded[s][p] + (pool.waiting_for(p) if pool is not None else 0)
+        if s:
+            return self.buf[s - 1][p] > claimed
+        if self.raw[p] <= claimed:
+            return False
+        cards = self.conwip_free
+        if not cards.shared:
+            return cards[p] > claimed
+        held = sum(self.carded[0][q] + (pool.waiting_for(q) if pool is not None else 0) for q in cards.sharing(p))
+        return cards[p] > held
 
     def try_start(self, s: int, p: int) -> None:
         """Start every carded request of (s, p) that has its input (and CONWIP card at stage 1)."""
@@ -297,6 +365,7 @@ class LineModel:
         s = m.stage
         if m.job_defect and m.rs_defect.uniform() < m.job_defect:
             self.count["scrap"] += 1
+            self.scrapped[p] += 1
             self.life["scrapped"] += 1
             self._wip(s, -1)
             self._release_kanban(s, p)
@@ -329,6 +398,7 @@ class LineModel:
         rs = self.streams["returns"]
         if rs.uniform() < rs.sample(self.spec.quality.return_prob):
             self.count["Rn"] += 1
+            self.returned[p] += 1
             self._to_recycling()
 
     def _fg(self, p: int, d: int) -> None:
@@ -427,7 +497,7 @@ class LineModel:
             if qty > 0:
                 self.raw[p] += qty
                 self.count["Rw"] += qty
-                self.try_start(0, p)
+                self.feed(0, p)
 
     def _recycling(self) -> Generator:
         rs = self.streams["recycling"]
@@ -476,7 +546,7 @@ class LineModel:
         s = mach.stage
         if self.jobs[s]:
             return "idle"
-        if any(self.carded[s]):
+        if any(self.carded[s]) or any(self.tokens[s]):
             return "starved"
         pool = self.pools[s]
         if pool is not None and any(pool.waiting_for(p) for p in range(self.n_products)):
@@ -507,8 +577,9 @@ class LineModel:
             "buf": [list(r) for r in self.buf],
             "jobs": [list(q) for q in self.jobs],
             "raw": list(self.raw),
-            "conwip_free": list(self.conwip_free),
-            "conwip_cap": list(self.conwip_cap),
+            "conwip_free": list(self.conwip_free.values),
+            "conwip_cap": list(self.conwip_cap.values),
+            "tokens": [list(r) for r in self.tokens],
             "backlog": [list(q) for q in self.backlog],
             "recycle": [self.recycle_queue, self.recycle_end],
             "power": [self.power_now, self.peak_kw],
@@ -520,6 +591,7 @@ class LineModel:
             "stats": {
                 "count": dict(self.count), "demand_n": list(self.demand_n),
                 "delivered": list(self.delivered), "lost": list(self.lost),
+                "returned": list(self.returned), "scrapped": list(self.scrapped),
                 "stats_t": self.stats_t, "wip": list(self.wip), "wip_area": list(self.wip_area),
                 "wip_t": list(self.wip_t), "fg_total": self.fg_total, "fg_area": self.fg_area,
                 "fg_t": self.fg_t, "life": dict(self.life),
@@ -547,8 +619,9 @@ class LineModel:
         self.buf = [list(r) for r in snap["buf"]]
         self.jobs = [deque(q) for q in snap["jobs"]]
         self.raw = list(snap["raw"])
-        self.conwip_free = list(snap["conwip_free"])
-        self.conwip_cap = list(snap["conwip_cap"])
+        self.conwip_free.values = list(snap["conwip_free"])
+        self.conwip_cap.values = list(snap["conwip_cap"])
+        self.tokens = [list(r) for r in snap["tokens"]]
         self.backlog = [deque(q) for q in snap["backlog"]]
         self.recycle_queue, self.recycle_end = snap["recycle"]
         self.power_now, self.peak_kw = snap["power"]
@@ -561,7 +634,15 @@ class LineModel:
         st = snap["stats"]
         self.count = dict(st["count"])
         self.demand_n, self.delivered, self.lost = list(st["demand_n"]), list(st["delivered"]), list(st["lost"])
+        self.returned, self.scrapped = list(st["returned"]), list(st["scrapped"])
         self.stats_t = st["stats_t"]
         self.wip, self.wip_area, self.wip_t = list(st["wip"]), list(st["wip_area"]), list(st["wip_t"])
         self.fg_total, self.fg_area, self.fg_t = st["fg_total"], st["fg_area"], st["fg_t"]
         self.life = dict(st["life"])
+
+
+def _conwip_counts(pol: Any, products: list[str], shared: bool) -> CardCounts:
+    """CONWIP counts: one per product (D-KAP) or one for the line (S-KAP)."""
+    if shared:
+        return CardCounts([pol.conwip_shared()], [0] * len(products))
+    return CardCounts([pol.C[p] for p in products], list(range(len(products))))

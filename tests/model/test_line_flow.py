@@ -32,7 +32,7 @@ def test_tight_cards_and_live_changes_keep_invariants(gear_line, model):
     m.set_conwip(0, 1)
     check_invariants(m)
     step_until(m, 400.0)
-    assert m.conwip_cap == [1, 6]
+    assert m.conwip_cap == ([1, 1] if m.conwip_cap.shared else [1, 6]), "S-KAP has one C for the line"
     assert m.life["delivered"] > 50
 
 
@@ -86,5 +86,5 @@ def test_idle_machines_report_starved_and_blocked(gear_line):
                 status = m.machine_status(x)
                 seen.add(status)
                 if status == "starved":
-                    assert any(m.carded[x.stage]) and not m.jobs[x.stage]
+                    assert (any(m.carded[x.stage]) or any(m.tokens[x.stage])) and not m.jobs[x.stage]
     assert {"processing", "starved", "blocked", "down"} <= seen
