@@ -40,7 +40,7 @@ def test_simulate_table():
 def test_bad_plant_file_runs_nothing(tmp_path):
     bad = tmp_path / "broken.toml"
     bad.write_text((Path(__file__).parents[2] / "plc_sim/plants/gear_line.toml").read_text()
-                   .replace("C = { A = 10, B = 10 }", "C = { A = 0, B = 10 }"))
+                   .replace("C = { A = 8, B = 8 }", "C = { A = 0, B = 8 }"))
     r = _plant("simulate", "--plant", str(bad), "--reps", "1", "--hours", "10")
     assert r.returncode == 2
     assert "broken.toml, line" in r.stderr and "policy.C.A" in r.stderr
