@@ -294,6 +294,7 @@ class Objectives(_Strict):
     w3: NonNeg = 0.0
     r_max_kw: Positive
     t_min_per_h: NonNeg
+    t_min_tolerance: float = Field(default=0.0, ge=0, lt=1)
     lost_sale_cost: dict[str, NonNeg] = {}
 
 
