@@ -47,8 +47,9 @@ def gear_table(base: PlantSpec, model: str, scenario: int, plan: RunPlan, reps: 
     runs = run_settings([grid[k] for k in keys], plan, reps, jobs)  # type: ignore[misc]
     means = {k: {n: s.mean for n, s in summarise_all(r).items()} for k, r in zip(keys, runs)}
     best = max(keys, key=lambda k: means[k]["Zmax"])
+    header = "| K \\ C | " + " | ".join(f"C = {c}" for c in CS) + " |"
     lines = [f"**{model}, scenario {scenario}** (Zmax in k EUR / SL / fill rate / WIP; best Zmax in bold)", "",
-             "| K \\ C | " + " | ".join(f"C = {c}" for c in CS) + " |", "|---|" + "---|" * len(CS)]
+             header, "|---|" + "---|" * len(CS)]
     for k in KS:
         cells = []
         for c in CS:
@@ -68,8 +69,9 @@ def cell_table(base: PlantSpec, plan: RunPlan, reps: int, jobs: int) -> str:
     points = [(v, s) for s in STANDBY for v in SPEEDS]
     specs = [build_variant(base, sets=[f"speed.Machining={v}", f"standby.Machining={s}"]) for v, s in points]
     runs = run_settings(specs, plan, reps, jobs)
-    lines = ["| CNC speed % | standby after h | C k EUR | E MWh | D h | T parts/h | lost orders | kWh/part | "
-             "Z k EUR | feasible |", "|---|---|---|---|---|---|---|---|---|---|"]
+    header = ("| CNC speed % | standby after h | C k EUR | E MWh | D h | T parts/h | lost orders | kWh/part | "
+              "Z k EUR | feasible |")
+    lines = [header, "|---|---|---|---|---|---|---|---|---|---|"]
     rows = []
     for (v, s), r in zip(points, runs):
         m = {n: x.mean for n, x in summarise_all(r).items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Annotated, Optional
 
 import typer
@@ -66,7 +67,7 @@ def _json(s: Summary) -> dict[str, object]:
     return {"mean": s.mean, "half_width": hw, "ci95": None if hw is None else [s.low, s.high]}
 
 
-def _print_table(head: dict[str, object], summary: dict[str, Summary]) -> None:
+def _print_table(head: Mapping[str, object], summary: dict[str, Summary]) -> None:
     scen = "" if head["scenario"] is None else f" · scenario {head['scenario']}"
     title = (f"{head['plant']} · {head['model']}{scen} · "
              f"{head['reps']} x {head['hours']:g} h after {head['warmup']:g} h warm-up · seed {head['seed']}")
@@ -158,7 +159,7 @@ def _headline(spec: PlantSpec) -> tuple[str, ...]:
     return HEADLINE["objectives" if spec.objectives is not None else "gear_line"]
 
 
-def _print_compare(head: dict[str, object], settings: list[str], summaries: list[dict[str, Summary]],
+def _print_compare(head: Mapping[str, object], settings: list[str], summaries: list[dict[str, Summary]],
                    diffs: list[dict[str, Summary]], names: list[str]) -> None:
     scen = "" if head["scenario"] is None else f" · scenario {head['scenario']}"
     t = Table(title=f"{head['plant']}{scen} · {head['reps']} paired replications x {head['hours']:g} h "

@@ -56,7 +56,7 @@ def test_zmax_is_the_sum_of_its_terms_and_returns_reverse_their_sale(gear_line):
 
 def test_orders_arrive_around_the_clock_while_the_line_works_its_shifts(gear_line):
     m = LineModel(build_variant(gear_line, model="BDOP", scenario=1), 2)
-    orders, starts = [], []
+    orders: list[float] = []
     m.listeners.append(lambda kind, info: kind == "order" and orders.append(info["t"]))
     fg_at = {}
     for week in range(4):
