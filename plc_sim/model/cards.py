@@ -14,12 +14,13 @@ from typing import Any, Iterator
 class DedicatedPool:
     """One card set per product; requests of one product never wait on another's cards."""
 
-    __slots__ = ("cap", "free", "waiting")
+    __slots__ = ("cap", "free", "n_waiting", "waiting")
 
     def __init__(self, caps: list[int]) -> None:
         self.cap = list(caps)
         self.free = list(caps)
         self.waiting = [0] * len(caps)
+        self.n_waiting = self.waiting  # requests waiting per product, as in SharedPool
 
     def request(self, p: int) -> bool:
         if self.free[p] > 0:
@@ -60,6 +61,9 @@ class DedicatedPool:
     def waiting_for(self, p: int) -> int:
         return self.waiting[p]
 
+    def waiting_total(self) -> int:
+        return sum(self.waiting)
+
     def state(self) -> dict[str, Any]:
         return {"cap": list(self.cap), "free": list(self.free), "waiting": list(self.waiting)}
 
@@ -67,6 +71,7 @@ class DedicatedPool:
         self.cap = list(s["cap"])
         self.free = list(s["free"])
         self.waiting = list(s["waiting"])
+        self.n_waiting = self.waiting
 
 
 class SharedPool:
@@ -125,6 +130,9 @@ class SharedPool:
 
     def waiting_for(self, p: int) -> int:
         return self.n_waiting[p]
+
+    def waiting_total(self) -> int:
+        return len(self.waiting)
 
     def state(self) -> dict[str, Any]:
         return {"cap": self.cap, "free": self.free, "waiting": list(self.waiting), "held": list(self.held)}

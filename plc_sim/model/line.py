@@ -84,6 +84,8 @@ class LineModel:
         self.raw = [spec.raw.initial] * P
         self.conwip_free = _conwip_counts(pol, self.products, shared)
         self.conwip_cap = _conwip_counts(pol, self.products, shared)
+        self.one_conwip = self.conwip_free.shared
+        self.conwip_members = [self.conwip_free.sharing(p) for p in range(P)]
         self.tokens = [[0] * P for _ in range(N)]
         self.backlog: list[deque[float]] = [deque() for _ in range(P)]
         self.recycle_queue = 0
@@ -209,10 +211,10 @@ class LineModel:
         """The product a CONWIP card freed by product p now authorises (HK-CONWIP): p
         itself, unless the count is shared (S-KAP) and some product has backorders: then the
         product of the oldest backorder, so cards move to where demand is."""
-        if not self.conwip_free.shared:
+        if not self.one_conwip:
             return p
         best, oldest = p, math.inf
-        for q in self.conwip_free.sharing(p):
+        for q in self.conwip_members[p]:
             b = self.backlog[q]
             if b and b[0] < oldest:
                 best, oldest = q, b[0]
@@ -239,16 +241,23 @@ class LineModel:
             self.carded[s][p] += 1
             self.try_start(s, p)
 
-    def add_token(self, s: int, p: int) -> None:
-        """A BK-CONWIP demand token of product p reaches stage s."""
-        self.tokens[s][p] += 1
-        self.join(s, p)
+    def add_tokens(self, p: int, stages: int) -> None:
+        """BK-CONWIP demand tokens of product p reach stages 1..`stages`; a token joins at
+        once only where its input is there (at stage 1: always try)."""
+        tokens, buf = self.tokens, self.buf
+        for s in range(stages):
+            tokens[s][p] += 1
+            if s == 0 or buf[s - 1][p]:
+                self.join(s, p)
 
     def feed(self, s: int, p: int) -> None:
         """Something stage s of product p may have waited for came free: an input part, a
         raw blank or a CONWIP card."""
         if self.bk:
-            self.join(s, p)
+            if self.tokens[s][p]:
+                self.join(s, p)
+            if not self.carded[s][p]:
+                return
         self.try_start(s, p)
 
     def join(self, s: int, p: int) -> None:
@@ -258,50 +267,67 @@ class LineModel:
         shared-kanban deadlock (every kanban held by tokens of the product that has no
         parts) cannot form."""
         tokens = self.tokens[s]
+        if not tokens[p]:
+            return
         pool = self.pools[s]
-        while tokens[p] and self._unclaimed_input(s, p):
+        carded = self.carded[s]
+        inputs = self.buf[s - 1] if s else None
+        while tokens[p]:
+            claimed = carded[p] + (pool.n_waiting[p] if pool is not None else 0)
+            if inputs is not None:
+                if inputs[p] <= claimed:
+                    return
+            elif not self._stage1_free(p, claimed):
+                return
             tokens[p] -= 1
             if pool is None or pool.request(p):
-                self.carded[s][p] += 1
+                carded[p] += 1
                 self.try_start(s, p)
 
-    def _unclaimed_input(self, s: int, p: int) -> bool:
-        pool = self.pools[s]
-        claimed = self.carded[s][p] + (pool.waiting_for(p) if pool is not None else 0)
-        if s:
-            return self.buf[s - 1][p] > claimed
+    def _stage1_free(self, p: int, claimed: int) -> bool:
+        """A raw blank and a CONWIP card not claimed by earlier stage-1 requests."""
         if self.raw[p] <= claimed:
             return False
         cards = self.conwip_free
-        if not cards.shared:
-            return cards[p] > claimed
-        held = sum(self.carded[0][q] + (pool.waiting_for(q) if pool is not None else 0) for q in cards.sharing(p))
-        return cards[p] > held
+        free = cards.values[cards.key[p]]
+        if not self.one_conwip:
+            return free > claimed
+        pool = self.pools[0]
+        return free > sum(self.carded[0]) + (pool.waiting_total() if pool is not None else 0)
 
     def try_start(self, s: int, p: int) -> None:
         """Start every carded request of (s, p) that has its input (and CONWIP card at stage 1)."""
         carded = self.carded[s]
         while carded[p]:
             if s == 0:
-                if self.raw[p] <= 0 or self.conwip_free[p] <= 0:
+                cards = self.conwip_free
+                k = cards.key[p]
+                if self.raw[p] <= 0 or cards.values[k] <= 0:
                     return
                 self.raw[p] -= 1
-                self.conwip_free[p] -= 1
+                cards.values[k] -= 1
                 self.life["released"] += 1
             else:
                 if not self.buf[s - 1][p]:
                     return
                 self.buf[s - 1][p] -= 1
-                self._wip(s - 1, -1)
+                self._wip_move(s - 1)
                 self._release_kanban(s - 1, p)
+                carded[p] -= 1
+                self.jobs[s].append(p)
+                self._kick_station(s)
+                continue
             carded[p] -= 1
             self._wip(s, 1)
             self.jobs[s].append(p)
-            ms = self.machines[s]
-            if len(ms) == 1:
-                ms[0].kick()
-            else:
-                self.dispatch(s)
+            self._kick_station(s)
+
+    def _kick_station(self, s: int) -> None:
+        ms = self.machines[s]
+        if len(ms) == 1:
+            ms[0].kick()
+        else:
+            self.dispatch(s)
 
     def dispatch(self, s: int) -> None:
         """Wake the machine that takes the next job at station s: an awake one before one
@@ -329,8 +355,10 @@ class LineModel:
                 self.try_start(s, q)
 
     def _card_free(self, p: int) -> None:
-        retiring = self.conwip_free[p] < 0
-        self.conwip_free[p] += 1
+        cards = self.conwip_free
+        k = cards.key[p]
+        retiring = cards.values[k] < 0
+        cards.values[k] += 1
         if not retiring:
             self.policy.on_card_free(self, p)
 
@@ -407,6 +435,16 @@ class LineModel:
         self.fg_t = now
         self.fg_total += d
         self.buf[self.n_stages - 1][p] += d
+
+    def _wip_move(self, s: int) -> None:
+        """A part moves from stage s's output buffer into stage s+1."""
+        now = self.env._now
+        area, wip, t = self.wip_area, self.wip, self.wip_t
+        area[s] += wip[s] * (now - t[s])
+        area[s + 1] += wip[s + 1] * (now - t[s + 1])
+        t[s] = t[s + 1] = now
+        wip[s] -= 1
+        wip[s + 1] += 1
 
     def _wip(self, s: int, d: int) -> None:
         now = self.env._now

@@ -68,22 +68,25 @@ class BKConwip:
         return None
 
     def on_order(self, m: "LineModel", p: int) -> None:
-        for s in range(m.n_stages):
-            m.add_token(s, p)
+        m.add_tokens(p, m.n_stages)
 
     def on_card_free(self, m: "LineModel", p: int) -> None:
+        if not m.one_conwip:
+            m.feed(0, p)
+            return
         first = m.card_product(p)
         m.feed(0, first)
-        for q in m.conwip_free.sharing(p):
+        for q in m.conwip_members[p]:
+            if m.conwip_free[p] <= 0:
+                return
             if q != first:
                 m.feed(0, q)
 
     def on_output(self, m: "LineModel", s: int, p: int) -> None:
-        m.feed(s + 1, p)
+        m.join(s + 1, p)
 
     def on_scrap(self, m: "LineModel", s: int, p: int) -> None:
-        for i in range(s + 1):
-            m.add_token(i, p)
+        m.add_tokens(p, s + 1)
 
 
 def policy_for(model: str) -> tuple[ControlPolicy, bool]:
