@@ -314,27 +314,20 @@ class LineModel:
                 self.raw[p] -= 1
                 cards.values[k] -= 1
                 self.life["released"] += 1
+                self._wip(0, 1)
             else:
                 if not self.buf[s - 1][p]:
                     return
                 self.buf[s - 1][p] -= 1
                 self._wip_move(s - 1)
                 self._release_kanban(s - 1, p)
-                carded[p] -= 1
-                self.jobs[s].append(p)
-                self._kick_station(s)
-                continue
             carded[p] -= 1
-            self._wip(s, 1)
             self.jobs[s].append(p)
-            self._kick_station(s)
-
-    def _kick_station(self, s: int) -> None:
-        ms = self.machines[s]
-        if len(ms) == 1:
-            ms[0].kick()
-        else:
-            self.dispatch(s)
+            ms = self.machines[s]
+            if len(ms) == 1:
+                ms[0].kick()
+            else:
+                self.dispatch(s)
 
     def dispatch(self, s: int) -> None:
         """Wake the machine that takes the next job at station s: an awake one before one
