@@ -112,7 +112,8 @@ def cell_table(base: PlantSpec, plan: RunPlan, reps: int, jobs: int) -> str:
     for (v, s), m in rows:
         z = f"{m['Z'] / 1000:,.1f}"
         z = f"**{z}**" if (v, s) == best else z
-        lines.append(f"| {v} | {s:g} | {m['cost'] / 1000:,.1f} | {m['energy_kwh'] / 1000:,.1f} | {m['downtime_h']:.0f} | "
+        lines.append(f"| {v} | {s:g} | {m['cost'] / 1000:,.1f} | {m['energy_kwh'] / 1000:,.1f} | "
+                     f"{m['downtime_h']:.0f} | "
                      f"{m['throughput_per_h']:.3f} | {m['LD']:.0f} | {m['energy_per_part_kwh']:.2f} | {z} | "
                      f"{m['feasible']:.2f} |")
     return "\n".join(lines) + "\n"

@@ -108,7 +108,8 @@ def parse_setting(text: str) -> tuple[str | None, list[str]]:
 
 @app.command()
 def compare(
-    settings: Annotated[list[str], typer.Argument(help="two or more settings, e.g. BDOP BSOP,K1=6; the first is the reference")],
+    settings: Annotated[list[str], typer.Argument(
+        help="two or more settings, e.g. BDOP BSOP,K1=6; the first is the reference")],
     plant: Annotated[str, typer.Option(help="bundled plant name or path to a plant TOML file")] = "gear_line",
     model: Annotated[Optional[str], typer.Option(help="control model of every setting that names none")] = None,
     scenario: Annotated[Optional[int], typer.Option(help="Table-1 scenario number")] = None,

@@ -32,7 +32,8 @@ def test_finished_stock_has_a_price_so_zmax_has_an_interior_optimum_in_c(gear_li
 def test_scrap_costs_more_than_recycling_earns(gear_line):
     """Tripling the defect rate lowers Zmax (it used to raise it by 2.9 %)."""
     base = build_variant(gear_line, model="BDOP", scenario=1)
-    worse = base.model_copy(update={"quality": base.quality.model_copy(update={"defect_prob": 3 * base.quality.defect_prob})})
+    tripled = base.quality.model_copy(update={"defect_prob": 3 * base.quality.defect_prob})
+    worse = base.model_copy(update={"quality": tripled})
     (d,) = _diffs([base, worse])
     assert d["scrap"].low > 0
     assert d["Zmax"].high < 0
@@ -45,7 +46,8 @@ def test_zmax_is_the_sum_of_its_terms_and_returns_reverse_their_sale(gear_line):
     k = kpis(m)
     assert sum(m.returned) == k["Rn"] > 0
     fg = gear_line.costs.FG
-    assert k["sales_eur"] == pytest.approx(sum(fg[n] * (m.delivered[p] - m.returned[p]) for p, n in enumerate(m.products)))
+    net = [m.delivered[p] - m.returned[p] for p in range(m.n_products)]
+    assert k["sales_eur"] == pytest.approx(sum(fg[n] * net[p] for p, n in enumerate(m.products)))
     assert k["FG"] == sum(m.delivered) - k["Rn"]
     assert k["Zmax"] == pytest.approx(k["sales_eur"] + k["recycling_eur"] - k["events_eur"] - k["holding_eur"]
                                       - k["lost_sales_eur"] - k["raw_eur"] - k["returns_eur"] - k["scrap_writeoff_eur"])

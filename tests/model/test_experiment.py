@@ -23,5 +23,6 @@ def test_paired_differences_use_the_replication_pairs():
     d = paired(ref, other)["Zmax"]
     assert d.mean == pytest.approx(2.0, abs=0.05)
     assert d.significant and d.half_width < 0.3
-    unpaired = math.hypot(summarise([r["Zmax"] for r in ref]).half_width, summarise([o["Zmax"] for o in other]).half_width)
+    unpaired = math.hypot(summarise([r["Zmax"] for r in ref]).half_width,
+                          summarise([o["Zmax"] for o in other]).half_width)
     assert unpaired > 100 * d.half_width

@@ -77,7 +77,8 @@ def test_hk_conwip_holds_c_parts_and_bk_restores_base_stock(gear_line):
 
 
 def test_idle_machines_report_starved_and_blocked(gear_line):
-    m = LineModel(build_variant(gear_line, model="BDOP", scenario=21, sets=["constraints=cards", "K1=1", "K2=1"]), seed=8)
+    spec = build_variant(gear_line, model="BDOP", scenario=21, sets=["constraints=cards", "K1=1", "K2=1"])
+    m = LineModel(spec, seed=8)
     seen = set()
     while m.env.now < 300:
         m.env.step()
