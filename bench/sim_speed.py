@@ -1,6 +1,6 @@
 """Simulator speed: finished parts per CPU second of the line model, per control model on
 scenarios 1 and 21 of the gear line and for the auto-parts cell (machine physics on),
-against the plain SimPy reference `shared/bench/naive_line.py` measured in the same run
+against the plain SimPy reference `bench/naive_line.py` measured in the same run
 (the ratio holds across machines); then the wall time of 30 replications of 10,000 h of
 one model on all cores.
 
@@ -27,7 +27,7 @@ from plc_sim.model.line import LineModel
 from plc_sim.model.spec import MODELS, load_plant
 from plc_sim.model.variants import build_variant
 
-NAIVE = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "naive_line.py"
+NAIVE = Path(__file__).resolve().parent / "naive_line.py"
 
 
 def _naive():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Annotated, Optional
 
 import typer
@@ -12,8 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from plantctl import cmd_optimize, cmd_plc
-from plc_sim.model.experiment import RunPlan, Summary, run_replications, summarise_all
-from plc_sim.model.spec import PlantFileError, load_plant
+from plc_sim.model.experiment import RunPlan, Summary, paired, run_replications, run_settings, summarise_all
+from plc_sim.model.spec import MODELS, PlantFileError, PlantSpec, load_plant
 from plc_sim.model.variants import VariantError, build_variant
 
 app = typer.Typer(help="OPC UA plant-integration service: PLC simulator, digital twin, optimizer.",
@@ -66,7 +67,7 @@ def _json(s: Summary) -> dict[str, object]:
     return {"mean": s.mean, "half_width": hw, "ci95": None if hw is None else [s.low, s.high]}
 
 
-def _print_table(head: dict[str, object], summary: dict[str, Summary]) -> None:
+def _print_table(head: Mapping[str, object], summary: dict[str, Summary]) -> None:
     scen = "" if head["scenario"] is None else f" · scenario {head['scenario']}"
     title = (f"{head['plant']} · {head['model']}{scen} · "
              f"{head['reps']} x {head['hours']:g} h after {head['warmup']:g} h warm-up · seed {head['seed']}")
@@ -81,6 +82,109 @@ def _print_table(head: dict[str, object], summary: dict[str, Summary]) -> None:
         else:
             t.add_row(k, f"{s.mean:,.4g}", f"{s.half_width:,.3g}", f"[{s.low:,.4g}, {s.high:,.4g}]")
     Console().print(t)
+
+
+HEADLINE = {
+    "gear_line": ("Zmax", "SL", "fill_rate", "served", "LD", "I3", "WIP", "holding_eur", "FG", "scrap"),
+    "objectives": ("Z", "cost", "energy_kwh", "downtime_h", "throughput_per_h", "peak_kw", "feasible", "LD",
+                   "energy_per_part_kwh"),
+}
+
+
+def parse_setting(text: str) -> tuple[str | None, list[str]]:
+    """A setting of `plant compare`: comma-separated overrides, with `model=HSOP` (or a bare
+    model name) for the control model, e.g. `HSOP,K1=6,C=12` or `speed.Machining=90`."""
+    model, sets = None, []
+    for item in (x.strip() for x in text.split(",") if x.strip()):
+        key, sep, value = item.partition("=")
+        if item.upper() in MODELS:
+            model = item.upper()
+        elif sep and key.strip() == "model":
+            model = value.strip()
+        else:
+            sets.append(item)
+    return model, sets
+
+
+@app.command()
+def compare(
+    settings: Annotated[list[str], typer.Argument(
+        help="two or more settings, e.g. BDOP BSOP,K1=6; the first is the reference")],
+    plant: Annotated[str, typer.Option(help="bundled plant name or path to a plant TOML file")] = "gear_line",
+    model: Annotated[Optional[str], typer.Option(help="control model of every setting that names none")] = None,
+    scenario: Annotated[Optional[int], typer.Option(help="Table-1 scenario number")] = None,
+    hours: Annotated[float, typer.Option(help="calendar hours measured after the warm-up")] = 9000.0,
+    warmup: Annotated[float, typer.Option(help="calendar hours of warm-up, not measured")] = 1000.0,
+    reps: Annotated[int, typer.Option(min=2, help="replications per setting, paired by seed")] = 30,
+    seed: Annotated[int, typer.Option(help="base seed; replication r uses stream r of it")] = 1,
+    jobs: Annotated[int, typer.Option(min=1, help="parallel worker processes")] = 2,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="override applied to every setting first")] = None,
+    kpi: Annotated[Optional[list[str]], typer.Option(help="KPIs to print (default: the headline ones; 'all')")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
+) -> None:
+    """Run settings on the same seeds (common random numbers) and print each one's paired
+    differences from the first, with 95 % confidence intervals."""
+    if len(settings) < 2:
+        err.print("[red]error:[/red] compare needs at least two settings", highlight=False)
+        raise typer.Exit(2)
+    try:
+        base = load_plant(plant)
+        specs = [_setting_spec(base, text, model, scenario, set_ or []) for text in settings]
+        plan = RunPlan(hours=hours, warmup=warmup, seed=seed)
+    except (PlantFileError, VariantError, ValueError) as e:
+        err.print(f"[red]error:[/red] {e}", highlight=False)
+        raise typer.Exit(2) from None
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=as_json, disable=not err.is_terminal and as_json) as bar:
+        task = bar.add_task(f"{base.name}: {len(specs)} settings x {reps} paired replications", total=reps * len(specs))
+        runs = run_settings(specs, plan, reps, jobs, on_done=lambda _k: bar.advance(task))
+    summaries = [summarise_all(r) for r in runs]
+    diffs = [paired(runs[0], r) for r in runs[1:]]
+    head = {"plant": base.name, "scenario": scenario, "hours": hours, "warmup": warmup, "reps": reps, "seed": seed}
+    if as_json:
+        typer.echo(json.dumps({**head, "settings": [
+            {"setting": text, "model": sp.policy.model, "kpis": {k: _json(v) for k, v in sm.items()},
+             "vs_reference": None if i == 0 else {k: _json(v) for k, v in diffs[i - 1].items()}}
+            for i, (text, sp, sm) in enumerate(zip(settings, specs, summaries))]}, indent=2))
+        return
+    names = list(summaries[0]) if kpi == ["all"] else (kpi or [k for k in _headline(base) if k in summaries[0]])
+    _print_compare(head, settings, summaries, diffs, names)
+
+
+def _setting_spec(base: PlantSpec, text: str, model: str | None, scenario: int | None, common: list[str]) -> PlantSpec:
+    own_model, sets = parse_setting(text)
+    return build_variant(base, model=own_model or model, scenario=scenario, sets=common + sets)
+
+
+def _headline(spec: PlantSpec) -> tuple[str, ...]:
+    return HEADLINE["objectives" if spec.objectives is not None else "gear_line"]
+
+
+def _print_compare(head: Mapping[str, object], settings: list[str], summaries: list[dict[str, Summary]],
+                   diffs: list[dict[str, Summary]], names: list[str]) -> None:
+    scen = "" if head["scenario"] is None else f" · scenario {head['scenario']}"
+    t = Table(title=f"{head['plant']}{scen} · {head['reps']} paired replications x {head['hours']:g} h "
+                    f"after {head['warmup']:g} h · seed {head['seed']} · differences from '{settings[0]}'")
+    t.add_column("KPI")
+    t.add_column(settings[0], justify="right")
+    for text in settings[1:]:
+        t.add_column(text, justify="right")
+        t.add_column("difference, 95 % CI", justify="right")
+    for k in names:
+        ref = summaries[0][k]
+        row = [k, _mean_ci(ref)]
+        for sm, d in zip(summaries[1:], diffs):
+            mark = " *" if d[k].significant else ""
+            row += [_mean_ci(sm[k]), f"{d[k].mean:+,.4g} [{d[k].low:+,.3g}, {d[k].high:+,.3g}]{mark}"]
+        t.add_row(*row)
+    Console().print(t)
+    Console().print("* the paired 95 % interval excludes 0")
+
+
+def _mean_ci(s: Summary) -> str:
+    if math.isnan(s.half_width):
+        return f"{s.mean:,.4g}"
+    return f"{s.mean:,.4g} ± {s.half_width:,.2g}"
 
 
 # extra command modules register here

@@ -1,8 +1,12 @@
 """The plant calendar: which calendar hours the line works, and the two clocks.
 
-The line model's SimPy clock counts *working* hours; off-shift time is frozen. Runs are
-asked for in *calendar* hours ("9000 h, about a year"), which this module converts. Shifts
-start at `shift_start` each working day; day 0 of week 0 is a Monday at 00:00.
+The line model's SimPy clock counts *working* hours of the plant calendar. Both bundled
+plants have a 24/7 calendar, so their clock is the calendar (both conversions are the
+identity) and their stations follow shift plans (`shift_status`): orders keep arriving at
+night and on Sundays while the machines are off. A plant whose calendar is not 24/7 has
+its clock frozen off-shift. Runs are asked for in *calendar* hours ("9000 h, about a year"),
+which this module converts. Shifts start at `shift_start` each working day; day 0 of week
+0 is a Monday at 00:00.
 """
 
 from __future__ import annotations

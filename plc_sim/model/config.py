@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import AliasChoices
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 
 class TomlTableSource(PydanticBaseSettingsSource):

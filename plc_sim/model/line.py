@@ -1,7 +1,8 @@
 """The SimPy line model: stations of machines, card-controlled flow, demand, raw material,
 scrap, recycling and returns, under one of the four control models of seed 004.
 
-The clock counts working hours (see `calendar.py`). Flow state is plain counters and
+The clock counts plant-calendar hours (see `calendar.py`); a plant whose calendar is not 24/7
+freezes it off-shift, a 24/7 plant puts its stations on shift plans instead. Flow state is plain counters and
 deques; SimPy processes drive time (machines, failures, maintenance, order arrivals, raw
 deliveries, recycling). A model can be snapshotted at any time between events and rebuilt
 from the snapshot; the rebuilt model continues exactly as the original would have.
@@ -18,15 +19,17 @@ import numpy as np
 import simpy
 
 from .calendar import PlantCalendar, shift_status
-from .cards import DedicatedPool, Pool, SharedPool
+from .cards import CardCounts, DedicatedPool, Pool, SharedPool
 from .env import PlantEnv
 from .machine import Machine, MachinePhysics
 from .policies import policy_for
+from .vocab import broadcasts_demand
 from .spec import PlantSpec
 from .streams import Streams
 
 COUNTERS = ("B", "M", "R", "LD", "Rw", "Rn", "SC", "scrap", "finished", "from_stock", "wait_h")
-SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSION = 3
+
 
 
 MAX_CARDS = 999
@@ -53,6 +56,7 @@ class LineModel:
         self.model_name = spec.policy.model
         self.policy, shared = policy_for(self.model_name)
         self.shared = shared
+        self.bk = broadcasts_demand(self.model_name)
         self.calendar = PlantCalendar.from_spec(spec.calendar)
         self.products = spec.product_names
         self.n_products = P = len(self.products)
@@ -71,8 +75,11 @@ class LineModel:
         self.buf = [[0] * P for _ in range(N)]
         self.jobs: list[deque[int]] = [deque() for _ in range(N)]
         self.raw = [spec.raw.initial] * P
-        self.conwip_free = [pol.C[p] for p in self.products]
-        self.conwip_cap = list(self.conwip_free)
+        self.conwip_free = _conwip_counts(pol, self.products, shared)
+        self.conwip_cap = _conwip_counts(pol, self.products, shared)
+        self.one_conwip = self.conwip_free.shared
+        self.conwip_members = [self.conwip_free.sharing(p) for p in range(P)]
+        self.tokens = [[0] * P for _ in range(N)]
         self.backlog: list[deque[float]] = [deque() for _ in range(P)]
         self.recycle_queue = 0
         self.recycle_end: float | None = None
@@ -117,6 +124,8 @@ class LineModel:
         self.demand_n = [0] * P
         self.delivered = [0] * P
         self.lost = [0] * P
+        self.returned = [0] * P
+        self.scrapped = [0] * P
         self.stats_t = self.env.now
         self.wip_area = [0.0] * self.n_stages
         self.wip_t = [self.env.now] * self.n_stages
@@ -182,6 +191,29 @@ class LineModel:
         self.timers[key] = ev
         return ev
 
+    def free_cards_by_product(self) -> list[int]:
+        """Free CONWIP cards per product; a shared count is dealt out in turn (HK start)."""
+        cw = self.conwip_free
+        if not cw.shared:
+            return list(cw)
+        free = [0] * self.n_products
+        for i in range(max(cw[0], 0)):
+            free[i % self.n_products] += 1
+        return free
+
+    def card_product(self, p: int) -> int:
+        """The product a CONWIP card freed by product p now authorises (HK-CONWIP): p
+        itself, unless the count is shared (S-KAP) and some product has backorders: then the
+        product of the oldest backorder, so cards move to where demand is."""
+        if not self.one_conwip:
+            return p
+        best, oldest = p, math.inf
+        for q in self.conwip_members[p]:
+            b = self.backlog[q]
+            if b and b[0] < oldest:
+                best, oldest = q, b[0]
+        return best
+
     @staticmethod
     def interleaved(counts: list[int]) -> list[int]:
         """Products in round-robin order, `counts[p]` times each: fair initial requests."""
@@ -203,24 +235,80 @@ class LineModel:
             self.carded[s][p] += 1
             self.try_start(s, p)
 
+    def add_tokens(self, p: int, stages: int) -> None:
+        """BK-CONWIP demand tokens of product p reach stages 1..`stages`; a token joins at
+        once only where its input is there (at stage 1: always try)."""
+        tokens, buf = self.tokens, self.buf
+        for s in range(stages):
+            tokens[s][p] += 1
+            if s == 0 or buf[s - 1][p]:
+                self.join(s, p)
+
+    def feed(self, s: int, p: int) -> None:
+        """Something stage s of product p may have waited for came free: an input part, a
+        raw blank or a CONWIP card."""
+        if self.bk:
+            if self.tokens[s][p]:
+                self.join(s, p)
+            if not self.carded[s][p]:
+                return
+        self.try_start(s, p)
+
+    def join(self, s: int, p: int) -> None:
+        """BK-CONWIP synchronisation: a demand token asks for its stage's kanban only when
+        its input (and at stage 1 a CONWIP card) is there and not already claimed by an
+        earlier request. A kanban is never held by a token that waits for a part, so the
+        shared-kanban deadlock (every kanban held by tokens of the product that has no
+        parts) cannot form."""
+        tokens = self.tokens[s]
+        if not tokens[p]:
+            return
+        pool = self.pools[s]
+        carded = self.carded[s]
+        inputs = self.buf[s - 1] if s else None
+        while tokens[p]:
+            claimed = carded[p] + (pool.n_waiting[p] if pool is not None else 0)
+            if inputs is not None:
+                if inputs[p] <= claimed:
+                    return
+            elif not self._stage1_free(p, claimed):
+                return
+            tokens[p] -= 1
+            if pool is None or pool.request(p):
+                carded[p] += 1
+                self.try_start(s, p)
+
+    def _stage1_free(self, p: int, claimed: int) -> bool:
+        """A raw blank and a CONWIP card not claimed by earlier stage-1 requests."""
+        if self.raw[p] <= claimed:
+            return False
+        cards = self.conwip_free
+        free = cards.values[cards.key[p]]
+        if not self.one_conwip:
+            return free > claimed
+        pool = self.pools[0]
+        return free > sum(self.carded[0]) + (pool.waiting_total() if pool is not None else 0)
+
     def try_start(self, s: int, p: int) -> None:
         """Start every carded request of (s, p) that has its input (and CONWIP card at stage 1)."""
         carded = self.carded[s]
         while carded[p]:
             if s == 0:
-                if self.raw[p] <= 0 or self.conwip_free[p] <= 0:
+                cards = self.conwip_free
+                k = cards.key[p]
+                if self.raw[p] <= 0 or cards.values[k] <= 0:
                     return
                 self.raw[p] -= 1
-                self.conwip_free[p] -= 1
+                cards.values[k] -= 1
                 self.life["released"] += 1
+                self._wip(0, 1)
             else:
                 if not self.buf[s - 1][p]:
                     return
                 self.buf[s - 1][p] -= 1
-                self._wip(s - 1, -1)
+                self._wip_move(s - 1)
                 self._release_kanban(s - 1, p)
             carded[p] -= 1
-            self._wip(s, 1)
             self.jobs[s].append(p)
             ms = self.machines[s]
             if len(ms) == 1:
@@ -254,8 +342,10 @@ class LineModel:
                 self.try_start(s, q)
 
     def _card_free(self, p: int) -> None:
-        retiring = self.conwip_free[p] < 0
-        self.conwip_free[p] += 1
+        cards = self.conwip_free
+        k = cards.key[p]
+        retiring = cards.values[k] < 0
+        cards.values[k] += 1
         if not retiring:
             self.policy.on_card_free(self, p)
 
@@ -300,6 +390,7 @@ class LineModel:
         s = m.stage
         if m.job_defect and m.rs_defect.uniform() < m.job_defect:
             self.count["scrap"] += 1
+            self.scrapped[p] += 1
             self.life["scrapped"] += 1
             self._wip(s, -1)
             self._release_kanban(s, p)
@@ -331,6 +422,7 @@ class LineModel:
         rs = self.streams["returns"]
         if rs.uniform() < rs.sample(self.spec.quality.return_prob):
             self.count["Rn"] += 1
+            self.returned[p] += 1
             self._to_recycling()
 
     def _fg(self, p: int, d: int) -> None:
@@ -339,6 +431,16 @@ class LineModel:
         self.fg_t = now
         self.fg_total += d
         self.buf[self.n_stages - 1][p] += d
+
+    def _wip_move(self, s: int) -> None:
+        """A part moves from stage s's output buffer into stage s+1."""
+        now = self.env._now
+        area, wip, t = self.wip_area, self.wip, self.wip_t
+        area[s] += wip[s] * (now - t[s])
+        area[s + 1] += wip[s + 1] * (now - t[s + 1])
+        t[s] = t[s + 1] = now
+        wip[s] -= 1
+        wip[s + 1] += 1
 
     def _wip(self, s: int, d: int) -> None:
         now = self.env._now
@@ -429,7 +531,7 @@ class LineModel:
             if qty > 0:
                 self.raw[p] += qty
                 self.count["Rw"] += qty
-                self.try_start(0, p)
+                self.feed(0, p)
 
     def _recycling(self) -> Generator:
         rs = self.streams["recycling"]
@@ -478,7 +580,7 @@ class LineModel:
         s = mach.stage
         if self.jobs[s]:
             return "idle"
-        if any(self.carded[s]):
+        if any(self.carded[s]) or any(self.tokens[s]):
             return "starved"
         pool = self.pools[s]
         if pool is not None and any(pool.waiting_for(p) for p in range(self.n_products)):
@@ -509,8 +611,9 @@ class LineModel:
             "buf": [list(r) for r in self.buf],
             "jobs": [list(q) for q in self.jobs],
             "raw": list(self.raw),
-            "conwip_free": list(self.conwip_free),
-            "conwip_cap": list(self.conwip_cap),
+            "conwip_free": list(self.conwip_free.values),
+            "conwip_cap": list(self.conwip_cap.values),
+            "tokens": [list(r) for r in self.tokens],
             "backlog": [list(q) for q in self.backlog],
             "recycle": [self.recycle_queue, self.recycle_end],
             "power": [self.power_now, self.peak_kw],
@@ -522,6 +625,7 @@ class LineModel:
             "stats": {
                 "count": dict(self.count), "demand_n": list(self.demand_n),
                 "delivered": list(self.delivered), "lost": list(self.lost),
+                "returned": list(self.returned), "scrapped": list(self.scrapped),
                 "stats_t": self.stats_t, "wip": list(self.wip), "wip_area": list(self.wip_area),
                 "wip_t": list(self.wip_t), "fg_total": self.fg_total, "fg_area": self.fg_area,
                 "fg_t": self.fg_t, "life": dict(self.life),
@@ -549,8 +653,9 @@ class LineModel:
         self.buf = [list(r) for r in snap["buf"]]
         self.jobs = [deque(q) for q in snap["jobs"]]
         self.raw = list(snap["raw"])
-        self.conwip_free = list(snap["conwip_free"])
-        self.conwip_cap = list(snap["conwip_cap"])
+        self.conwip_free.values = list(snap["conwip_free"])
+        self.conwip_cap.values = list(snap["conwip_cap"])
+        self.tokens = [list(r) for r in snap["tokens"]]
         self.backlog = [deque(q) for q in snap["backlog"]]
         self.recycle_queue, self.recycle_end = snap["recycle"]
         self.power_now, self.peak_kw = snap["power"]
@@ -563,7 +668,15 @@ class LineModel:
         st = snap["stats"]
         self.count = dict(st["count"])
         self.demand_n, self.delivered, self.lost = list(st["demand_n"]), list(st["delivered"]), list(st["lost"])
+        self.returned, self.scrapped = list(st["returned"]), list(st["scrapped"])
         self.stats_t = st["stats_t"]
         self.wip, self.wip_area, self.wip_t = list(st["wip"]), list(st["wip_area"]), list(st["wip_t"])
         self.fg_total, self.fg_area, self.fg_t = st["fg_total"], st["fg_area"], st["fg_t"]
         self.life = dict(st["life"])
+
+
+def _conwip_counts(pol: Any, products: list[str], shared: bool) -> CardCounts:
+    """CONWIP counts: one per product (D-KAP) or one for the line (S-KAP)."""
+    if shared:
+        return CardCounts([pol.conwip_shared()], [0] * len(products))
+    return CardCounts([pol.C[p] for p in products], list(range(len(products))))

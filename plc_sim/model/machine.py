@@ -217,10 +217,17 @@ class Machine(MachineRecord):
         return float(w.per_h * self.job_v ** (self.speed_spec.wear_exp if self.speed_spec else 1.0))
 
     def _draw(self, state: MachineState) -> float:
-        """Power in kW in `state` (processing at the current job's speed)."""
+        """Power in kW in `state`. Processing draws a base load that does not depend on the
+        cutting speed (spindle cooling, hydraulics, coolant, controls: Gutowski et al. 2006's
+        constant P0) plus the cutting part, which scales as v^power_exp; so the energy of
+        one part, (base + cut v^e) / v, is lowest at an interior speed, not the slowest."""
+        pw = self.power
         if state == PROCESSING:
-            return float(self.power.processing * (self.job_v ** self.speed_spec.power_exp if self.speed_spec else 1.0))
-        return float(getattr(self.power, _POWER_FIELD.get(state, state.value)))
+            if self.speed_spec is None:
+                return pw.processing
+            base = pw.processing_base
+            return float(base + (pw.processing - base) * self.job_v ** self.speed_spec.power_exp)
+        return float(getattr(pw, _POWER_FIELD.get(state, state.value)))
 
     def wear_now(self, now: float) -> float:
         if self.wear_spec is None:
@@ -421,7 +428,7 @@ class Machine(MachineRecord):
         return self._repaired
 
     def _failures(self) -> Proc:
-        env, line = self.env, self.line
+        env = self.env
         while True:
             if self.repair_end is None:
                 yield self._wait(self._fail_key, self.next_failure)

@@ -5,8 +5,9 @@ requests come from (docs/control_rules.md has the card life cycles):
 
 * HK-CONWIP: demand reaches the line only through CONWIP cards returned on delivery; a free
   card is a request at stage 1; a part finished at stage i is a request at stage i+1.
-* BK-CONWIP: an accepted order is broadcast at once as a request (demand token) to every
-  stage; a stage also needs its kanban, an input part and, at stage 1, a free CONWIP card.
+* BK-CONWIP: an accepted order is broadcast at once as a demand token to every stage; a
+  token, a kanban and an input part (at stage 1: a raw blank and a free CONWIP card) are
+  joined only when all are there: a token asks for a kanban only with its input ready.
   A part scrapped at stage i re-issues tokens at stages 1..i so its replacement is made.
 
 Kanban allocation (D-KAP dedicated, S-KAP shared) is the line model's choice of card pool.
@@ -42,14 +43,14 @@ class HKConwip:
             for p in range(m.n_products):
                 for _ in range(m.buf[s - 1][p]):
                     m.request(s, p)
-        for p in m.interleaved(m.conwip_free):
+        for p in m.interleaved(m.free_cards_by_product()):
             m.request(0, p)
 
     def on_order(self, m: "LineModel", p: int) -> None:
         return None
 
     def on_card_free(self, m: "LineModel", p: int) -> None:
-        m.request(0, p)
+        m.request(0, m.card_product(p))
 
     def on_output(self, m: "LineModel", s: int, p: int) -> None:
         m.request(s + 1, p)
@@ -67,18 +68,25 @@ class BKConwip:
         return None
 
     def on_order(self, m: "LineModel", p: int) -> None:
-        for s in range(m.n_stages):
-            m.request(s, p)
+        m.add_tokens(p, m.n_stages)
 
     def on_card_free(self, m: "LineModel", p: int) -> None:
-        m.try_start(0, p)
+        if not m.one_conwip:
+            m.feed(0, p)
+            return
+        first = m.card_product(p)
+        m.feed(0, first)
+        for q in m.conwip_members[p]:
+            if m.conwip_free[p] <= 0:
+                return
+            if q != first:
+                m.feed(0, q)
 
     def on_output(self, m: "LineModel", s: int, p: int) -> None:
-        m.try_start(s + 1, p)
+        m.join(s + 1, p)
 
     def on_scrap(self, m: "LineModel", s: int, p: int) -> None:
-        for i in range(s + 1):
-            m.request(i, p)
+        m.add_tokens(p, s + 1)
 
 
 def policy_for(model: str) -> tuple[ControlPolicy, bool]:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .rules import condition_maintenance_problem, dispatch_weights_problem
-from .vocab import CONTROL_MODELS, ControlModel, MaintPolicy, shares_kanbans
+from .vocab import CONTROL_MODELS, ControlModel, MaintPolicy, broadcasts_demand, shares_kanbans
 
 PLANTS_DIR = Path(__file__).resolve().parent.parent / "plants"
 MODELS = CONTROL_MODELS
@@ -55,15 +55,24 @@ class Product(_Strict):
 
 
 class Power(_Strict):
-    """Electrical draw in kW per machine state; `processing` is at 100 % speed."""
+    """Electrical draw in kW per machine state; `processing` is at 100 % speed, of which
+    `processing_base` (spindle cooling, hydraulics, coolant, controls) does not depend on
+    the cutting speed; only the rest scales with the speed law."""
 
     processing: NonNeg = 0.0
+    processing_base: NonNeg = 0.0
     idle: NonNeg = 0.0
     standby: NonNeg = 0.0
     wakeup: NonNeg = 0.0
     down: NonNeg = 0.0
     maintenance: NonNeg = 0.0
     off: NonNeg = 0.0
+
+    @model_validator(mode="after")
+    def _base_within(self) -> "Power":
+        if self.processing_base > self.processing:
+            raise ValueError(f"processing_base ({self.processing_base}) exceeds processing ({self.processing})")
+        return self
 
 
 class Failures(_Strict):
@@ -238,7 +247,13 @@ class Recycling(_Strict):
 
 
 class Costs(_Strict):
-    """Table 2 of seed 004: revenue and cost coefficients of Zmax (equation 22)."""
+    """Table 2 of seed 004: revenue and cost coefficients of Zmax (equation 22), and how
+    each term is read (docs/control_rules.md, "Reading equation 22").
+
+    `holding_period_h`: c_I3 is charged per unit held and this many calendar hours (unset:
+    per unit of time-average stock, the literal reading); `hold_wip`: parts in process are
+    held at the same rate; `refund_returns`: a return reverses its sale; `scrap_writeoff`: a
+    scrapped part is written off at its product's price before recycling earns c_SC back."""
 
     FG: dict[str, float]
     SC: float
@@ -249,6 +264,18 @@ class Costs(_Strict):
     LD: float
     Rw: float
     Rn: float
+    holding_period_h: Positive | None = None
+    hold_wip: bool = False
+    refund_returns: bool = False
+    scrap_writeoff: bool = False
+
+
+class WipWeights(_Strict):
+    """Seed 004, Table 2: weights d1..d6 of the D-KAP WIP objectives (equations 9-11) and
+    s1..s5 of the S-KAP ones (equations 12-14)."""
+
+    d: list[float] = Field(min_length=6, max_length=6)
+    s: list[float] = Field(min_length=5, max_length=5)
 
 
 class Objectives(_Strict):
@@ -267,16 +294,27 @@ class Objectives(_Strict):
     w3: NonNeg = 0.0
     r_max_kw: Positive
     t_min_per_h: NonNeg
+    t_min_tolerance: float = Field(default=0.0, ge=0, lt=1)
+    lost_sale_cost: dict[str, NonNeg] = {}
 
 
 class Policy(_Strict):
-    """Card counts. K per stage 1..N-1; S per stage 1..N (base stock); C per product."""
+    """Card counts. K per stage 1..N-1; S per stage 1..N (base stock); C per product under
+    D-KAP, `C_shared` for the whole line under S-KAP (seed 004: "the parameter C acts as a
+    capacity limit for the whole manufacturing system"; unset: the sum of the C's).
+    `constraints = "seed"` also checks seed 004's constraints (`seed_constraint_problems`)."""
 
     model: ControlModel = "BDOP"
     C: dict[str, int]
+    C_shared: int | None = None
     S: dict[str, list[int]]
     K_dedicated: dict[str, list[int]]
     K_shared: list[int]
+    constraints: Literal["cards", "seed"] = "cards"
+
+    def conwip_shared(self) -> int:
+        """The S-KAP single CONWIP count."""
+        return self.C_shared if self.C_shared is not None else sum(self.C.values())
 
 
 class Scenarios(_Strict):
@@ -308,6 +346,7 @@ class PlantSpec(_Strict):
     policy: Policy
     scenarios: Scenarios | None = None
     objectives: Objectives | None = None
+    wip_weights: WipWeights | None = None
     baseline: dict[str, str] = {}
 
     @property
@@ -493,7 +532,7 @@ def policy_problems(pol: Policy, products: list[str], n_stages: int) -> list[tup
             out.append((("policy", "S", p), f"needs one base stock per stage ({n_stages})"))
         elif any(s < 0 for s in pol.S[p]):
             out.append((("policy", "S", p), "negative base stock"))
-        elif p in pol.C and sum(pol.S[p]) > pol.C[p]:
+        elif p in pol.C and not shared and sum(pol.S[p]) > pol.C[p]:
             out.append((("policy", "S", p), f"sum of base stocks {sum(pol.S[p])} exceeds C={pol.C[p]}"))
         if p not in pol.K_dedicated or len(pol.K_dedicated[p]) != n_stages - 1:
             out.append((("policy", "K_dedicated", p), f"needs one kanban count per stage 1..{n_stages - 1}"))
@@ -503,6 +542,12 @@ def policy_problems(pol: Policy, products: list[str], n_stages: int) -> list[tup
         out.append((("policy", "K_shared"), f"needs one kanban count per stage 1..{n_stages - 1}"))
     if out:
         return out
+    if shared:
+        total_s = sum(sum(pol.S[p]) for p in products)
+        if pol.conwip_shared() < 1:
+            out.append((("policy", "C_shared"), f"fewer than one CONWIP card ({pol.conwip_shared()})"))
+        elif total_s > pol.conwip_shared():
+            out.append((("policy", "S"), f"sum of base stocks {total_s} exceeds the shared C={pol.conwip_shared()}"))
     for i in range(n_stages - 1):
         if shared:
             k = pol.K_shared[i]
@@ -518,7 +563,38 @@ def policy_problems(pol: Policy, products: list[str], n_stages: int) -> list[tup
                     out.append((("policy", "K_dedicated", p), f"fewer than one kanban at stage {i + 1} ({k})"))
                 elif pol.S[p][i] > k:
                     out.append((("policy", "S", p), f"S{i + 1}={pol.S[p][i]} is greater than its kanban cap K{i + 1}={k}"))
+    if not out and pol.constraints == "seed":
+        out += [(("policy",), msg) for msg in seed_constraint_problems(pol, products, n_stages)]
     return out
+
+
+def seed_constraint_problems(pol: Policy, products: list[str], n_stages: int) -> list[str]:
+    """Seed 004's constraints on K, S and C (section 3.2), for D-KAP per product and for
+    S-KAP with the shared K and single C. The extracted text lost the relation signs; we read
+    them so that the WIP objectives (K1-K2, K2-S3, C-S3) are never negative: K_i >= S_N,
+    K_i <= C, C >= S_N, and under HK-CONWIP also K1 >= K2 (D-KAP: and K1 + K2 <= C)."""
+    out: list[str] = []
+    shared = shares_kanbans(pol.model)
+    hk = not broadcasts_demand(pol.model)
+    for p in products:
+        ks = pol.K_shared if shared else pol.K_dedicated[p]
+        c = pol.conwip_shared() if shared else pol.C[p]
+        s_n = pol.S[p][-1]
+        tag = "" if shared else f".{p}"
+        for i, k in enumerate(ks):
+            if k < s_n:
+                out.append(f"seed constraint K{i + 1}{tag} >= S{n_stages}.{p} fails ({k} < {s_n})")
+            if k > c:
+                out.append(f"seed constraint K{i + 1}{tag} <= C{tag} fails ({k} > {c})")
+        if c < s_n:
+            out.append(f"seed constraint C{tag} >= S{n_stages}.{p} fails ({c} < {s_n})")
+        if hk:
+            for i in range(len(ks) - 1):
+                if ks[i] < ks[i + 1]:
+                    out.append(f"seed constraint K{i + 1}{tag} >= K{i + 2}{tag} fails ({ks[i]} < {ks[i + 1]})")
+            if not shared and sum(ks) > c:
+                out.append(f"seed constraint K1{tag} + ... + K{len(ks)}{tag} <= C{tag} fails ({sum(ks)} > {c})")
+    return list(dict.fromkeys(out))
 
 
 def revalidated(model: BaseModel, **changes: Any) -> Any:

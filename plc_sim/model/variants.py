@@ -67,7 +67,9 @@ def apply_overrides(spec: PlantSpec, sets: list[str]) -> PlantSpec:
     station (all its machines).
 
     Without a product, K applies to every product (D-KAP) or to the shared pool (S-KAP);
-    C and S apply to every product. Product may be named or numbered from 1.
+    C to every product (D-KAP) or the line's single count (S-KAP); S to every product.
+    Product may be named or numbered from 1. `constraints=cards` checks only the card rules,
+    `constraints=seed` also seed 004's constraints.
     """
     setpoints = [x for x in sets if _SETPOINT.match(x.partition("=")[0].strip())]
     if setpoints:
@@ -79,6 +81,11 @@ def apply_overrides(spec: PlantSpec, sets: list[str]) -> PlantSpec:
         if item in setpoints:
             continue
         key, sep, value = item.partition("=")
+        if key.strip() == "constraints":
+            if value.strip() not in ("cards", "seed"):
+                raise VariantError(f"--set {item!r}: constraints are 'cards' or 'seed'")
+            pol.constraints = value.strip()  # type: ignore[assignment]
+            continue
         m = _SET.match(key.strip())
         if not sep or not m:
             raise VariantError(f"--set {item!r}: expected NAME=INT with NAME like K1, K1.A, C, C.A, S3, S3.B")
@@ -91,6 +98,11 @@ def apply_overrides(spec: PlantSpec, sets: list[str]) -> PlantSpec:
         if name == "C":
             if stage:
                 raise VariantError(f"--set {item!r}: C has no stage (use C or C.A)")
+            if shares_kanbans(pol.model):
+                if prod:
+                    raise VariantError(f"--set {item!r}: {pol.model} has one CONWIP count for the line; use C=N")
+                pol.C_shared = v
+                continue
             for p in targets:
                 pol.C[p] = v
             continue

@@ -20,9 +20,10 @@ def test_simulate_json_in_parallel_processes():
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["model"] == "HSOP" and out["scenario"] == 21 and out["reps"] == 4
-    assert out["policy"]["K_shared"][0] == 5
+    assert out["policy"]["K_shared"][0] == 5 and out["policy"]["C_shared"] == 8
     for k in ("Zmax", "SL", "fill_rate", "WIP", "FG", "I3", "SC", "Rn", "B", "M", "R", "LD", "Rw",
-              "energy_kwh", "downtime_h", "throughput_per_h", "oee", "util_MP3", "WIP_MP1", "FG_A"):
+              "energy_kwh", "downtime_h", "throughput_per_h", "oee", "util_MP3", "WIP_MP1", "FG_A", "served",
+              "WIP1_obj", "WIP3_obj", "holding_eur", "sales_eur", "scrap_writeoff_eur"):
         s = out["kpis"][k]
         assert s["ci95"][0] <= s["mean"] <= s["ci95"][1], k
     again = _plant("simulate", "--model", "HSOP", "--scenario", "21", "--hours", "300", "--warmup", "100",
@@ -40,7 +41,7 @@ def test_simulate_table():
 def test_bad_plant_file_runs_nothing(tmp_path):
     bad = tmp_path / "broken.toml"
     bad.write_text((Path(__file__).parents[2] / "plc_sim/plants/gear_line.toml").read_text()
-                   .replace("C = { A = 10, B = 10 }", "C = { A = 0, B = 10 }"))
+                   .replace("C = { A = 8, B = 8 }", "C = { A = 0, B = 8 }"))
     r = _plant("simulate", "--plant", str(bad), "--reps", "1", "--hours", "10")
     assert r.returncode == 2
     assert "broken.toml, line" in r.stderr and "policy.C.A" in r.stderr

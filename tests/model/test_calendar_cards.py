@@ -3,7 +3,7 @@
 import pytest
 
 from plc_sim.model.calendar import PlantCalendar
-from plc_sim.model.cards import DedicatedPool, SharedPool
+from plc_sim.model.cards import CardCounts, DedicatedPool, SharedPool
 
 
 def test_calendar_converts_both_ways():
@@ -50,3 +50,25 @@ def test_resize_grants_waiting_requests_and_retires_surplus_cards():
     d.request(0)
     d.request(0)
     assert d.resize(0, 3) == [0] and d.free == [1, 1]
+
+
+def test_shared_pool_counts_waiting_requests_per_product_through_a_restore():
+    pool = SharedPool(1, 2)
+    pool.request(0)
+    pool.request(1)
+    pool.request(1)
+    pool.request(0)
+    assert [pool.waiting_for(p) for p in (0, 1)] == [1, 2]
+    copy = SharedPool(1, 2)
+    copy.restore(pool.state())
+    assert [copy.waiting_for(p) for p in (0, 1)] == [1, 2]
+    assert copy.release(0) == 1 and copy.waiting_for(1) == 1
+
+
+def test_card_counts_share_one_value_under_s_kap():
+    shared = CardCounts([8], [0, 0])
+    shared[1] -= 3
+    assert shared[0] == 5 and list(shared) == [5, 5] and shared.shared and shared.sharing(0) == [0, 1]
+    own = CardCounts([4, 6], [0, 1])
+    own[1] += 1
+    assert own == [4, 7] and not own.shared and own.sharing(1) == [1]

@@ -13,7 +13,7 @@ from plc_sim.model.variants import build_variant
 def test_invariants_hold_at_every_event(gear_line, model, scenario):
     m = LineModel(build_variant(gear_line, model=model, scenario=scenario), seed=3)
     check_invariants(m)
-    events = step_until(m, 400.0)
+    events = step_until(m, 500.0)
     assert events > 3000
     assert m.life["delivered"] > 300
     assert m.count["B"] > 0 and m.count["scrap"] > 0 and m.count["M"] > 0
@@ -32,7 +32,7 @@ def test_tight_cards_and_live_changes_keep_invariants(gear_line, model):
     m.set_conwip(0, 1)
     check_invariants(m)
     step_until(m, 400.0)
-    assert m.conwip_cap == [1, 6]
+    assert m.conwip_cap == ([1, 1] if m.conwip_cap.shared else [1, 6]), "S-KAP has one C for the line"
     assert m.life["delivered"] > 50
 
 
@@ -77,7 +77,8 @@ def test_hk_conwip_holds_c_parts_and_bk_restores_base_stock(gear_line):
 
 
 def test_idle_machines_report_starved_and_blocked(gear_line):
-    m = LineModel(build_variant(gear_line, model="BDOP", scenario=21, sets=["K1=1", "K2=1"]), seed=8)
+    spec = build_variant(gear_line, model="BDOP", scenario=21, sets=["constraints=cards", "K1=1", "K2=1"])
+    m = LineModel(spec, seed=8)
     seen = set()
     while m.env.now < 300:
         m.env.step()
@@ -86,5 +87,5 @@ def test_idle_machines_report_starved_and_blocked(gear_line):
                 status = m.machine_status(x)
                 seen.add(status)
                 if status == "starved":
-                    assert any(m.carded[x.stage]) and not m.jobs[x.stage]
+                    assert (any(m.carded[x.stage]) or any(m.tokens[x.stage])) and not m.jobs[x.stage]
     assert {"processing", "starved", "blocked", "down"} <= seen

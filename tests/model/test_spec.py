@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from plc_sim.model.spec import PLANTS_DIR, PlantFileError, load_plant, parse_plant
+from plc_sim.model.spec import PLANTS_DIR, PlantFileError, load_plant, parse_plant, seed_constraint_problems
 from plc_sim.model.variants import VariantError, apply_scenario, build_variant
 
 GEAR = (PLANTS_DIR / "gear_line.toml").read_text()
@@ -54,16 +54,16 @@ CASES = [
      "mean = -10.0", r"field routing\.times\.A\[1\]\.mean: Input should be greater than 0"),
     ("unknown product in routing", ("times.B = [", "times.C = ["), "times.C = [",
      r"field routing\.times\.C: unknown product 'C' in routing"),
-    ("fewer than one CONWIP card", ("C = { A = 10, B = 10 }", "C = { A = 0, B = 10 }"),
+    ("fewer than one CONWIP card", ("C = { A = 8, B = 8 }", "C = { A = 0, B = 8 }"),
      "C = { A = 0", r"field policy\.C\.A: fewer than one CONWIP card"),
     ("fewer than one kanban", ("K_dedicated = { A = [4, 4], B = [4, 4] }", "K_dedicated = { A = [4, 0], B = [4, 4] }"),
      "K_dedicated", r"field policy\.K_dedicated\.A: fewer than one kanban at stage 2"),
-    ("S greater than its kanban cap", ("S = { A = [0, 0, 3], B = [0, 0, 3] }", "S = { A = [0, 5, 3], B = [0, 0, 3] }"),
+    ("S greater than its kanban cap", ("S = { A = [0, 0, 4], B = [0, 0, 4] }", "S = { A = [0, 5, 2], B = [0, 0, 4] }"),
      "S = { A = [0, 5", r"field policy\.S\.A: S2=5 is greater than its kanban cap K2=4"),
-    ("sum of S over C", ("S = { A = [0, 0, 3], B = [0, 0, 3] }", "S = { A = [4, 4, 3], B = [0, 0, 3] }"),
-     "S = { A = [4", r"field policy\.S\.A: sum of base stocks 11 exceeds C=10"),
+    ("sum of S over C", ("S = { A = [0, 0, 4], B = [0, 0, 4] }", "S = { A = [4, 4, 4], B = [0, 0, 4] }"),
+     "S = { A = [4", r"field policy\.S\.A: sum of base stocks 12 exceeds C=8"),
     ("unknown field", ("lot = 4", "lots = 4"), "lots = 4", r"field raw\.lots: Extra inputs are not permitted"),
-    ("wrong type", ("days_per_week = 6 ", "days_per_week = \"six\" "), "days_per_week",
+    ("wrong type", ("days_per_week = 7", "days_per_week = \"seven\""), "days_per_week = \"seven",
      r"field calendar\.days_per_week: Input should be a valid integer"),
     ("missing field", ("[demand.B]\ninterarrival", "[demand.B]\nx_interarrival"),
      "[demand.B]", r"field demand\.B\.interarrival: Field required"),
@@ -92,7 +92,7 @@ def test_toml_syntax_error_names_the_line():
 
 
 def test_every_problem_is_listed():
-    e = _error(_bad("C = { A = 10, B = 10 }", "C = { A = 0, B = 0 }"))
+    e = _error(_bad("C = { A = 8, B = 8 }", "C = { A = 0, B = 0 }"))
     assert len(e.problems) == 4, "each product's C and the base stock it can no longer hold"
     assert sum("fewer than one CONWIP card" in p for p in e.problems) == 2
 
@@ -105,17 +105,21 @@ def test_unknown_plant_lists_bundled_ones():
 def test_overrides_are_checked(gear_line):
     spec = build_variant(gear_line, model="HDOP", sets=["K1=6", "K2.B=2", "C.A=12", "S3=1"])
     assert spec.policy.K_dedicated == {"A": [6, 4], "B": [6, 2]}
-    assert spec.policy.C == {"A": 12, "B": 10} and spec.policy.S["B"] == [0, 0, 1]
-    shared = build_variant(gear_line, model="BSOP", sets=["K2=9"])
-    assert shared.policy.K_shared == [6, 9]
+    assert spec.policy.C == {"A": 12, "B": 8} and spec.policy.S["B"] == [0, 0, 1]
+    shared = build_variant(gear_line, model="BSOP", sets=["K2=6", "C=10"])
+    assert shared.policy.K_shared == [4, 6] and shared.policy.C_shared == 10 and shared.policy.C == {"A": 8, "B": 8}
     with pytest.raises(VariantError, match="shares kanbans between products"):
-        build_variant(gear_line, model="BSOP", sets=["K2=9", "K1.1=9"])
+        build_variant(gear_line, model="BSOP", sets=["K2=6", "K1.1=9"])
     for bad, why in [("K3=2", "stages are 1..2"), ("S3=20", "sum of base stocks"), ("K1=x", "not a whole number"),
-                     ("Q1=2", "expected NAME=INT"), ("K1.Z=2", "unknown product"), ("C=0", "fewer than one")]:
+                     ("Q1=2", "expected NAME=INT"), ("K1.Z=2", "unknown product"), ("C=0", "fewer than one"),
+                     ("K1=9", r"seed constraint K1\.A <= C\.A fails \(9 > 8\)"),
+                     ("K2=3", r"seed constraint K2\.A >= S3\.A fails \(3 < 4\)")]:
         with pytest.raises(VariantError, match=why):
             build_variant(gear_line, sets=[bad])
     with pytest.raises(VariantError, match="shares kanbans"):
         build_variant(gear_line, model="BSOP", sets=["K1.A=2"])
+    with pytest.raises(VariantError, match="one CONWIP count for the line"):
+        build_variant(gear_line, model="HSOP", sets=["C.A=9"])
     with pytest.raises(VariantError, match="no scenario 4"):
         build_variant(gear_line, scenario=4)
 
@@ -125,3 +129,16 @@ def test_scenario_reading_keeps_ratios(gear_line):
     ratio = s1.demand["A"].interarrival.mean / s21.demand["A"].interarrival.mean
     assert ratio == pytest.approx(6.41 / 4.73)
     assert s1.failures.time_to_failure.mean / s21.failures.time_to_failure.mean == pytest.approx(6.55 / 4.78)
+
+
+def test_seed_constraints_of_hk_conwip(gear_line):
+    """Under HK-CONWIP the seed also asks K1 >= K2 and, with dedicated kanbans, K1 + K2 <= C;
+    BK-CONWIP does not; `constraints=cards` checks only the card rules."""
+    with pytest.raises(VariantError, match=r"K1\.A \+ \.\.\. \+ K2\.A <= C\.A fails \(10 > 8\)"):
+        build_variant(gear_line, model="HDOP", sets=["K1=6", "K2=4"])
+    assert build_variant(gear_line, model="BDOP", sets=["K1=6", "K2=4"]).policy.K_dedicated["A"] == [6, 4]
+    with pytest.raises(VariantError, match=r"K1 >= K2 fails \(4 < 5\)"):
+        build_variant(gear_line, model="HSOP", sets=["K2=5"])
+    free = build_variant(gear_line, model="HSOP", sets=["constraints=cards", "K1=1", "K2=5", "S3=1"])
+    assert free.policy.K_shared == [1, 5]
+    assert seed_constraint_problems(free.policy, free.product_names, 3)

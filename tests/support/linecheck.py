@@ -33,9 +33,10 @@ def check_invariants(m: LineModel) -> None:
                 assert held[p] <= pool.cap[p] or pool.free[p] < 0, "over the cap without a pending cut"
     for p in range(P):
         assert 0 <= m.raw[p] <= m.spec.raw.cap
-        in_system = sum(parts_at(m, s, p) + m.buf[s][p] for s in range(N))
-        assert in_system == m.conwip_cap[p] - m.conwip_free[p], (p, in_system, m.conwip_free)
+        in_system = sum(parts_at(m, s, q) + m.buf[s][q] for s in range(N) for q in m.conwip_free.sharing(p))
+        assert in_system == m.conwip_cap[p] - m.conwip_free[p], (p, in_system, m.conwip_free.values)
         assert in_system <= m.conwip_cap[p] or m.conwip_free[p] < 0
+        assert all(t >= 0 for t in m.tokens[0]) and all(t >= 0 for row in m.tokens for t in row)
         times = list(m.backlog[p])
         assert times == sorted(times)
     for s in range(N):
