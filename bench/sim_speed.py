@@ -46,7 +46,7 @@ def _cpu(fn) -> tuple[float, int]:
 def _line_parts(spec, hours: float, seed: int) -> int:
     m = LineModel(spec, seed)
     m.run_calendar(hours)
-    return m.count["finished"]
+    return m.count.finished
 
 
 def main() -> None:

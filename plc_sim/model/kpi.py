@@ -35,10 +35,10 @@ def zmax_terms(m: LineModel, i3_area: float, wip_area: float, span: float) -> di
         holding = costs.I3 * (i3_area + (wip_area if costs.hold_wip else 0.0)) / costs.holding_period_h
     writeoff = sum(costs.FG[n] * m.scrapped[p] for p, n in enumerate(m.products)) if costs.scrap_writeoff else 0.0
     return {
-        "sales_eur": sales, "recycling_eur": costs.SC * c["SC"],
-        "events_eur": costs.B * c["B"] + costs.M * c["M"] + costs.R * c["R"],
-        "holding_eur": holding, "lost_sales_eur": costs.LD * c["LD"], "raw_eur": costs.Rw * c["Rw"],
-        "returns_eur": costs.Rn * c["Rn"], "scrap_writeoff_eur": writeoff,
+        "sales_eur": sales, "recycling_eur": costs.SC * c.SC,
+        "events_eur": costs.B * c.B + costs.M * c.M + costs.R * c.R,
+        "holding_eur": holding, "lost_sales_eur": costs.LD * c.LD, "raw_eur": costs.Rw * c.Rw,
+        "returns_eur": costs.Rn * c.Rn, "scrap_writeoff_eur": writeoff,
     }
 
 
@@ -85,10 +85,10 @@ def kpis(m: LineModel, calendar_h: float | None = None) -> dict[str, float]:
     wip = [x / span for x in wip_areas]
     terms = zmax_terms(m, i3_area, sum(wip_areas), span)
     refund = m.spec.costs.refund_returns
-    fg = sum(m.delivered) - (c["Rn"] if refund else 0)
+    fg = sum(m.delivered) - (c.Rn if refund else 0)
     out: dict[str, float] = {"Zmax": zmax(terms)}
-    out["SL"] = (fg + I3 + c["SC"] + c["Rn"]) / D if D else 0.0
-    out["fill_rate"] = c["from_stock"] / D if D else 0.0
+    out["SL"] = (fg + I3 + c.SC + c.Rn) / D if D else 0.0
+    out["fill_rate"] = c.from_stock / D if D else 0.0
     out["served"] = sum(m.delivered) / D if D else 0.0
     out["WIP"] = sum(wip)
     for s, st in enumerate(m.spec.stations):
@@ -99,11 +99,11 @@ def kpis(m: LineModel, calendar_h: float | None = None) -> dict[str, float]:
         out[f"FG_{name}"] = m.delivered[p] - (m.returned[p] if refund else 0)
         out[f"D_{name}"] = m.demand_n[p]
     out.update({
-        "I3": I3, "SC": c["SC"], "Rn": c["Rn"], "B": c["B"], "M": c["M"], "R": c["R"],
-        "LD": c["LD"], "Rw": c["Rw"], "scrap": c["scrap"],
+        "I3": I3, "SC": c.SC, "Rn": c.Rn, "B": c.B, "M": c.M, "R": c.R,
+        "LD": c.LD, "Rw": c.Rw, "scrap": c.scrap,
     })
     out.update(terms)
-    out["backorder_wait_h"] = c["wait_h"] / max(sum(m.delivered) - c["from_stock"], 1)
+    out["backorder_wait_h"] = c.wait_h / max(sum(m.delivered) - c.from_stock, 1)
     energy = 0.0
     down = 0.0
     oee = []
@@ -119,17 +119,17 @@ def kpis(m: LineModel, calendar_h: float | None = None) -> dict[str, float]:
         staffed_h += span - row[0].time_in(now)[OFF]
     out["energy_kwh"] = energy
     out["downtime_h"] = down
-    out["throughput_per_h"] = c["finished"] / cal
+    out["throughput_per_h"] = c.finished / cal
     out["peak_kw"] = m.peak_kw
     out["oee"] = sum(oee) / len(oee)
     ob = m.spec.objectives
     if ob is not None:
         lost = sum(ob.lost_sale_cost.get(n, 0.0) * m.lost[p] for p, n in enumerate(m.products))
-        cost = (ob.tariff_per_kwh * energy + ob.labour_per_station_h * staffed_h + ob.maintenance_cost * c["M"]
-                + ob.repair_cost * c["R"] + ob.scrap_cost * c["scrap"] + lost)
+        cost = (ob.tariff_per_kwh * energy + ob.labour_per_station_h * staffed_h + ob.maintenance_cost * c.M
+                + ob.repair_cost * c.R + ob.scrap_cost * c.scrap + lost)
         out.update({
             "cost": cost, "labour_eur": ob.labour_per_station_h * staffed_h, "lost_sale_eur": lost,
-            "energy_per_part_kwh": energy / max(c["finished"], 1), "cost_per_h": cost / cal,
+            "energy_per_part_kwh": energy / max(c.finished, 1), "cost_per_h": cost / cal,
             "energy_kwh_per_h": energy / cal, "downtime_h_per_h": down / cal,
             "Z": ob.w1 * cost + ob.w2 * energy + ob.w3 * down,
             "feasible": float(m.peak_kw <= ob.r_max_kw

@@ -20,6 +20,7 @@ import simpy
 
 from .calendar import PlantCalendar, shift_status
 from .cards import CardCounts, DedicatedPool, Pool, SharedPool
+from .counters import LineCounters
 from .env import PlantEnv
 from .machine import Machine, MachinePhysics
 from .policies import policy_for
@@ -27,7 +28,6 @@ from .vocab import broadcasts_demand
 from .spec import PlantSpec
 from .streams import Streams
 
-COUNTERS = ("B", "M", "R", "LD", "Rw", "Rn", "SC", "scrap", "finished", "from_stock", "wait_h")
 SNAPSHOT_VERSION = 3
 
 
@@ -119,8 +119,7 @@ class LineModel:
 
     def _reset_counters(self) -> None:
         P = self.n_products
-        self.count = {k: 0 for k in COUNTERS}
-        self.count["wait_h"] = 0.0
+        self.count = LineCounters()
         self.demand_n = [0] * P
         self.delivered = [0] * P
         self.lost = [0] * P
@@ -389,7 +388,7 @@ class LineModel:
         """Machine `m` finished product `p`: inspect, then pass on, scrap or stock it."""
         s = m.stage
         if m.job_defect and m.rs_defect.uniform() < m.job_defect:
-            self.count["scrap"] += 1
+            self.count.scrap += 1
             self.scrapped[p] += 1
             self.life["scrapped"] += 1
             self._wip(s, -1)
@@ -405,11 +404,11 @@ class LineModel:
             return
         self._wip(s, -1)
         self._fg(p, 1)
-        self.count["finished"] += 1
+        self.count.finished += 1
         backlog = self.backlog[p]
         while backlog and self.buf[s][p]:
             ordered = backlog.popleft()
-            self.count["wait_h"] += self.env.now - ordered
+            self.count.wait_h += self.env.now - ordered
             self._deliver(p, ordered)
 
     def _deliver(self, p: int, ordered: float) -> None:
@@ -421,7 +420,7 @@ class LineModel:
         self._card_free(p)
         rs = self.streams["returns"]
         if rs.uniform() < rs.sample(self.spec.quality.return_prob):
-            self.count["Rn"] += 1
+            self.count.Rn += 1
             self.returned[p] += 1
             self._to_recycling()
 
@@ -510,12 +509,12 @@ class LineModel:
             if self.listeners:
                 self.emit("order", {"product": name, "t": self.env.now, "lost": lost})
             if fg[p]:
-                self.count["from_stock"] += 1
+                self.count.from_stock += 1
                 self.policy.on_order(self, p)
                 self._deliver(p, self.env.now)
             elif lost:
                 self.lost[p] += 1
-                self.count["LD"] += 1
+                self.count.LD += 1
             else:
                 self.backlog[p].append(self.env.now)
                 self.policy.on_order(self, p)
@@ -530,7 +529,7 @@ class LineModel:
             qty = min(raw.lot, raw.cap - self.raw[p])
             if qty > 0:
                 self.raw[p] += qty
-                self.count["Rw"] += qty
+                self.count.Rw += qty
                 self.feed(0, p)
 
     def _recycling(self) -> Generator:
@@ -541,7 +540,7 @@ class LineModel:
                 yield self.timer("recycling", self.recycle_end)
                 self.recycle_end = None
                 self.recycle_queue -= 1
-                self.count["SC"] += 1
+                self.count.SC += 1
             elif self.recycle_queue:
                 self.recycle_end = self.env.now + rs.sample(service)
             else:
@@ -623,7 +622,7 @@ class LineModel:
             "machines": {m.name: m.state_dict() for row in self.machines for m in row},
             "streams": self.streams.state(),
             "stats": {
-                "count": dict(self.count), "demand_n": list(self.demand_n),
+                "count": self.count.as_dict(), "demand_n": list(self.demand_n),
                 "delivered": list(self.delivered), "lost": list(self.lost),
                 "returned": list(self.returned), "scrapped": list(self.scrapped),
                 "stats_t": self.stats_t, "wip": list(self.wip), "wip_area": list(self.wip_area),
@@ -666,7 +665,7 @@ class LineModel:
             self.machine(name).load_state(st)
         self.streams.restore(snap["streams"])
         st = snap["stats"]
-        self.count = dict(st["count"])
+        self.count = LineCounters.from_dict(st["count"])
         self.demand_n, self.delivered, self.lost = list(st["demand_n"]), list(st["delivered"]), list(st["lost"])
         self.returned, self.scrapped = list(st["returned"]), list(st["scrapped"])
         self.stats_t = st["stats_t"]

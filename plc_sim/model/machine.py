@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generator, Protocol
 
 import simpy
 
+from .counters import LineCounters
 from .rules import condition_maintenance_problem, dispatch_weights_problem
 from .spec import Condition, Dist, Failures, MachineSpec, Maintenance, PlantSpec, Power, Speed, Standby, Wear, revalidated
 from .streams import Streams
@@ -51,7 +52,7 @@ class MachineHost(Protocol):
     timers: dict[str, simpy.Event]
     jobs: list[deque[int]]
     machines: list[list[Machine]]
-    count: dict[str, Any]
+    count: LineCounters
     power_now: float
     peak_kw: float
 
@@ -402,14 +403,14 @@ class Machine(MachineRecord):
     def _break_down(self) -> None:
         self.failed = True
         self.repair_end = self.env.now + self.rs_fail.sample(self.failure_spec.repair)
-        self.line.count["B"] += 1
+        self.line.count.B += 1
         self._changed()
         self.line.on_machine_event(self, "breakdown")
 
     def _end_repair(self) -> None:
         self.failed = False
         self.repair_end = None
-        self.line.count["R"] += 1
+        self.line.count.R += 1
         self._changed()
         if self.wear_spec is not None:
             self.wear *= self.wear_spec.repair_keep
@@ -452,7 +453,7 @@ class Machine(MachineRecord):
         dur = self.maint_len if self.maint_len is not None else self.rs_maint.sample(self.maint_spec.duration)
         self.maint_len = None
         self.maint_end = self.env.now + dur
-        self.line.count["M"] += 1
+        self.line.count.M += 1
         self._changed()
         self.line.on_machine_event(self, "maintenance_start")
 

@@ -16,7 +16,7 @@ def test_invariants_hold_at_every_event(gear_line, model, scenario):
     events = step_until(m, 500.0)
     assert events > 3000
     assert m.life["delivered"] > 300
-    assert m.count["B"] > 0 and m.count["scrap"] > 0 and m.count["M"] > 0
+    assert m.count.B > 0 and m.count.scrap > 0 and m.count.M > 0
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -44,7 +44,7 @@ def test_backorders_are_served_first_in_first_out(gear_line):
     for p, times in served.items():
         assert len(times) > 200
         assert times == sorted(times), f"product {p} served out of order"
-    assert m.count["wait_h"] > 0
+    assert m.count.wait_h > 0
 
 
 def test_lost_sale_needs_full_queue_and_no_stock(gear_line):

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import simpy
 
+from plc_sim.model.counters import LineCounters
 from plc_sim.model.env import PlantEnv
 from plc_sim.model.machine import Machine, MachinePhysics
 from plc_sim.model.spec import Dist, Failures, Maintenance, Power
@@ -23,7 +24,7 @@ class Host:
         self.timers: dict[str, simpy.Event] = {}
         self.jobs: list[deque[int]] = [deque()]
         self.machines: list[list[Machine]] = [[]]
-        self.count: dict[str, Any] = {"B": 0, "M": 0, "R": 0}
+        self.count = LineCounters()
         self.power_now = 0.0
         self.peak_kw = 0.0
         self.done: list[tuple[float, int]] = []

@@ -106,7 +106,7 @@ def test_wear_failures_and_repair_reset():
     mach = m.machines[0][0]
     m.listeners.append(lambda kind, info: kind in ("breakdown", "repair") and marks.append((kind, mach.wear)))
     m.run_working(300.0)
-    assert m.count["B"] >= 5
+    assert m.count.B >= 5
     for (k1, w1), (k2, w2) in zip(marks[::2], marks[1::2]):
         assert (k1, k2) == ("breakdown", "repair")
         assert w2 == pytest.approx(w1 * 0.5)
