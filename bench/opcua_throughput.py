@@ -108,8 +108,8 @@ def serve(cfg: ServerConfig, conn: Connection) -> None:
 async def _serve(cfg: ServerConfig, conn: Connection) -> None:
     from opcua_server.server import PlantServer
     from opcua_server.settings import ServerSettings
-    from plc_sim.plc.runtime import PlcRuntime
     from plc_sim.model.spec import load_plant
+    from plc_sim.plc.runtime import PlcRuntime
     from plc_sim.plc.tags import Tag
 
     s = socket.socket()

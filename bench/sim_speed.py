@@ -66,14 +66,14 @@ def main() -> None:
         naive = _naive()
         runs = []
         for r in range(args.repeats):
-            runs.append(_cpu(lambda: naive.run(args.hours, 1 + r)))
+            runs.append(_cpu(lambda r=r: naive.run(args.hours, 1 + r)))
             bar.advance(task)
         rows["naive reference"] = _figures(runs)
         for plant, mo, sc in cases:
             spec = build_variant(plants[plant], model=mo, scenario=sc)
             runs = []
             for r in range(args.repeats):
-                runs.append(_cpu(lambda: _line_parts(spec, args.hours, 1 + r)))
+                runs.append(_cpu(lambda spec=spec, r=r: _line_parts(spec, args.hours, 1 + r)))
                 bar.advance(task)
             rows[f"{mo} scenario {sc}" if mo else f"{plant} (physics on)"] = _figures(runs)
     ref = rows["naive reference"]["parts_per_cpu_s"]

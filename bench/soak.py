@@ -102,7 +102,7 @@ async def client(url: str, watcher: Watcher, interval_ms: float, stop: asyncio.E
             sub = await c.create_subscription(interval_ms, watcher)
             await sub.subscribe_data_change(await plant_tags(c, idx), queuesize=1)
             await stop.wait()
-    except Exception as e:  # noqa: BLE001 (whatever ends the client is a drop)
+    except Exception as e:
         watcher.dropped = watcher.dropped or f"{type(e).__name__}: {e}"
 
 

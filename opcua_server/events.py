@@ -27,8 +27,8 @@ from typing import Any
 
 from asyncua import Node, Server, ua
 
-from plc_sim.plc.runtime import PlcEvent, PlcRuntime
 from plc_sim.plc.checks import clip
+from plc_sim.plc.runtime import PlcEvent, PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected
 
 from .access import status

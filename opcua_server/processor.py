@@ -90,7 +90,7 @@ class PlantProcessor(UaProcessor):
             msg = self._connection.receive_from_header_and_body(header, body)
         except ua.UaStatusCodeError as e:
             return self.refuse(e.code, f"{header.MessageType!r}: {e}")
-        except Exception as e:  # noqa: BLE001 (any parse or crypto failure refuses the connection)
+        except Exception as e:
             return self.refuse(ua.StatusCodes.BadSecurityChecksFailed, f"{header.MessageType!r}: {e}")
         if isinstance(msg, ua.Hello):
             return self._hello(msg)
@@ -271,7 +271,7 @@ class PlantProcessor(UaProcessor):
             raise ServiceError(ua.StatusCodes.BadIdentityTokenInvalid)
         try:
             name, password = self.iserver.decrypt_user_token(session, id_token)
-        except Exception:  # noqa: BLE001 (any decryption failure is an invalid token)
+        except Exception:
             raise ServiceError(ua.StatusCodes.BadIdentityTokenInvalid) from None
         throttle = self.iserver.logins
         if not throttle.allowed(self.host, name):

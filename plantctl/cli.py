@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -30,14 +30,14 @@ def main() -> None:
 @app.command()
 def simulate(
     plant: Annotated[str, typer.Option(help="bundled plant name or path to a plant TOML file")] = "gear_line",
-    model: Annotated[Optional[str], typer.Option(help="control model: BDOP, BSOP, HDOP or HSOP")] = None,
-    scenario: Annotated[Optional[int], typer.Option(help="Table-1 scenario number")] = None,
+    model: Annotated[str | None, typer.Option(help="control model: BDOP, BSOP, HDOP or HSOP")] = None,
+    scenario: Annotated[int | None, typer.Option(help="Table-1 scenario number")] = None,
     hours: Annotated[float, typer.Option(help="calendar hours measured after the warm-up")] = 9000.0,
     warmup: Annotated[float, typer.Option(help="calendar hours of warm-up, not measured")] = 1000.0,
     reps: Annotated[int, typer.Option(min=1, help="independent replications")] = 30,
     seed: Annotated[int, typer.Option(help="base seed; replication r uses stream r of it")] = 1,
     jobs: Annotated[int, typer.Option(min=1, help="parallel worker processes")] = 2,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="policy override, e.g. K1=4, C.A=8, S3=2")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="policy override, e.g. K1=4, C.A=8, S3=2")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
 ) -> None:
     """Run replications of a plant and print KPI means with 95 % confidence intervals."""
@@ -111,15 +111,15 @@ def compare(
     settings: Annotated[list[str], typer.Argument(
         help="two or more settings, e.g. BDOP BSOP,K1=6; the first is the reference")],
     plant: Annotated[str, typer.Option(help="bundled plant name or path to a plant TOML file")] = "gear_line",
-    model: Annotated[Optional[str], typer.Option(help="control model of every setting that names none")] = None,
-    scenario: Annotated[Optional[int], typer.Option(help="Table-1 scenario number")] = None,
+    model: Annotated[str | None, typer.Option(help="control model of every setting that names none")] = None,
+    scenario: Annotated[int | None, typer.Option(help="Table-1 scenario number")] = None,
     hours: Annotated[float, typer.Option(help="calendar hours measured after the warm-up")] = 9000.0,
     warmup: Annotated[float, typer.Option(help="calendar hours of warm-up, not measured")] = 1000.0,
     reps: Annotated[int, typer.Option(min=2, help="replications per setting, paired by seed")] = 30,
     seed: Annotated[int, typer.Option(help="base seed; replication r uses stream r of it")] = 1,
     jobs: Annotated[int, typer.Option(min=1, help="parallel worker processes")] = 2,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="override applied to every setting first")] = None,
-    kpi: Annotated[Optional[list[str]], typer.Option(help="KPIs to print (default: the headline ones; 'all')")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override applied to every setting first")] = None,
+    kpi: Annotated[list[str] | None, typer.Option(help="KPIs to print (default: the headline ones; 'all')")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
 ) -> None:
     """Run settings on the same seeds (common random numbers) and print each one's paired

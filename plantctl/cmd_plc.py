@@ -6,7 +6,7 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,17 +21,17 @@ if TYPE_CHECKING:
 users_app = typer.Typer(help="Manage the OPC UA server's users (roles: viewer, operator, engineer).",
                         no_args_is_help=True)
 
-PlantOpt = Annotated[Optional[str], typer.Option(help="bundled plant name or path to a plant TOML file "
+PlantOpt = Annotated[str | None, typer.Option(help="bundled plant name or path to a plant TOML file "
                                                          "(default gear_line)")]
-TimeFactorOpt = Annotated[Optional[str], typer.Option(help="plant seconds per wall second, or 'max' (default 60)")]
-HostOpt = Annotated[Optional[str], typer.Option(help="address to listen on (default 127.0.0.1)")]
-PortOpt = Annotated[Optional[int], typer.Option(help="port to listen on (default 4840)")]
-ConfigOpt = Annotated[Optional[Path], typer.Option(help="TOML file with \\[plc] and \\[opcua] tables")]
-DataDirOpt = Annotated[Optional[Path], typer.Option(help="data directory: users, certificates, history "
+TimeFactorOpt = Annotated[str | None, typer.Option(help="plant seconds per wall second, or 'max' (default 60)")]
+HostOpt = Annotated[str | None, typer.Option(help="address to listen on (default 127.0.0.1)")]
+PortOpt = Annotated[int | None, typer.Option(help="port to listen on (default 4840)")]
+ConfigOpt = Annotated[Path | None, typer.Option(help="TOML file with \\[plc] and \\[opcua] tables")]
+DataDirOpt = Annotated[Path | None, typer.Option(help="data directory: users, certificates, history "
                                                           "(default: $PLANT_DATA_DIR, else ./data)")]
 
 
-def _run(config: Optional[Path], plc_overrides: dict[str, object], server_overrides: dict[str, object]) -> None:
+def _run(config: Path | None, plc_overrides: dict[str, object], server_overrides: dict[str, object]) -> None:
     """Start the PLC and its server; options given on the command line beat the environment,
     which beats the config file's [plc] and [opcua] tables."""
     from opcua_server.daemon import PlcDaemon
@@ -64,10 +64,10 @@ def _run(config: Optional[Path], plc_overrides: dict[str, object], server_overri
 def register(app: typer.Typer) -> None:
     @app.command()
     def plc(plant: PlantOpt = None,
-            model: Annotated[Optional[str], typer.Option(help="BDOP, BSOP, HDOP or HSOP")] = None,
-            scenario: Annotated[Optional[int], typer.Option(help="Table-1 scenario")] = None,
-            set_: Annotated[Optional[list[str]], typer.Option("--set", help="policy or setpoint override")] = None,
-            seed: Annotated[Optional[int], typer.Option(help="random seed (default 1)")] = None,
+            model: Annotated[str | None, typer.Option(help="BDOP, BSOP, HDOP or HSOP")] = None,
+            scenario: Annotated[int | None, typer.Option(help="Table-1 scenario")] = None,
+            set_: Annotated[list[str] | None, typer.Option("--set", help="policy or setpoint override")] = None,
+            seed: Annotated[int | None, typer.Option(help="random seed (default 1)")] = None,
             time_factor: TimeFactorOpt = None, host: HostOpt = None, port: PortOpt = None, config: ConfigOpt = None,
             data_dir: DataDirOpt = None,
             allow_none: Annotated[bool, typer.Option(help="offer the unencrypted None policy")] = False,
@@ -79,8 +79,8 @@ def register(app: typer.Typer) -> None:
               "trust_all_clients": trust_all or None})
 
     @app.command()
-    def up(plant: PlantOpt = None, model: Optional[str] = None, scenario: Optional[int] = None,
-           seed: Optional[int] = None, time_factor: TimeFactorOpt = None, host: HostOpt = None, port: PortOpt = None,
+    def up(plant: PlantOpt = None, model: str | None = None, scenario: int | None = None,
+           seed: int | None = None, time_factor: TimeFactorOpt = None, host: HostOpt = None, port: PortOpt = None,
            config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
         """Everything in one process on embedded defaults, local demo profile (None policy on,
         any client certificate accepted, anonymous viewers): today the PLC and its server."""
@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(users_app, name="users")
 
 
-_users_data_dir: Optional[Path] = None
+_users_data_dir: Path | None = None
 
 
 @users_app.callback()

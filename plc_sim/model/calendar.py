@@ -11,9 +11,8 @@ which this module converts. Shifts start at `shift_start` each working day; day 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 from .spec import Calendar, ShiftPlan
 

@@ -8,7 +8,8 @@ pool the oldest request of any product (the freed card is re-tagged to that prod
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 
 class DedicatedPool:
@@ -77,7 +78,7 @@ class DedicatedPool:
 class SharedPool:
     """One card set for all products; freed cards go to the oldest product-tagged request."""
 
-    __slots__ = ("cap", "free", "waiting", "held", "n_waiting")
+    __slots__ = ("cap", "free", "held", "n_waiting", "waiting")
 
     def __init__(self, cap: int, n_products: int) -> None:
         self.cap = cap
@@ -152,7 +153,7 @@ class CardCounts:
     each product its own CONWIP count, S-KAP one count for the whole line (the seed's single
     C). Indexing by product reads and writes the count that product draws on."""
 
-    __slots__ = ("values", "key")
+    __slots__ = ("key", "values")
 
     def __init__(self, values: list[int], key: list[int]) -> None:
         self.values = list(values)

@@ -7,7 +7,6 @@ from heapq import heappush
 import simpy
 from simpy.events import NORMAL
 
-
 _new_event = object.__new__
 
 

@@ -9,9 +9,9 @@ cannot leave a range (shares in [0, 1], counts >= 0) are clipped to it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Callable
 
 from scipy import stats
 

@@ -19,7 +19,6 @@ from .machine import DOWN, OFF, PROCESSING
 from .spec import PlantSpec
 from .vocab import shares_kanbans
 
-
 SEED_000_HEADLINE = ("Z", "cost", "energy_kwh", "downtime_h", "throughput_per_h", "peak_kw", "feasible", "LD")
 
 

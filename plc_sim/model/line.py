@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from itertools import cycle
-from typing import Any, Callable, Generator
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 import numpy as np
 import simpy
@@ -22,11 +23,11 @@ from .calendar import PlantCalendar, shift_status
 from .cards import CardCounts, DedicatedPool, Pool, SharedPool
 from .counters import LineCounters
 from .env import PlantEnv
-from .machine import Machine, MachinePhysics
+from .machine import Machine, MachinePhysics, Proc
 from .policies import policy_for
-from .vocab import broadcasts_demand
 from .spec import PlantSpec
 from .streams import Streams
+from .vocab import broadcasts_demand
 
 SNAPSHOT_VERSION = 3
 
@@ -138,26 +139,27 @@ class LineModel:
                 for _ in range(n):
                     self.conwip_free[p] -= 1
                     self.life["initial"] += 1
-                    if self.pools[s] is not None:
-                        self.pools[s].take_initial(p)
+                    pool = self.pools[s]
+                    if pool is not None:
+                        pool.take_initial(p)
                     if s == self.n_stages - 1:
                         self._fg(p, 1)
                     else:
                         self._wip(s, 1)
                         self.buf[s][p] += 1
 
-    def _processes(self) -> dict[str, Callable[[], Generator]]:
-        procs: dict[str, Callable[[], Generator]] = {}
+    def _processes(self) -> dict[str, Callable[[], Proc]]:
+        procs: dict[str, Callable[[], Proc]] = {}
         for row in self.machines:
             for m in row:
                 procs.update(m.processes())
         for p, name in enumerate(self.products):
-            procs[f"demand.{name}"] = lambda p=p: self._orders(p)
-            procs[f"raw.{name}"] = lambda p=p: self._deliveries(p)
+            procs[f"demand.{name}"] = partial(self._orders, p)
+            procs[f"raw.{name}"] = partial(self._deliveries, p)
         procs["recycling"] = self._recycling
         for s, st in enumerate(self.spec.stations):
             if st.shift is not None:
-                procs[f"shift.{st.name}"] = lambda s=s: self._shifts(s)
+                procs[f"shift.{st.name}"] = partial(self._shifts, s)
         return procs
 
     def _start(self, order: list[str]) -> None:
@@ -218,12 +220,12 @@ class LineModel:
         """Products in round-robin order, `counts[p]` times each: fair initial requests."""
         left = list(counts)
         out: list[int] = []
-        for p in cycle(range(len(left))):
-            if not any(left):
-                return out
-            if left[p]:
-                left[p] -= 1
-                out.append(p)
+        while any(left):
+            for p, n in enumerate(left):
+                if n:
+                    left[p] -= 1
+                    out.append(p)
+        return out
 
     # --- flow ---------------------------------------------------------------------------
 
@@ -462,12 +464,14 @@ class LineModel:
     def on_machine_event(self, m: Machine, kind: str) -> None:
         self.emit(kind, {"machine": m.name, "station": self.spec.stations[m.stage].name, "t": self.env.now})
 
-    def _shifts(self, s: int) -> Generator:
+    def _shifts(self, s: int) -> Proc:
         """Turns station s's machines off outside its shift windows (a running job ends
         first) and on again at the next window."""
         name = self.spec.stations[s].name
         while True:
-            plan = self.spec.shift_plans[self.shift_plan[s]]
+            plan_name = self.shift_plan[s]
+            assert plan_name is not None, "only stations on shift plans run this process"
+            plan = self.spec.shift_plans[plan_name]
             on, change = shift_status(plan, self.env.now)
             for m in self.machines[s]:
                 if m.off_shift == on:
@@ -492,7 +496,7 @@ class LineModel:
 
     # --- sources ------------------------------------------------------------------------
 
-    def _orders(self, p: int) -> Generator:
+    def _orders(self, p: int) -> Proc:
         name = self.products[p]
         rs = self.streams[f"demand.{name}"]
         d = self.demand_spec[p]
@@ -519,7 +523,7 @@ class LineModel:
                 self.backlog[p].append(self.env.now)
                 self.policy.on_order(self, p)
 
-    def _deliveries(self, p: int) -> Generator:
+    def _deliveries(self, p: int) -> Proc:
         name = self.products[p]
         rs = self.streams[f"raw.{name}"]
         raw = self.spec.raw
@@ -532,7 +536,7 @@ class LineModel:
                 self.count.Rw += qty
                 self.feed(0, p)
 
-    def _recycling(self) -> Generator:
+    def _recycling(self) -> Proc:
         rs = self.streams["recycling"]
         service = self.spec.recycling.service
         while True:

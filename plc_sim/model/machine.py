@@ -18,14 +18,27 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Callable, Generator, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 
 from .counters import LineCounters
 from .rules import condition_maintenance_problem, dispatch_weights_problem
-from .spec import Condition, Dist, Failures, MachineSpec, Maintenance, PlantSpec, Power, Speed, Standby, Wear, revalidated
+from .spec import (
+    Condition,
+    Dist,
+    Failures,
+    MachineSpec,
+    Maintenance,
+    PlantSpec,
+    Power,
+    Speed,
+    Standby,
+    Wear,
+    revalidated,
+)
 from .streams import Streams
 from .vocab import MachineState
 
@@ -474,9 +487,9 @@ class Machine(MachineRecord):
         mt = self.maint_spec
         if self.maint_due:
             return
-        if mt.threshold_wear is not None and self.wear >= mt.threshold_wear:
-            self.maint_due = True
-        elif mt.threshold_vibration is not None and self.vibration(self.env.now, self.rs_sensor.std_normal) >= mt.threshold_vibration:
+        worn = mt.threshold_wear is not None and self.wear >= mt.threshold_wear
+        if worn or (mt.threshold_vibration is not None
+                    and self.vibration(self.env.now, self.rs_sensor.std_normal) >= mt.threshold_vibration):
             self.maint_due = True
 
     def _next_due(self) -> float | None:

@@ -15,22 +15,40 @@ Kanban allocation (D-KAP dedicated, S-KAP shared) is the line model's choice of 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from .cards import CardCounts
 from .vocab import broadcasts_demand, shares_kanbans
 
-if TYPE_CHECKING:
-    from .line import LineModel
+
+class PolicyHost(Protocol):
+    """What a control policy needs from its line: the shape, the output buffers, the CONWIP
+    cards, and the line's ways to request a kanban, join a demand token or feed a stage."""
+
+    n_stages: int
+    n_products: int
+    buf: list[list[int]]
+    one_conwip: bool
+    conwip_free: CardCounts
+    conwip_members: list[list[int]]
+
+    def request(self, s: int, p: int) -> None: ...
+    def add_tokens(self, p: int, stages: int) -> None: ...
+    def feed(self, s: int, p: int) -> None: ...
+    def join(self, s: int, p: int) -> None: ...
+    def card_product(self, p: int) -> int: ...
+    def free_cards_by_product(self) -> list[int]: ...
+    def interleaved(self, counts: list[int]) -> list[int]: ...
 
 
 class ControlPolicy(Protocol):
     name: str
 
-    def start(self, m: "LineModel") -> None: ...
-    def on_order(self, m: "LineModel", p: int) -> None: ...
-    def on_card_free(self, m: "LineModel", p: int) -> None: ...
-    def on_output(self, m: "LineModel", s: int, p: int) -> None: ...
-    def on_scrap(self, m: "LineModel", s: int, p: int) -> None: ...
+    def start(self, m: PolicyHost) -> None: ...
+    def on_order(self, m: PolicyHost, p: int) -> None: ...
+    def on_card_free(self, m: PolicyHost, p: int) -> None: ...
+    def on_output(self, m: PolicyHost, s: int, p: int) -> None: ...
+    def on_scrap(self, m: PolicyHost, s: int, p: int) -> None: ...
 
 
 class HKConwip:
@@ -38,7 +56,7 @@ class HKConwip:
 
     name = "HK-CONWIP"
 
-    def start(self, m: "LineModel") -> None:
+    def start(self, m: PolicyHost) -> None:
         for s in range(1, m.n_stages):
             for p in range(m.n_products):
                 for _ in range(m.buf[s - 1][p]):
@@ -46,16 +64,16 @@ class HKConwip:
         for p in m.interleaved(m.free_cards_by_product()):
             m.request(0, p)
 
-    def on_order(self, m: "LineModel", p: int) -> None:
+    def on_order(self, m: PolicyHost, p: int) -> None:
         return None
 
-    def on_card_free(self, m: "LineModel", p: int) -> None:
+    def on_card_free(self, m: PolicyHost, p: int) -> None:
         m.request(0, m.card_product(p))
 
-    def on_output(self, m: "LineModel", s: int, p: int) -> None:
+    def on_output(self, m: PolicyHost, s: int, p: int) -> None:
         m.request(s + 1, p)
 
-    def on_scrap(self, m: "LineModel", s: int, p: int) -> None:
+    def on_scrap(self, m: PolicyHost, s: int, p: int) -> None:
         return None
 
 
@@ -64,13 +82,13 @@ class BKConwip:
 
     name = "BK-CONWIP"
 
-    def start(self, m: "LineModel") -> None:
+    def start(self, m: PolicyHost) -> None:
         return None
 
-    def on_order(self, m: "LineModel", p: int) -> None:
+    def on_order(self, m: PolicyHost, p: int) -> None:
         m.add_tokens(p, m.n_stages)
 
-    def on_card_free(self, m: "LineModel", p: int) -> None:
+    def on_card_free(self, m: PolicyHost, p: int) -> None:
         if not m.one_conwip:
             m.feed(0, p)
             return
@@ -82,10 +100,10 @@ class BKConwip:
             if q != first:
                 m.feed(0, q)
 
-    def on_output(self, m: "LineModel", s: int, p: int) -> None:
+    def on_output(self, m: PolicyHost, s: int, p: int) -> None:
         m.join(s + 1, p)
 
-    def on_scrap(self, m: "LineModel", s: int, p: int) -> None:
+    def on_scrap(self, m: PolicyHost, s: int, p: int) -> None:
         m.add_tokens(p, s + 1)
 
 

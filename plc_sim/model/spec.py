@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from .rules import condition_maintenance_problem, dispatch_weights_problem
 from .vocab import CONTROL_MODELS, ControlModel, MaintPolicy, broadcasts_demand, shares_kanbans
@@ -365,13 +366,16 @@ class PlantSpec(_Strict):
         return getattr(self, field, None)
 
     def machine_failures(self, m: MachineSpec) -> Failures:
-        return self.physics(m, "failures")
+        out: Failures = self.physics(m, "failures")
+        return out
 
     def machine_maintenance(self, m: MachineSpec) -> Maintenance:
-        return self.physics(m, "maintenance")
+        out: Maintenance = self.physics(m, "maintenance")
+        return out
 
     def machine_power(self, m: MachineSpec) -> Power:
-        return self.physics(m, "power")
+        out: Power = self.physics(m, "power")
+        return out
 
     def all_machines(self) -> list[MachineSpec]:
         return [m for st in self.stations for m in st.machines]
@@ -478,7 +482,7 @@ def semantic_problems(spec: PlantSpec) -> list[tuple[Loc, str]]:
             out.append((("demand", p), f"unknown product {p!r} in demand"))
     for p in products - set(spec.demand):
         out.append((("demand",), f"product {p!r} has no demand"))
-    for p, c in spec.costs.FG.items():
+    for p in spec.costs.FG:
         if p not in products:
             out.append((("costs", "FG", p), f"unknown product {p!r} in costs"))
     machine_names = [m.name for m in spec.all_machines()]
@@ -623,10 +627,10 @@ def parse_plant(text: str, path: str = "<plant>") -> PlantSpec:
     return spec
 
 
-def _pyd_msg(err: dict[str, Any]) -> str:
-    if err["type"] == "value_error":
+def _pyd_msg(err: ErrorDetails) -> str:
+    if err["type"] == "value_error" and "ctx" in err:
         return str(err["ctx"]["error"])
-    msg = err["msg"]
+    msg = str(err["msg"])
     if err["type"] not in ("missing", "extra_forbidden") and "input" in err:
         msg += f" (got {err['input']!r})"
     return msg

@@ -20,7 +20,7 @@ BLOCK = 512
 class Stream:
     """Standard normal, exponential and uniform variates from one PCG64 generator."""
 
-    __slots__ = ("_gen", "_buf", "_pos")
+    __slots__ = ("_buf", "_gen", "_pos")
 
     def __init__(self, seed: np.random.SeedSequence) -> None:
         self._gen = np.random.Generator(np.random.PCG64(seed))

@@ -6,18 +6,31 @@ Each returns a new, checked :class:`PlantSpec`; the input is never changed.
 from __future__ import annotations
 
 import re
-
-from .vocab import shares_kanbans
+from typing import Any
 
 from .rules import dispatch_weight_problem
-from .spec import MODELS, TABLE1_COLUMNS, Dist, MachineSpec, PlantSpec, policy_problems, revalidated, semantic_problems
+from .spec import (
+    MODELS,
+    TABLE1_COLUMNS,
+    Dist,
+    MachineSpec,
+    PlantSpec,
+    Policy,
+    Station,
+    policy_problems,
+    revalidated,
+    semantic_problems,
+)
+from .vocab import shares_kanbans
 
 
 class VariantError(ValueError):
     """A scenario, model or override that does not fit the plant."""
 
 
-def _rate_mean(d: Dist, rate_per_h: float) -> Dist:
+def _rate_mean(d: Dist | None, rate_per_h: float) -> Dist:
+    if d is None:
+        raise VariantError("the scenario sets a rate the plant file does not model")
     return d.model_copy(update={"mean": 1.0 / rate_per_h})
 
 
@@ -131,15 +144,16 @@ def _apply_setpoints(spec: PlantSpec, items: list[str]) -> PlantSpec:
     for item in items:
         key, _, value = item.partition("=")
         m = _SETPOINT.match(key.strip())
+        assert m is not None, "only setpoint items reach here"
         name, target = m["name"], m["target"]
         try:
             if name == "shift":
-                st = _station(spec, target, item)
+                st = _station(spec, target)
                 if value not in spec.shift_plans:
                     raise ValueError(f"unknown shift plan {value!r} (plans: {', '.join(spec.shift_plans)})")
                 st.shift = value
                 continue
-            for mach in _machines(spec, target, item):
+            for mach in _machines(spec, target):
                 _set_machine(spec, mach, name, value.strip())
         except ValueError as e:
             raise VariantError(f"--set {item!r}: {e}") from None
@@ -150,7 +164,7 @@ def _apply_setpoints(spec: PlantSpec, items: list[str]) -> PlantSpec:
 
 
 def _set_machine(spec: PlantSpec, mach: MachineSpec, name: str, value: str) -> None:
-    def section(field: str):
+    def section(field: str) -> Any:
         current = spec.physics(mach, field)
         if current is None:
             raise ValueError(f"machine {mach.name} has no {field} section")
@@ -172,14 +186,14 @@ def _set_machine(spec: PlantSpec, mach: MachineSpec, name: str, value: str) -> N
         mach.maintenance = revalidated(section("maintenance"), **{field: value if field == "policy" else float(value)})
 
 
-def _station(spec: PlantSpec, name: str, item: str):
+def _station(spec: PlantSpec, name: str) -> Station:
     for st in spec.stations:
         if st.name == name:
             return st
     raise ValueError(f"unknown station {name!r} (stations: {', '.join(st.name for st in spec.stations)})")
 
 
-def _machines(spec: PlantSpec, target: str, item: str) -> list[MachineSpec]:
+def _machines(spec: PlantSpec, target: str) -> list[MachineSpec]:
     for st in spec.stations:
         if st.name == target:
             return st.machines
@@ -198,7 +212,7 @@ def _product(token: str, products: list[str], item: str) -> str:
     raise VariantError(f"--set {item!r}: unknown product {token!r} (products: {', '.join(products)})")
 
 
-def _checked(spec: PlantSpec, pol) -> PlantSpec:
+def _checked(spec: PlantSpec, pol: Policy) -> PlantSpec:
     problems = policy_problems(pol, spec.product_names, len(spec.stations))
     if problems:
         raise VariantError("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))

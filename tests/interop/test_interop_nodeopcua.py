@@ -40,7 +40,7 @@ async def run_node_client(node: str, url: str, pki_dir: Path) -> dict[str, Any]:
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout=NODE_TIMEOUT_S)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         proc.kill()
         await proc.wait()
         pytest.fail(f"node-opcua client did not finish within {NODE_TIMEOUT_S:.0f} s")

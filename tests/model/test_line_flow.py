@@ -2,10 +2,10 @@
 
 import pytest
 
-from tests.support.linecheck import check_invariants, step_until
 from plc_sim.model.line import LineModel
 from plc_sim.model.spec import MODELS
 from plc_sim.model.variants import build_variant
+from tests.support.linecheck import check_invariants, step_until
 
 
 @pytest.mark.parametrize("scenario", [1, 21])

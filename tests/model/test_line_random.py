@@ -31,7 +31,12 @@ def test_same_seed_same_kpis_other_seed_other_kpis(gear_line, model):
 def _events(spec, seed, kinds, hours=800.0):
     m = LineModel(spec, seed)
     seen = []
-    m.listeners.append(lambda kind, info: kind in kinds and seen.append((kind, info.get("product") or info["machine"], info["t"])))
+
+    def on(kind: str, info: dict) -> None:
+        if kind in kinds:
+            seen.append((kind, info.get("product") or info["machine"], info["t"]))
+
+    m.listeners.append(on)
     m.run_working(hours)
     return seen
 

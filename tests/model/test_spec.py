@@ -1,7 +1,6 @@
 """Plant files: the bundled ones load, and every bad file names file, line, field, reason."""
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -98,7 +97,7 @@ def test_every_problem_is_listed():
 
 
 def test_unknown_plant_lists_bundled_ones():
-    with pytest.raises(PlantFileError, match="bundled plants: .*gear_line"):
+    with pytest.raises(PlantFileError, match=r"bundled plants: .*gear_line"):
         load_plant("no_such_plant")
 
 
