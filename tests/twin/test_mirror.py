@@ -1,0 +1,123 @@
+"""The mirror against this project's own PLC and asyncua server on loopback, over an
+encrypted session (Basic256Sha256 SignAndEncrypt) with a user of its own."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from asyncua import ua
+
+from tests.support.opcua_harness import running_plant, until
+from tests.twin.conftest import twin_settings
+from twin_core.historian.sqlite import SqliteSink
+from twin_core.twin import Twin
+
+pytestmark = pytest.mark.asyncio
+
+
+def _pause(plc) -> None:
+    """Plant time stands still: the scan target no longer moves past the model's clock."""
+    plc.time_factor = 1e-12
+
+
+def _mirror_matches(twin: Twin, plc) -> list[str]:
+    wrong = []
+    for tag in plc.table:
+        obs = twin.state.values.get(tag.key)
+        if obs is None or obs.value != tag.value:
+            wrong.append(tag.key)
+    return wrong
+
+
+async def test_discovery_and_mirror_equal_the_plc_tags(tmp_path):
+    async with running_plant(tmp_path / "plc") as (plc, srv):
+        settings = twin_settings(srv.url, tmp_path / "twin")
+        async with Twin(settings) as twin:
+            await until(twin.mirror.ready.is_set, what="the mirror subscribed")
+            layout = twin.mirror.layout
+            assert set(layout.tags) == {t.key for t in plc.table}
+            assert set(layout.conditions) == {"MP1", "MP2", "MP3"}
+            assert {"GearLine", "MP1", "MP2", "MP3"} <= set(layout.event_sources)
+            await until(lambda: plc.model.machine("MP1").done > 5, what="some production")
+            _pause(plc)
+            scans = plc.scans
+            await until(lambda: plc.scans > scans + 1, what="a scan after the pause")
+            started = time.monotonic()
+            await until(lambda: not _mirror_matches(twin, plc), timeout=10,
+                        what=f"the mirror to equal the PLC ({_mirror_matches(twin, plc)[:5]})")
+            print(f"mirror equal to the PLC {time.monotonic() - started:.3f} s after the last scan "
+                  f"(publishing interval {settings.publishing_ms:.0f} ms)")
+            assert twin.state.connected and not twin.state.gaps
+
+
+async def test_events_and_alarm_conditions_arrive(tmp_path):
+    async with running_plant(tmp_path / "plc") as (plc, srv):
+        async with Twin(twin_settings(srv.url, tmp_path / "twin")) as twin:
+            await until(lambda: any(e.kind == "breakdown" and e.condition is None for e in twin.state.events),
+                        timeout=30, what="a breakdown event")
+            await until(lambda: any(a.condition and a.active for a in twin.state.alarms.values()), timeout=30,
+                        what="an active breakdown alarm condition")
+            ev = next(e for e in twin.state.events if e.kind == "breakdown")
+            assert ev.severity >= 700 and ev.source in ("MP1", "MP2", "MP3") and ev.time is not None
+
+
+async def test_bad_quality_stays_bad(tmp_path):
+    async with running_plant(tmp_path / "plc") as (plc, srv):
+        async with Twin(twin_settings(srv.url, tmp_path / "twin")) as twin:
+            key = "GearLine/Control/S1_A"
+            await until(lambda: twin.state.good_value(key) is not None, what="the good value first")
+            good = twin.state.good_value(key)
+            bad = ua.DataValue(StatusCode=ua.StatusCode(ua.StatusCodes.BadSensorFailure),
+                               SourceTimestamp=plc.plant_time())
+            await srv.server.iserver.aspace.write_attribute_value(ua.NodeId(f"Plant/{key}", srv.nodes.idx),
+                                                                  ua.AttributeIds.Value, bad)
+            await until(lambda: not twin.state.values[key].good, what="the bad status mirrored")
+            obs = twin.state.values[key]
+            assert obs.status == ua.StatusCodes.BadSensorFailure
+            assert obs.value is None and obs.value != good
+            assert twin.state.good_value(key, default="no value") == "no value"
+        sink = SqliteSink(tmp_path / "twin" / "history.sqlite")
+        status = sink.series("tag", {"path": key}, "status")
+        values = sink.series("tag", {"path": key}, "value")
+        assert status[-1][1] == ua.StatusCodes.BadSensorFailure
+        assert values[-1][0] < status[-1][0], "no value is stored at the bad point's time"
+
+
+async def test_gap_is_marked_and_the_twin_recovers_alone(tmp_path):
+    data = tmp_path / "plc"
+    async with running_plant(data) as (plc, srv):
+        port = srv.settings.port
+        twin = Twin(twin_settings(srv.url, tmp_path / "twin"))
+        await twin.start()
+        await until(twin.mirror.ready.is_set, what="the mirror subscribed")
+    try:
+        await until(lambda: twin.state.gaps and twin.state.gaps[-1].end is None, what="the gap marked")
+        assert not twin.state.connected
+        async with running_plant(data, port=port) as (plc2, srv2):
+            await until(twin.mirror.ready.is_set, timeout=30, what="the twin reconnected")
+            gap = twin.state.gaps[-1]
+            assert gap.end is not None and gap.end >= gap.start
+            assert twin.mirror.stats.reconnects == 1
+            await until(lambda: twin.state.good_value("GearLine/KPIs/PlantTime", 0) > 0, what="fresh values")
+    finally:
+        await twin.stop()
+    sink = SqliteSink(tmp_path / "twin" / "history.sqlite")
+    gaps = sink.series("twin_gap", {"endpoint": twin.settings.endpoint}, "seconds")
+    assert len(gaps) == 1 and gaps[0][1] > 0
+
+
+async def test_another_plant_on_the_same_endpoint_is_reported_not_mirrored(tmp_path):
+    data = tmp_path / "plc"
+    async with running_plant(data) as (plc, srv):
+        port = srv.settings.port
+        twin = Twin(twin_settings(srv.url, tmp_path / "twin"))
+        await twin.start()
+        await until(twin.mirror.ready.is_set, what="the mirror subscribed")
+    try:
+        async with running_plant(tmp_path / "plc2", plant="auto_parts_cell", port=port):
+            await until(lambda: "not plant" in twin.mirror.stats.problem, timeout=30, what="the mismatch reported")
+            assert not twin.mirror.ready.is_set()
+            assert not twin.state.connected
+    finally:
+        await twin.stop()
