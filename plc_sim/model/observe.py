@@ -1,0 +1,188 @@
+"""A line model built from what a client of the PLC can observe, for forecasts.
+
+The observation (machine statuses, queue lengths, buffers, backlogs, raw stock, card counts,
+plant time) is what the OPC UA server publishes. What it does not show is filled in:
+
+- drawn from the (estimated) distributions of `spec`: the remaining processing time of a
+  job in hand (a full draw times a uniform fraction), the remaining repair and maintenance
+  times, and the product of a job in hand or waiting when the PLC does not publish it
+  (by the products' demand rates);
+- taken as fresh: the next breakdown, maintenance, order and delivery times (drawn by a
+  fresh model of `spec`), wear (zero) and the statistics (measured from now);
+- derived: cards in use, from the parts of each product in each stage (queue, machine,
+  output buffer); production requests that wait for an input part or a kanban are not
+  observable and start at zero.
+
+The model is assembled as snapshot data (`LineModel.snapshot()` of a fresh model of `spec`,
+with every time moved to the observed plant time and the observed state written in) and
+built by `LineModel.from_snapshot()`, so it obeys the same invariants as any restored model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .line import LineModel
+from .spec import PlantSpec
+from .streams import Stream
+
+OBSERVE_STREAM = 0x0B5E
+"""Spawn key of the draws for the unobserved, apart from the model's own streams."""
+
+_MACHINE_TIMES = ("next_failure", "repair_end", "next_maint", "fail_at", "wake_end", "standby_at", "job_end",
+                  "maint_end")
+
+
+@dataclass
+class Observation:
+    """The observable state of a line; names as in the plant file."""
+
+    calendar_h: float
+    machine_status: dict[str, str] = field(default_factory=dict)
+    queue: dict[str, int] = field(default_factory=dict)
+    buffers: dict[str, dict[str, int]] = field(default_factory=dict)
+    backlog: dict[str, int] = field(default_factory=dict)
+    raw: dict[str, int] = field(default_factory=dict)
+    conwip: dict[str, int] = field(default_factory=dict)
+    kanbans: dict[str, int] = field(default_factory=dict)
+    """Kanban counts by control tag name: `K<i>_<P>` (dedicated) or `K<i>` (shared)."""
+    jobs_of: dict[str, str] = field(default_factory=dict)
+    """Product of the job in hand per machine, where the PLC publishes it."""
+
+
+def model_from_observation(spec: PlantSpec, obs: Observation, seed: int = 0) -> LineModel:
+    """A model of `spec` standing where the observation says the plant stands."""
+    fresh = LineModel(spec, seed)
+    snap = fresh.snapshot()
+    now = fresh.calendar.to_working(obs.calendar_h)
+    _shift_times(snap, now)
+    draw = Stream(np.random.SeedSequence(seed, spawn_key=(OBSERVE_STREAM,)))
+    mix = _product_mix(spec)
+    products = spec.product_names
+    n = len(spec.stations)
+    queued = [[0] * len(products) for _ in range(n)]
+    jobs: list[list[int]] = []
+    for s, st in enumerate(spec.stations):
+        row = [_pick(draw, mix) for _ in range(int(obs.queue.get(st.name, 0)))]
+        for p in row:
+            queued[s][p] += 1
+        jobs.append(row)
+    in_hand = [[0] * len(products) for _ in range(n)]
+    for s, st in enumerate(spec.stations):
+        for ms in st.machines:
+            mach = fresh.machine(ms.name)
+            p = _machine_state(snap["machines"][ms.name], mach, obs, now, draw, mix, products)
+            if p is not None:
+                in_hand[s][p] += 1
+    buf = [[int(obs.buffers.get(st.name, {}).get(name, 0)) for name in products] for st in spec.stations]
+    at_stage = [[queued[s][p] + in_hand[s][p] + buf[s][p] for p in range(len(products))] for s in range(n)]
+    _flow(snap, spec, obs, now, jobs, buf, at_stage)
+    _cards(snap, spec, obs, at_stage)
+    return LineModel.from_snapshot(spec, snap)
+
+
+def _shift_times(snap: dict[str, Any], now: float) -> None:
+    snap["now"] = now
+    snap["next_order"] = [t + now for t in snap["next_order"]]
+    snap["next_raw"] = [t + now for t in snap["next_raw"]]
+    for d in snap["machines"].values():
+        for k in _MACHINE_TIMES:
+            if d[k] is not None:
+                d[k] += now
+        d["job_start"] = d["state_t"] = now
+    st = snap["stats"]
+    st["stats_t"] = st["fg_t"] = now
+    st["wip_t"] = [now] * len(st["wip_t"])
+    snap["timer_order"] = []
+
+
+def _product_mix(spec: PlantSpec) -> list[float]:
+    rates = [1.0 / max(spec.demand[p].interarrival.mean, 1e-9) for p in spec.product_names]
+    total = sum(rates)
+    return [r / total for r in rates]
+
+
+def _pick(draw: Stream, mix: list[float]) -> int:
+    u, acc = draw.uniform(), 0.0
+    for p, w in enumerate(mix):
+        acc += w
+        if u < acc:
+            return p
+    return len(mix) - 1
+
+
+def _machine_state(d: dict[str, Any], mach: Any, obs: Observation, now: float, draw: Stream, mix: list[float],
+                   products: list[str]) -> int | None:
+    """Write the machine's observed status into its record; returns the product in hand."""
+    status = obs.machine_status.get(mach.name, "idle")
+    known = obs.jobs_of.get(mach.name)
+    p = products.index(known) if known in products else None
+    if status == "processing" or (status == "down" and mach.wear_mode):
+        p = _pick(draw, mix) if p is None else p
+        full = draw.sample(mach.proc_dists[p]) * mach.cycle_factor / (d["speed_pct"] / 100.0)
+        left = full * draw.uniform()
+        d["job"], d["job_start"] = p, now - (full - left)
+        if status == "processing":
+            d["job_end"], d["state"] = now + left, "processing"
+        else:
+            d["work_left"] = left
+    else:
+        p = None
+    if status == "down":
+        d["failed"], d["state"] = True, "down"
+        d["repair_end"] = now + draw.sample(mach.failure_spec.repair) * draw.uniform()
+        d["next_failure"] = None
+    elif status == "maintenance":
+        d["in_maint"], d["state"], d["maint_due"] = True, "maintenance", False
+        d["maint_end"] = now + draw.sample(mach.maint_spec.duration) * draw.uniform()
+        d["next_maint"] = None
+    elif status == "standby":
+        d["asleep"], d["state"] = True, "standby"
+    elif status == "waking" and mach.standby_spec is not None:
+        d["waking"], d["state"] = True, "waking"
+        d["wake_end"] = now + mach.standby_spec.wake_h * draw.uniform()
+    return p
+
+
+def _flow(snap: dict[str, Any], spec: PlantSpec, obs: Observation, now: float, jobs: list[list[int]],
+          buf: list[list[int]], at_stage: list[list[int]]) -> None:
+    products = spec.product_names
+    n = len(spec.stations)
+    snap["buf"] = buf
+    snap["jobs"] = jobs
+    snap["carded"] = [[0] * len(products) for _ in range(n)]
+    snap["raw"] = [int(obs.raw.get(p, snap["raw"][i])) for i, p in enumerate(products)]
+    snap["backlog"] = [[now] * int(obs.backlog.get(p, 0)) for p in products]
+    snap["recycle"] = [0, None]
+    st = snap["stats"]
+    st["wip"] = [sum(at_stage[s]) if s < n - 1 else sum(at_stage[s]) - sum(buf[s]) for s in range(n)]
+    st["wip_area"] = [0.0] * n
+    st["fg_total"] = sum(buf[n - 1])
+    st["fg_area"] = 0.0
+    st["count"] = {k: (0.0 if isinstance(v, float) else 0) for k, v in st["count"].items()}
+    st["demand_n"] = [0] * len(products)
+    st["delivered"] = [0] * len(products)
+    st["lost"] = [0] * len(products)
+    st["life"] = {"released": 0, "delivered": 0, "scrapped": 0, "initial": sum(map(sum, at_stage))}
+
+
+def _cards(snap: dict[str, Any], spec: PlantSpec, obs: Observation, at_stage: list[list[int]]) -> None:
+    products = spec.product_names
+    caps = [int(obs.conwip.get(p, c)) for p, c in zip(products, snap["conwip_cap"])]
+    snap["conwip_cap"] = caps
+    snap["conwip_free"] = [caps[p] - sum(row[p] for row in at_stage) for p in range(len(products))]
+    for s, pool in enumerate(snap["pools"]):
+        if pool is None:
+            continue
+        if isinstance(pool["cap"], list):
+            pool["cap"] = [int(obs.kanbans.get(f"K{s + 1}_{p}", c)) for p, c in zip(products, pool["cap"])]
+            pool["free"] = [c - at_stage[s][p] for p, c in enumerate(pool["cap"])]
+            pool["waiting"] = [0] * len(products)
+        else:
+            pool["cap"] = int(obs.kanbans.get(f"K{s + 1}", pool["cap"]))
+            pool["held"] = list(at_stage[s])
+            pool["free"] = pool["cap"] - sum(at_stage[s])
+            pool["waiting"] = []
