@@ -20,6 +20,8 @@ from .twin import Twin
 log = logging.getLogger(__name__)
 
 HEALTH_FILE_S = 1.0
+SNAPSHOT_S = 5.0
+"""How often the twin snapshot file is rewritten."""
 
 
 async def serve(settings: TwinSettings, on_ready: Callable[[Twin], None] | None = None,
@@ -47,8 +49,7 @@ async def serve(settings: TwinSettings, on_ready: Callable[[Twin], None] | None 
                 await asyncio.wait_for(stop.wait(), HEALTH_FILE_S)
             except asyncio.TimeoutError:
                 pass
-            if calibrator is not None:
-                calibrator()
+            calibrator()
             view = health.view()
             health.write(path, view)
             if time.monotonic() - last_log >= settings.health_log_s:
@@ -66,18 +67,33 @@ async def serve(settings: TwinSettings, on_ready: Callable[[Twin], None] | None 
             loop.remove_signal_handler(sig)
 
 
-def _calibrator(twin: Twin, health: Health) -> Callable[[], None] | None:
-    try:
+class _Calibration:
+    """Feeds the calibrator from the mirror and writes estimates and snapshot files."""
+
+    def __init__(self, twin: Twin, health: Health) -> None:
         from .calibration import Calibrator
-    except ImportError:
-        return None
-    cal = Calibrator(twin.spec, twin.settings.data_dir / "calibration.json")
 
-    def step() -> None:
-        if cal.update(twin.state):
-            health.last_calibration = time.time()
+        self.twin, self.health = twin, health
+        self.cal = Calibrator(twin.spec, twin.settings.data_dir / "calibration.json")
+        twin.mirror.listeners.append(self.cal.on_value)
+        self._snap_at = 0.0
 
-    return step
+    def __call__(self) -> None:
+        from .snapshot import take
+
+        if self.cal.update():
+            self.health.last_calibration = time.time()
+        if time.monotonic() - self._snap_at >= SNAPSHOT_S and self.twin.state.values:
+            self._snap_at = time.monotonic()
+            snap = take(self.twin.state, self.twin.spec, self.twin.settings.endpoint, self.cal.estimates())
+            path = self.twin.settings.data_dir / "snapshot.json"
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(snap.model_dump_json(indent=1))
+            tmp.replace(path)
+
+
+def _calibrator(twin: Twin, health: Health) -> Callable[[], None]:
+    return _Calibration(twin, health)
 
 
 def main() -> None:

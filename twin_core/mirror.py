@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from asyncua import Client, ua
 from asyncua.common.subscription import DataChangeEvent, OpcEvent, OverflowPolicy, Subscription
@@ -55,6 +55,8 @@ class Mirror:
         self.ready = asyncio.Event()
         """Set while subscribed (tests and the daemon wait on it)."""
         self._mapping = load_mapping(settings.mapping_file) if settings.mapping_file else None
+        self.listeners: list[Callable[[str, Observed], None]] = []
+        """Called with every mirrored value (the calibration listens)."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Mirror until `stop` is set, reconnecting as often as needed."""
@@ -205,8 +207,11 @@ class Mirror:
         status = dv.StatusCode.value if dv.StatusCode is not None else 0
         value = dv.Value.Value if dv.Value is not None else None
         stamp = dv.SourceTimestamp or dv.ServerTimestamp
-        self.state.update(path, Observed(value, status, dv.SourceTimestamp, dv.ServerTimestamp, time.time()))
+        obs = Observed(value, status, dv.SourceTimestamp, dv.ServerTimestamp, time.time())
+        self.state.update(path, obs)
         self.stats.notifications += 1
+        for fn in self.listeners:
+            fn(path, obs)
         if self.historian is not None:
             self.historian.add(tag_point(path, value, status, stamp))
 

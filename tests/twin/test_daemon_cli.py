@@ -50,6 +50,7 @@ async def test_daemon_reports_health_and_metrics_and_stops_cleanly(tmp_path):
                                                                       timeout=5).read().decode())
         assert "plant_twin_connected 1.0" in body and "plant_twin_spool_depth" in body
         assert "plant_twin_points_stored_total" in body
+        await until(lambda: (data / "snapshot.json").exists(), what="a twin snapshot")
         stop.set()
         await asyncio.wait_for(task, 30)
     final = json.loads(health.read_text())
@@ -57,6 +58,11 @@ async def test_daemon_reports_health_and_metrics_and_stops_cleanly(tmp_path):
     result = CliRunner().invoke(_app(), ["twin", "status", "--data-dir", str(data)])
     assert result.exit_code == 0, result.output
     assert "stopped" in result.output and "spool depth" in result.output
+    result = CliRunner().invoke(_app(), ["twin", "snapshot", "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    snap = json.loads(result.stdout)
+    assert snap["plant"] == "gear_line" and set(snap["observation"]["machine_status"]) == {"MP1", "MP2", "MP3"}
+    assert snap["observation"]["calendar_h"] > 0 and "estimates" in snap
 
 
 def test_history_prints_and_plots_a_tag(tmp_path):
