@@ -49,6 +49,8 @@ def observation(state: ObservedState, spec: PlantSpec) -> Observation:
             s = g(f"{line}/{st.name}/{m.name}/State")
             if s is not None and 0 <= int(s) < len(MACHINE_STATUSES):
                 obs.machine_status[m.name] = MACHINE_STATUSES[int(s)]
+            if (w := g(f"{line}/{st.name}/{m.name}/Wear")) is not None:
+                obs.wear[m.name] = float(w)
     for p in spec.product_names:
         for target, tag in ((obs.backlog, f"Orders/Backlog_{p}"), (obs.raw, f"Orders/Raw_{p}"),
                             (obs.conwip, f"Control/C_{p}")):

@@ -8,7 +8,8 @@ plant time) is what the OPC UA server publishes. What it does not show is filled
   times, and the product of a job in hand or waiting when the PLC does not publish it
   (by the products' demand rates);
 - taken as fresh: the next breakdown, maintenance, order and delivery times (drawn by a
-  fresh model of `spec`), wear (zero) and the statistics (measured from now);
+  fresh model of `spec`), wear where it is not published (zero; where it is, the failure
+  threshold is drawn given survival to the observed wear) and the statistics (from now);
 - derived: cards in use, from the parts of each product in each stage (queue, machine,
   output buffer); production requests that wait for an input part or a kanban are not
   observable and start at zero.
@@ -51,6 +52,8 @@ class Observation:
     """Kanban counts by control tag name: `K<i>_<P>` (dedicated) or `K<i>` (shared)."""
     jobs_of: dict[str, str] = field(default_factory=dict)
     """Product of the job in hand per machine, where the PLC publishes it."""
+    wear: dict[str, float] = field(default_factory=dict)
+    """Wear per machine, where published; the failure threshold is drawn given survival to it."""
 
 
 def model_from_observation(spec: PlantSpec, obs: Observation, seed: int = 0) -> LineModel:
@@ -72,16 +75,22 @@ def model_from_observation(spec: PlantSpec, obs: Observation, seed: int = 0) -> 
         jobs.append(row)
     in_hand = [[0] * len(products) for _ in range(n)]
     for s, st in enumerate(spec.stations):
+        load = _load(spec, s)
         for ms in st.machines:
             mach = fresh.machine(ms.name)
-            p = _machine_state(snap["machines"][ms.name], mach, obs, now, draw, mix, products)
+            p = _machine_state(snap["machines"][ms.name], mach, obs, now, draw, mix, products, load)
             if p is not None:
                 in_hand[s][p] += 1
     buf = [[int(obs.buffers.get(st.name, {}).get(name, 0)) for name in products] for st in spec.stations]
     at_stage = [[queued[s][p] + in_hand[s][p] + buf[s][p] for p in range(len(products))] for s in range(n)]
     _flow(snap, spec, obs, now, jobs, buf, at_stage)
     _cards(snap, spec, obs, at_stage)
-    return LineModel.from_snapshot(spec, snap)
+    model = LineModel.from_snapshot(spec, snap)
+    for row in model.machines:
+        for mach in row:
+            mach._changed()
+    model.peak_kw = model.power_now
+    return model
 
 
 def _shift_times(snap: dict[str, Any], now: float) -> None:
@@ -93,6 +102,8 @@ def _shift_times(snap: dict[str, Any], now: float) -> None:
             if d[k] is not None:
                 d[k] += now
         d["job_start"] = d["state_t"] = now
+        d["p_now"] = 0.0
+    snap["power"] = [0.0, 0.0]
     st = snap["stats"]
     st["stats_t"] = st["fg_t"] = now
     st["wip_t"] = [now] * len(st["wip_t"])
@@ -114,13 +125,25 @@ def _pick(draw: Stream, mix: list[float]) -> int:
     return len(mix) - 1
 
 
+def _load(spec: PlantSpec, s: int) -> float:
+    """The share of time a machine of station s is busy: demand x processing time / machines."""
+    work = sum(spec.processing_hours(p, s).mean / spec.demand[p].interarrival.mean for p in spec.product_names)
+    return min(work / len(spec.stations[s].machines), 1.0)
+
+
 def _machine_state(d: dict[str, Any], mach: Any, obs: Observation, now: float, draw: Stream, mix: list[float],
-                   products: list[str]) -> int | None:
-    """Write the machine's observed status into its record; returns the product in hand."""
+                   products: list[str], load: float) -> int | None:
+    """Write the machine's observed status into its record; returns the product in hand. A
+    machine down on its failure clock was busy when it broke with the station's load as
+    probability (a wear failure always strikes during a job)."""
     status = obs.machine_status.get(mach.name, "idle")
+    if mach.name in obs.wear and mach.wear_spec is not None:
+        d["wear"] = float(obs.wear[mach.name])
+        d["w_fail"] = mach._threshold(d["wear"])
     known = obs.jobs_of.get(mach.name)
     p = products.index(known) if known in products else None
-    if status == "processing" or (status == "down" and mach.wear_mode):
+    busy_when_broken = status == "down" and (mach.wear_mode or known is not None or draw.uniform() < load)
+    if status == "processing" or busy_when_broken:
         p = _pick(draw, mix) if p is None else p
         full = draw.sample(mach.proc_dists[p]) * mach.cycle_factor / (d["speed_pct"] / 100.0)
         left = full * draw.uniform()
