@@ -38,12 +38,11 @@ def tag_history(db: Path, tag: str, since_s: float) -> list[Sample]:
         if last is None:
             return []
         since = last - int(since_s * 1e9)
-        values = dict(sink.series("tag", key, "value", since)) | dict(sink.series("tag", key, "text", since))
-        status = dict(sink.series("tag", key, "status", since))
+        rows = sink.points("tag", key, since)
     finally:
         sink.close()
-    return [Sample(datetime.fromtimestamp(t / 1e9, tz=timezone.utc), values.get(t), int(s or 0))
-            for t, s in sorted(status.items())]
+    return [Sample(datetime.fromtimestamp(t / 1e9, tz=timezone.utc), f.get("value", f.get("text")),
+                   int(f.get("status", 0))) for t, f in rows]
 
 
 def plot(samples: list[Sample], tag: str, path: Path) -> None:

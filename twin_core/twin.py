@@ -37,7 +37,8 @@ class Twin:
         self.historian = Historian(make_sink(settings), Spool(settings.data_dir / "spool.sqlite",
                                                               settings.spool_max_points),
                                    settings.batch_size, settings.flush_interval_s, settings.pending_max_points,
-                                   settings.sink_retry_min_s, settings.sink_retry_max_s)
+                                   settings.sink_retry_min_s, settings.sink_retry_max_s,
+                                   direct=settings.sink == "sqlite")
         self.mirror = Mirror(settings, self.state, self.historian, self.spec)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

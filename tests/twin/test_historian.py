@@ -4,6 +4,7 @@ its durable spool: outages under load, a twin killed mid-outage."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sqlite3
@@ -17,7 +18,7 @@ from tests.support.opcua_harness import running_plant, until
 from tests.twin.conftest import VictoriaMetrics, twin_settings
 from twin_core.historian.historian import Historian
 from twin_core.historian.influx import InfluxSink
-from twin_core.historian.sink import Point
+from twin_core.historian.sink import Point, SinkError
 from twin_core.historian.spool import Spool
 from twin_core.historian.sqlite import SqliteSink
 from twin_core.twin import Twin
@@ -110,10 +111,11 @@ async def test_sink_outage_under_load_every_point_once_in_order(tmp_path, vm: Vi
 async def test_spool_is_bounded_and_counts_what_it_drops(tmp_path):
     spool = Spool(tmp_path / "spool.sqlite", max_points=100)
     pts = [Point("x", {}, {"v": float(i)}, T0 + i) for i in range(150)]
-    assert spool.append(pts) == 50 and spool.depth == 100 and spool.dropped == 50
-    last, first = spool.peek(10)
-    assert [p.fields["v"] for p in first] == [float(i) for i in range(10)]
-    spool.remove_through(last)
+    assert spool.append(pts[:10]) == 0
+    assert spool.append(pts[10:]) == 50 and spool.depth == 100 and spool.dropped == 50
+    last, first = spool.peek(5)
+    assert [p.fields["v"] for p in first] == [float(i) for i in range(10)], "whole batches, oldest first"
+    assert spool.remove_through(last) == 10
     assert spool.depth == 90
     spool.close()
     assert Spool(tmp_path / "spool.sqlite", max_points=100).depth == 90, "the spool survives a restart"
@@ -124,8 +126,45 @@ async def test_replays_are_idempotent_in_the_embedded_store(tmp_path):
     pts = [Point("tag", {"path": "L/S/M/State"}, {"value": float(i), "status": 0}, T0 + i) for i in range(10)]
     sink.write(pts)
     sink.write(pts[5:])
-    assert sink.count() == 20
+    assert sink.count() == 10
     assert [v for _t, v in sink.series("tag", {"path": "L/S/M/State"}, "value")] == [float(i) for i in range(10)]
+
+
+class FlakySink:
+    """A local sink that can be switched off."""
+
+    name = "flaky"
+
+    def __init__(self) -> None:
+        self.down = False
+        self.got: list[Point] = []
+
+    def write(self, points: list[Point]) -> None:
+        if self.down:
+            raise SinkError("switched off")
+        self.got += points
+
+    def close(self) -> None:
+        pass
+
+
+async def test_direct_mode_spools_only_while_the_sink_fails(tmp_path):
+    sink = FlakySink()
+    hist = Historian(sink, Spool(tmp_path / "spool.sqlite", 10_000), batch_size=50, flush_interval_s=0.01,
+                     retry_min_s=0.01, retry_max_s=0.05, direct=True)
+    hist.start()
+    pts = [Point("x", {}, {"v": float(i)}, T0 + i) for i in range(600)]
+    hist.add_many(pts[:200])
+    await until(lambda: len(sink.got) == 200, what="direct writes")
+    assert hist.spool.depth == 0
+    sink.down = True
+    hist.add_many(pts[200:400])
+    await until(lambda: hist.spool.depth == 200, what="points spooled while the sink fails")
+    sink.down = False
+    hist.add_many(pts[400:])
+    await until(lambda: len(sink.got) == 600 and hist.spool.depth == 0, what="the spool replayed")
+    await hist.close()
+    assert sink.got == pts, "every point once, in order"
 
 
 def _twin_process(settings_env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -137,7 +176,7 @@ def _twin_process(settings_env: dict[str, str], log: Path) -> subprocess.Popen[b
 def _spooled(path: Path) -> list[Point]:
     db = sqlite3.connect(path)
     try:
-        return [Point.from_json(r[0]) for r in db.execute("SELECT p FROM spool ORDER BY id")]
+        return [Point(*p) for r in db.execute("SELECT body FROM spool ORDER BY id") for p in json.loads(r[0])]
     except sqlite3.OperationalError:
         return []
     finally:

@@ -1,7 +1,11 @@
 """The path of a point: `add()` (on the event loop, never blocking) -> a bounded pending list
 -> the durable spool (worker thread, in batches) -> the sink (worker thread, oldest first).
 A batch leaves the spool only after the sink took it; when the sink fails, the drainer backs
-off and retries the same batch, so nothing is lost and the order is kept."""
+off and retries the same batch, so nothing is lost and the order is kept.
+
+With `direct=True` (the embedded SQLite sink, itself a durable local file) a batch goes
+straight to the sink while the spool is empty and the sink healthy, and to the spool
+otherwise: the spool would only copy the same bytes to the same disk twice."""
 
 from __future__ import annotations
 
@@ -39,10 +43,12 @@ class HistorianStats:
 
 class Historian:
     def __init__(self, sink: Sink, spool: Spool, batch_size: int = 5000, flush_interval_s: float = 0.2,
-                 pending_max: int = 200_000, retry_min_s: float = 0.2, retry_max_s: float = 5.0) -> None:
+                 pending_max: int = 200_000, retry_min_s: float = 0.2, retry_max_s: float = 5.0,
+                 direct: bool = False) -> None:
         self.sink, self.spool = sink, spool
         self.batch_size, self.flush_interval_s, self.pending_max = batch_size, flush_interval_s, pending_max
         self.retry_min_s, self.retry_max_s = retry_min_s, retry_max_s
+        self.direct = direct
         self.stats = HistorianStats()
         self._pending: list[Point] = []
         self._marks: deque[tuple[int, float]] = deque(maxlen=LAG_SAMPLES)
@@ -99,6 +105,14 @@ class Historian:
         if not self._pending:
             return
         batch, self._pending = self._pending, []
+        if self.direct and self.stats.sink_up and self.spool.depth == 0:
+            try:
+                await asyncio.to_thread(self.sink.write, batch)
+            except SinkError as e:
+                self._sink_failed(str(e))
+            else:
+                self._stored(len(batch))
+                return
         lost = await asyncio.to_thread(self.spool.append, batch)
         self._done += lost
         self._spooled.set()

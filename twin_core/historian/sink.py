@@ -4,7 +4,6 @@ tags and timestamp as a stored one replaces it, so replays are idempotent."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,14 +21,6 @@ class Point:
     tags: dict[str, str]
     fields: dict[str, FieldValue]
     time_ns: int
-
-    def to_json(self) -> str:
-        return json.dumps([self.measurement, self.tags, self.fields, self.time_ns], separators=(",", ":"))
-
-    @classmethod
-    def from_json(cls, text: str) -> "Point":
-        m, tags, fields, t = json.loads(text)
-        return cls(m, tags, fields, t)
 
 
 class Sink(Protocol):

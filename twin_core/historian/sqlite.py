@@ -6,23 +6,26 @@ dashboards or several twins, configure InfluxDB instead."""
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from pathlib import Path
 
-from .sink import Point, SinkError
+from .sink import FieldValue, Point, SinkError
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS points (
     measurement TEXT NOT NULL,
     tags TEXT NOT NULL,
-    field TEXT NOT NULL,
     time_ns INTEGER NOT NULL,
-    num REAL,
-    text TEXT,
-    PRIMARY KEY (measurement, tags, field, time_ns)
+    fields TEXT NOT NULL,
+    PRIMARY KEY (measurement, tags, time_ns)
 ) WITHOUT ROWID;
 """
+TAG_KEYS_CACHED = 100_000
+"""Serialised tag sets kept (one per series); beyond, the cache starts over (counted, logged)."""
 
 
 def tag_key(tags: dict[str, str]) -> str:
@@ -30,7 +33,8 @@ def tag_key(tags: dict[str, str]) -> str:
 
 
 class SqliteSink:
-    """Rows of (measurement, tags, field, time) -> value; INSERT OR REPLACE keeps replays idempotent."""
+    """One row per point: (measurement, tags, time) -> fields as JSON. INSERT OR REPLACE
+    keeps replays idempotent (the same measurement, tags and time overwrite)."""
 
     name = "sqlite"
 
@@ -42,32 +46,48 @@ class SqliteSink:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
+        self._keys: dict[tuple[tuple[str, str], ...], str] = {}
+        self.key_cache_resets = 0
+
+    def _key(self, tags: dict[str, str]) -> str:
+        k = tuple(tags.items())
+        key = self._keys.get(k)
+        if key is None:
+            if len(self._keys) >= TAG_KEYS_CACHED:
+                self.key_cache_resets += 1
+                log.warning("tag-key cache full (%d series): cleared, %d times", TAG_KEYS_CACHED,
+                            self.key_cache_resets)
+                self._keys.clear()
+            key = self._keys[k] = tag_key(tags)
+        return key
 
     def write(self, points: list[Point]) -> None:
-        rows = []
-        for p in points:
-            key = tag_key(p.tags)
-            for f, v in p.fields.items():
-                num, text = (None, v) if isinstance(v, str) else (float(v), None)
-                rows.append((p.measurement, key, f, p.time_ns, num, text))
+        dumps = json.dumps
+        rows = [(p.measurement, self._key(p.tags), p.time_ns, dumps(p.fields, separators=(",", ":"))) for p in points]
         try:
             with self._lock:
                 self._db.execute("BEGIN")
-                self._db.executemany("INSERT OR REPLACE INTO points VALUES (?, ?, ?, ?, ?, ?)", rows)
+                self._db.executemany("INSERT OR REPLACE INTO points VALUES (?, ?, ?, ?)", rows)
                 self._db.execute("COMMIT")
         except sqlite3.Error as e:
             raise SinkError(f"sqlite: {e}") from e
 
-    def series(self, measurement: str, tags: dict[str, str], field: str,
-               since_ns: int | None = None) -> list[tuple[int, float | str | None]]:
-        """(time_ns, value) of one field of one series, oldest first."""
-        q = "SELECT time_ns, COALESCE(num, text) FROM points WHERE measurement=? AND tags=? AND field=?"
-        args: list[object] = [measurement, tag_key(tags), field]
+    def points(self, measurement: str, tags: dict[str, str],
+               since_ns: int | None = None) -> list[tuple[int, dict[str, FieldValue]]]:
+        """(time_ns, fields) of one series, oldest first."""
+        q = "SELECT time_ns, fields FROM points WHERE measurement=? AND tags=?"
+        args: list[object] = [measurement, tag_key(tags)]
         if since_ns is not None:
             q += " AND time_ns >= ?"
             args.append(since_ns)
         with self._lock:
-            return list(self._db.execute(q + " ORDER BY time_ns", args))
+            rows = list(self._db.execute(q + " ORDER BY time_ns", args))
+        return [(t, json.loads(f)) for t, f in rows]
+
+    def series(self, measurement: str, tags: dict[str, str], field: str,
+               since_ns: int | None = None) -> list[tuple[int, FieldValue]]:
+        """(time_ns, value) of one field of one series, oldest first (points without it left out)."""
+        return [(t, f[field]) for t, f in self.points(measurement, tags, since_ns) if field in f]
 
     def last_time(self, measurement: str, tags: dict[str, str]) -> int | None:
         with self._lock:
