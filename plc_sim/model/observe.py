@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .cards import DedicatedPool, SharedPool
 from .line import LineModel
 from .spec import PlantSpec
 from .streams import Stream
@@ -209,3 +210,28 @@ def _cards(snap: dict[str, Any], spec: PlantSpec, obs: Observation, at_stage: li
             pool["held"] = list(at_stage[s])
             pool["free"] = pool["cap"] - sum(at_stage[s])
             pool["waiting"] = []
+
+
+def observation_of(m: LineModel, calendar_h: float | None = None) -> Observation:
+    """What a PLC's tags show of model `m` (no product per machine, no waiting requests), at
+    calendar hour `calendar_h`. Give the hour when the plant may be off: the working clock
+    does not tell which off-shift hour it is. For tests and benches of forecasts."""
+    obs = Observation(calendar_h=m.calendar.to_calendar(m.env.now) if calendar_h is None else calendar_h)
+    for s, st in enumerate(m.spec.stations):
+        obs.queue[st.name] = len(m.jobs[s])
+        obs.buffers[st.name] = {p: m.buf[s][i] for i, p in enumerate(m.products)}
+        for mach in m.machines[s]:
+            obs.machine_status[mach.name] = str(m.machine_status(mach))
+            if mach.wear_spec is not None:
+                obs.wear[mach.name] = mach.wear_now(m.env.now)
+    for i, p in enumerate(m.products):
+        obs.backlog[p] = len(m.backlog[i])
+        obs.raw[p] = m.raw[i]
+        obs.conwip[p] = m.conwip_cap[i]
+    for s, pool in enumerate(m.pools):
+        if isinstance(pool, SharedPool):
+            obs.kanbans[f"K{s + 1}"] = pool.cap
+        elif isinstance(pool, DedicatedPool):
+            for i, p in enumerate(m.products):
+                obs.kanbans[f"K{s + 1}_{p}"] = pool.cap[i]
+    return obs

@@ -11,7 +11,7 @@ import pytest
 
 from plc_sim.model.line import LineModel
 from plc_sim.model.spec import load_plant
-from tests.twin.test_observe import observe
+from plc_sim.model.observe import observation_of as observe
 from twin_core.forecast import forecast, forecast_async, run_horizon
 
 COVERED = ("FG", "D")

@@ -6,36 +6,12 @@ import pytest
 
 from plc_sim.model.kpi import kpis
 from plc_sim.model.line import LineModel
-from plc_sim.model.observe import Observation, model_from_observation
+from plc_sim.model.observe import Observation, model_from_observation, observation_of
 from plc_sim.model.spec import load_plant
 
 
 def observe(m: LineModel, calendar_h: float | None = None) -> Observation:
-    """What the PLC's tags show of a model at calendar hour `calendar_h` (no product per
-    machine, no requests). Give the hour when the plant may be off: working time does not
-    tell which off-shift hour it is."""
-    spec = m.spec
-    obs = Observation(calendar_h=m.calendar.to_calendar(m.env.now) if calendar_h is None else calendar_h)
-    for s, st in enumerate(spec.stations):
-        obs.queue[st.name] = len(m.jobs[s])
-        obs.buffers[st.name] = {p: m.buf[s][i] for i, p in enumerate(m.products)}
-        for mach in m.machines[s]:
-            obs.machine_status[mach.name] = m.machine_status(mach)
-            if mach.wear_spec is not None:
-                obs.wear[mach.name] = mach.wear_now(m.env.now)
-    for i, p in enumerate(m.products):
-        obs.backlog[p] = len(m.backlog[i])
-        obs.raw[p] = m.raw[i]
-        obs.conwip[p] = m.conwip_cap[i]
-    for s, pool in enumerate(m.pools):
-        if pool is None:
-            continue
-        if m.shared:
-            obs.kanbans[f"K{s + 1}"] = pool.cap
-        else:
-            for i, p in enumerate(m.products):
-                obs.kanbans[f"K{s + 1}_{p}"] = pool.cap[i]
-    return obs
+    return observation_of(m, calendar_h)
 
 
 @pytest.mark.parametrize("plant,model", [("gear_line", "BDOP"), ("gear_line", "HSOP"), ("auto_parts_cell", None)])
