@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from plc_sim.model.line import LineModel  # noqa: E402
-from plc_sim.model.spec import load_plant  # noqa: E402
-from plc_sim.model.observe import observation_of as observe  # noqa: E402
-from twin_core.forecast import forecast  # noqa: E402
+from plc_sim.model.line import LineModel
+from plc_sim.model.observe import observation_of as observe
+from plc_sim.model.spec import load_plant
+from twin_core.forecast import forecast
 
 
 def main() -> None:

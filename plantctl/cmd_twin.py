@@ -6,17 +6,17 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
 twin_app = typer.Typer(help="The digital twin: mirror the plant over OPC UA, historize, calibrate, forecast.")
 
-ConfigOpt = Annotated[Optional[Path], typer.Option(help="TOML file with a \\[twin] table")]
-DataDirOpt = Annotated[Optional[Path], typer.Option(help="the twin's data directory (default data/twin)")]
+ConfigOpt = Annotated[Path | None, typer.Option(help="TOML file with a \\[twin] table")]
+DataDirOpt = Annotated[Path | None, typer.Option(help="the twin's data directory (default data/twin)")]
 
 
-def _settings(config: Optional[Path], **overrides: Any) -> Any:
+def _settings(config: Path | None, **overrides: Any) -> Any:
     from twin_core.settings import TwinSettings
 
     try:
@@ -28,14 +28,14 @@ def _settings(config: Optional[Path], **overrides: Any) -> Any:
 
 @twin_app.callback(invoke_without_command=True)
 def twin(ctx: typer.Context,
-         endpoint: Annotated[Optional[str], typer.Option(help="opc.tcp://host:port/path of the plant's server")] = None,
-         plant: Annotated[Optional[str], typer.Option(help="plant file the server is matched against")] = None,
-         user: Annotated[Optional[str], typer.Option(help="OPC UA user (password: PLANT_TWIN_PASSWORD)")] = None,
-         sink: Annotated[Optional[str], typer.Option(help="sqlite (embedded, default) or influx")] = None,
-         influx_url: Annotated[Optional[str], typer.Option(help="InfluxDB v2 write API base URL")] = None,
-         numeric_only: Annotated[Optional[bool], typer.Option(help="send numeric fields only")] = None,
-         metrics_port: Annotated[Optional[int], typer.Option(help="Prometheus port on loopback (0 = off)")] = None,
-         allow_none: Annotated[Optional[bool], typer.Option(help="accept the None policy if it is all")] = None,
+         endpoint: Annotated[str | None, typer.Option(help="opc.tcp://host:port/path of the plant's server")] = None,
+         plant: Annotated[str | None, typer.Option(help="plant file the server is matched against")] = None,
+         user: Annotated[str | None, typer.Option(help="OPC UA user (password: PLANT_TWIN_PASSWORD)")] = None,
+         sink: Annotated[str | None, typer.Option(help="sqlite (embedded, default) or influx")] = None,
+         influx_url: Annotated[str | None, typer.Option(help="InfluxDB v2 write API base URL")] = None,
+         numeric_only: Annotated[bool | None, typer.Option(help="send numeric fields only")] = None,
+         metrics_port: Annotated[int | None, typer.Option(help="Prometheus port on loopback (0 = off)")] = None,
+         allow_none: Annotated[bool | None, typer.Option(help="accept the None policy if it is all")] = None,
          data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     """Run the twin daemon (SIGTERM stops it cleanly, with the spool flushed)."""
     if ctx.invoked_subcommand is not None:
@@ -96,7 +96,7 @@ def snapshot(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
 
 def history(tag: Annotated[str, typer.Argument(help="tag path, e.g. GearLine/MP1/MP1/PowerKW")],
             since: Annotated[str, typer.Option(help="span up to the newest sample: 30s, 15m, 1h, 2d")] = "1h",
-            plot: Annotated[Optional[Path], typer.Option(help="draw the values into this PNG file")] = None,
+            plot: Annotated[Path | None, typer.Option(help="draw the values into this PNG file")] = None,
             data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     """Print a tag's history from the twin's embedded store (and plot it)."""
     from twin_core.history import parse_since, tag_history

@@ -79,8 +79,8 @@ class _Sample:
         if self.n < 1:
             return None
         mean, k = self.s / self.n, 2 * self.n
-        return Estimate(mean=mean, low=2 * self.s / stats.chi2.ppf(0.975, k), high=2 * self.s / stats.chi2.ppf(0.025, k),
-                        n=self.n, unit=unit)
+        low, high = 2 * self.s / stats.chi2.ppf(0.975, k), 2 * self.s / stats.chi2.ppf(0.025, k)
+        return Estimate(mean=mean, low=low, high=high, n=self.n, unit=unit)
 
 
 def wilson(k: float, n: float, unit: str = "") -> Estimate | None:

@@ -8,10 +8,12 @@ to the log, to `<data dir>/health.json` and as Prometheus metrics on loopback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .health import Health
 from .settings import TwinSettings
@@ -45,10 +47,8 @@ async def serve(settings: TwinSettings, on_ready: Callable[[Twin], None] | None 
     calibrator = _calibrator(twin, health)
     try:
         while not stop.is_set():
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), HEALTH_FILE_S)
-            except asyncio.TimeoutError:
-                pass
             calibrator()
             view = health.view()
             health.write(path, view)

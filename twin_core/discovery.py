@@ -156,7 +156,8 @@ async def browse_layout(client: Client, root: str, limits: Limits) -> Layout:
         if not level:
             break
         nxt: list[tuple[str, ua.NodeId]] = []
-        for (path, _nid), refs in zip(level, await _browse(client, [n for _, n in level], limits.per_browse)):
+        browsed = await _browse(client, [n for _, n in level], limits.per_browse)
+        for (path, _nid), refs in zip(level, browsed, strict=True):
             conds = {_target(r) for r in refs if r.ReferenceTypeId == _CONDITION}
             if conds:
                 layout.conditions[path.rsplit("/", 1)[-1]] = next(iter(conds))
@@ -186,7 +187,7 @@ def _target(ref: ua.ReferenceDescription) -> ua.NodeId:
 async def _event_sources(client: Client, layout: Layout, objects: dict[str, ua.NodeId], limits: Limits) -> None:
     paths = list(objects)
     notifiers = await read_values(client, [objects[p] for p in paths], limits.per_read, ua.AttributeIds.EventNotifier)
-    for path, dv in zip(paths, notifiers):
+    for path, dv in zip(paths, notifiers, strict=True):
         if dv.StatusCode is not None and not dv.StatusCode.is_good():
             continue
         v = dv.Value.Value if dv.Value is not None else 0
@@ -219,7 +220,8 @@ async def discover(client: Client, root: str, spec: PlantSpec | None, limits: Li
                  if t is not None]
     layout.event_types = idx_types or [ua.NodeId(ua.ObjectIds.BaseEventType)]
     paths = list(layout.tags)
-    for path, dv in zip(paths, await read_values(client, [layout.tags[p] for p in paths], limits.per_read)):
+    values = await read_values(client, [layout.tags[p] for p in paths], limits.per_read)
+    for path, dv in zip(paths, values, strict=True):
         layout.initial[path] = dv
         vt = dv.Value.VariantType if dv.Value is not None else None
         layout.dtypes[path] = vt.name if vt is not None else "Null"

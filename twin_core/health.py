@@ -9,9 +9,10 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .twin import Twin
@@ -43,9 +44,10 @@ class HealthView:
 
     def line(self) -> str:
         lag = "-" if self.lag_p99_s is None else f"{self.lag_p50_s:.3f}/{self.lag_p99_s:.3f} s"
-        return (f"{'connected' if self.connected else 'DISCONNECTED'} {self.endpoint}; {self.points_per_s:,.0f} points/s"
-                f" to {self.sink}{'' if self.sink_up else ' (DOWN)'}; lag p50/p99 {lag}; spool {self.spool_depth}; "
-                f"replayed {self.replayed}; dropped {self.dropped}; gaps {self.gaps}"
+        link = "connected" if self.connected else "DISCONNECTED"
+        down = "" if self.sink_up else " (DOWN)"
+        return (f"{link} {self.endpoint}; {self.points_per_s:,.0f} points/s to {self.sink}{down}; lag p50/p99 {lag}; "
+                f"spool {self.spool_depth}; replayed {self.replayed}; dropped {self.dropped}; gaps {self.gaps}"
                 + (f"; PROBLEM: {self.problem}" if self.problem else ""))
 
 
@@ -91,8 +93,9 @@ class TwinCollector:
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-        t, h, m = self.twin, self.twin.historian, self.twin.mirror
-        yield GaugeMetricFamily("plant_twin_connected", "1 while the mirror is subscribed", value=float(m.ready.is_set()))
+        _t, h, m = self.twin, self.twin.historian, self.twin.mirror
+        yield GaugeMetricFamily("plant_twin_connected", "1 while the mirror is subscribed",
+                                value=float(m.ready.is_set()))
         yield GaugeMetricFamily("plant_twin_spool_depth", "points waiting in the durable spool", value=h.spool_depth)
         yield GaugeMetricFamily("plant_twin_sink_up", "1 while the sink takes points", value=float(h.stats.sink_up))
         for q in (0.5, 0.99):
@@ -117,7 +120,7 @@ def serve_metrics(twin: "Twin", health: Health, host: str, port: int) -> Any:
     from prometheus_client import CollectorRegistry, start_http_server
 
     registry = CollectorRegistry()
-    registry.register(TwinCollector(twin, health))  # type: ignore[arg-type]
+    registry.register(TwinCollector(twin, health))
     server, _thread = start_http_server(port, addr=host, registry=registry)
     log.info("metrics at http://%s:%d/metrics", host, server.server_address[1])
     return server

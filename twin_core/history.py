@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .historian.sqlite import SqliteSink
@@ -41,7 +41,7 @@ def tag_history(db: Path, tag: str, since_s: float) -> list[Sample]:
         rows = sink.points("tag", key, since)
     finally:
         sink.close()
-    return [Sample(datetime.fromtimestamp(t / 1e9, tz=timezone.utc), f.get("value", f.get("text")),
+    return [Sample(datetime.fromtimestamp(t / 1e9, tz=UTC), f.get("value", f.get("text")),
                    int(f.get("status", 0))) for t, f in rows]
 
 

@@ -7,10 +7,12 @@ mirrored until the expected plant is back."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from asyncua import Client, ua
 from asyncua.common.subscription import DataChangeEvent, OpcEvent, OverflowPolicy, Subscription
@@ -20,7 +22,7 @@ from plc_sim.model.spec import PlantSpec
 from .discovery import DiscoveryError, Layout, Limits, chunks, discover, load_mapping, operation_limits
 from .historian.historian import Historian
 from .points import event_point, gap_point, tag_point
-from .security import SecurityRefused, secure_client
+from .security import SecurityRefusedError, secure_client
 from .settings import TwinSettings
 from .state import Observed, ObservedState, PlantEvent
 
@@ -30,7 +32,7 @@ CLIENT_QUEUE = 200_000
 """Notifications asyncua may hold for the mirror; an overflow forces a reconnect (and a marked gap)."""
 
 
-class PlantChanged(Exception):
+class PlantChangedError(Exception):
     """The server came back with other tags than the plant the twin mirrors."""
 
 
@@ -65,22 +67,20 @@ class Mirror:
             try:
                 await self._session(stop)
                 delay = self.settings.reconnect_min_s
-            except PlantChanged as e:
+            except PlantChangedError as e:
                 self._lose(f"plant changed: {e}")
                 self.stats.problem = str(e)
                 log.error("NOT MIRRORING: %s", e)
-            except (SecurityRefused, DiscoveryError) as e:
+            except (SecurityRefusedError, DiscoveryError) as e:
                 self._lose(str(e))
                 self.stats.problem = str(e)
                 log.error("cannot mirror %s: %s", self.settings.endpoint, e)
-            except (OSError, ConnectionError, asyncio.TimeoutError, ua.UaError) as e:
+            except (TimeoutError, OSError, ConnectionError, ua.UaError) as e:
                 self._lose(f"{type(e).__name__}: {e}")
             if stop.is_set():
                 break
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
-            except asyncio.TimeoutError:
-                pass
             delay = min(delay * 2, self.settings.reconnect_max_s)
         self._lose("twin stopped")
 
@@ -122,10 +122,8 @@ class Mirror:
             await self._consume(sub, stop)
         finally:
             self.ready.clear()
-            try:
+            with contextlib.suppress(OSError, ConnectionError, asyncio.TimeoutError, ua.UaError, AttributeError):
                 await asyncio.wait_for(client.disconnect(), 2.0)
-            except (OSError, ConnectionError, asyncio.TimeoutError, ua.UaError, AttributeError):
-                pass
 
     async def _on_lost(self, exc: Exception) -> None:
         self._lost.set()
@@ -133,7 +131,7 @@ class Mirror:
     def _check_same_plant(self, layout: Layout) -> None:
         if self.layout is not None and layout.signature() != self.layout.signature():
             old, new = self.layout.signature(), layout.signature()
-            raise PlantChanged(f"{len(old - new)} tags gone (e.g. {sorted(old - new)[:3]}), "
+            raise PlantChangedError(f"{len(old - new)} tags gone (e.g. {sorted(old - new)[:3]}), "
                                f"{len(new - old)} new (e.g. {sorted(new - old)[:3]})")
         self.layout = layout
         self._paths = {nid: path for path, nid in layout.tags.items()}
@@ -168,8 +166,9 @@ class Mirror:
         sub._client_handle += 1
         mparams = ua.MonitoringParameters(ClientHandle=sub._client_handle, SamplingInterval=s.sampling_ms,
                                           QueueSize=s.queue_size, DiscardOldest=True, Filter=mfilter)
-        return ua.MonitoredItemCreateRequest(ItemToMonitor=ua.ReadValueId(NodeId=nid, AttributeId=ua.AttributeIds.Value),
-                                             MonitoringMode=ua.MonitoringMode.Reporting, RequestedParameters=mparams)
+        item = ua.ReadValueId(NodeId=nid, AttributeId=ua.AttributeIds.Value)
+        return ua.MonitoredItemCreateRequest(ItemToMonitor=item, MonitoringMode=ua.MonitoringMode.Reporting,
+                                             RequestedParameters=mparams)
 
     def _on_overflow(self) -> None:
         self.stats.overflows += 1

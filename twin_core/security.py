@@ -18,10 +18,11 @@ from .settings import TwinSettings
 
 log = logging.getLogger(__name__)
 
-POLICIES = {"Basic256Sha256": sp.SecurityPolicyBasic256Sha256, "Aes256_Sha256_RsaPss": sp.SecurityPolicyAes256Sha256RsaPss}
+POLICIES = {"Basic256Sha256": sp.SecurityPolicyBasic256Sha256,
+            "Aes256_Sha256_RsaPss": sp.SecurityPolicyAes256Sha256RsaPss}
 
 
-class SecurityRefused(Exception):
+class SecurityRefusedError(Exception):
     """The server offers no endpoint the settings accept."""
 
 
@@ -55,5 +56,5 @@ async def secure_client(settings: TwinSettings) -> Client:
     if settings.allow_none and all(e.SecurityMode == ua.MessageSecurityMode.None_ for e in endpoints):
         log.warning("the server offers only the None policy: connecting UNENCRYPTED (allow_none is set)")
         return client
-    raise SecurityRefused(f"no endpoint with {settings.security_policy} {settings.security_mode}; "
+    raise SecurityRefusedError(f"no endpoint with {settings.security_policy} {settings.security_mode}; "
                           f"the server offers {sorted(offered)}")

@@ -53,7 +53,7 @@ class Twin:
         if self._task is not None:
             try:
                 await asyncio.wait_for(self._task, 5.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._task.cancel()
         await self.historian.close(flush_timeout_s)
 

@@ -79,17 +79,17 @@ def model_from_observation(spec: PlantSpec, obs: Observation, seed: int = 0) -> 
         load = _load(spec, s)
         for ms in st.machines:
             mach = fresh.machine(ms.name)
-            p = _machine_state(snap["machines"][ms.name], mach, obs, now, draw, mix, products, load)
-            if p is not None:
-                in_hand[s][p] += 1
+            held = _machine_state(snap["machines"][ms.name], mach, obs, now, draw, mix, products, load)
+            if held is not None:
+                in_hand[s][held] += 1
     buf = [[int(obs.buffers.get(st.name, {}).get(name, 0)) for name in products] for st in spec.stations]
     at_stage = [[queued[s][p] + in_hand[s][p] + buf[s][p] for p in range(len(products))] for s in range(n)]
     _flow(snap, spec, obs, now, jobs, buf, at_stage)
     _cards(snap, spec, obs, at_stage)
     model = LineModel.from_snapshot(spec, snap)
-    for row in model.machines:
-        for mach in row:
-            mach._changed()
+    for machines in model.machines:
+        for m in machines:
+            m._changed()
     model.peak_kw = model.power_now
     return model
 
@@ -195,14 +195,15 @@ def _flow(snap: dict[str, Any], spec: PlantSpec, obs: Observation, now: float, j
 
 def _cards(snap: dict[str, Any], spec: PlantSpec, obs: Observation, at_stage: list[list[int]]) -> None:
     products = spec.product_names
-    caps = [int(obs.conwip.get(p, c)) for p, c in zip(products, snap["conwip_cap"])]
+    caps = [int(obs.conwip.get(p, c)) for p, c in zip(products, snap["conwip_cap"], strict=True)]
     snap["conwip_cap"] = caps
     snap["conwip_free"] = [caps[p] - sum(row[p] for row in at_stage) for p in range(len(products))]
     for s, pool in enumerate(snap["pools"]):
         if pool is None:
             continue
         if isinstance(pool["cap"], list):
-            pool["cap"] = [int(obs.kanbans.get(f"K{s + 1}_{p}", c)) for p, c in zip(products, pool["cap"])]
+            pairs = zip(products, pool["cap"], strict=True)
+            pool["cap"] = [int(obs.kanbans.get(f"K{s + 1}_{name}", c)) for name, c in pairs]
             pool["free"] = [c - at_stage[s][p] for p, c in enumerate(pool["cap"])]
             pool["waiting"] = [0] * len(products)
         else:

@@ -9,8 +9,8 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -38,11 +38,11 @@ class VictoriaMetrics:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        log = open(self.storage.parent / f"vm-{self.port}.log", "ab")
-        self.proc = subprocess.Popen(
-            [VM_BINARY, f"-httpListenAddr=127.0.0.1:{self.port}", f"-storageDataPath={self.storage}",
-             "-retentionPeriod=100y", "-dedup.minScrapeInterval=1ms", "-search.latencyOffset=0s",
-             "-search.disableCache"], stdout=log, stderr=subprocess.STDOUT)
+        with open(self.storage.parent / f"vm-{self.port}.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [VM_BINARY, f"-httpListenAddr=127.0.0.1:{self.port}", f"-storageDataPath={self.storage}",
+                 "-retentionPeriod=100y", "-dedup.minScrapeInterval=1ms", "-search.latencyOffset=0s",
+                 "-search.disableCache"], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -51,7 +51,7 @@ class VictoriaMetrics:
                         return
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"victoria-metrics exited with {self.proc.returncode}")
+                    raise RuntimeError(f"victoria-metrics exited with {self.proc.returncode}") from None
                 time.sleep(0.05)
         raise RuntimeError("victoria-metrics did not become healthy")
 

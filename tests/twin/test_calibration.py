@@ -4,7 +4,7 @@ The tag stream comes from the real PLC runtime's tag table, scanned as fast as p
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,7 @@ from plc_sim.plc.runtime import PlcRuntime
 from twin_core.calibration import Calibrator, estimated_spec
 from twin_core.state import Observed
 
-EPOCH = datetime(2026, 1, 5, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
 
 
 def _run(spec, hours: float, seed: int = 4) -> tuple[PlcRuntime, Calibrator]:
@@ -36,7 +36,7 @@ def gear_run():
 
 
 def test_times_between_failures_and_repairs_are_recovered(gear_run):
-    spec, plc, cal, est = gear_run
+    spec, _plc, _cal, est = gear_run
     checks = []
     for m in spec.all_machines():
         f = spec.machine_failures(m)
@@ -47,12 +47,12 @@ def test_times_between_failures_and_repairs_are_recovered(gear_run):
 
 
 def test_processing_times_per_station_are_recovered(gear_run):
-    spec, plc, cal, est = gear_run
+    spec, plc, _cal, est = gear_run
     m = plc.model
     share = [d / sum(m.delivered) for d in m.delivered]
     checks = []
     for s, st in enumerate(spec.stations):
-        truth = sum(w * spec.processing_hours(p, s).mean for w, p in zip(share, spec.product_names))
+        truth = sum(w * spec.processing_hours(p, s).mean for w, p in zip(share, spec.product_names, strict=True))
         e = est.processing_h[st.name]
         assert e.n > 1000
         checks.append((f"processing {st.name}", e, truth))
@@ -60,7 +60,7 @@ def test_processing_times_per_station_are_recovered(gear_run):
 
 
 def test_scrap_returns_and_demand_are_recovered(gear_run):
-    spec, plc, cal, est = gear_run
+    spec, _plc, _cal, est = gear_run
     demand = sum(1.0 / spec.demand[p].interarrival.mean for p in spec.product_names)
     checks = [("demand", est.demand_per_h, demand)]
     for mach in spec.all_machines():
@@ -71,7 +71,7 @@ def test_scrap_returns_and_demand_are_recovered(gear_run):
 
 
 def test_estimated_spec_carries_the_estimates(gear_run):
-    spec, plc, cal, est = gear_run
+    spec, _plc, _cal, est = gear_run
     new = estimated_spec(spec, est)
     for m in new.all_machines():
         assert new.machine_failures(m).repair.mean == pytest.approx(est.repair_h[m.name].mean)

@@ -35,7 +35,7 @@ def _app() -> typer.Typer:
 @pytest.mark.asyncio
 async def test_daemon_reports_health_and_metrics_and_stops_cleanly(tmp_path):
     data = tmp_path / "twin"
-    async with running_plant(tmp_path / "plc") as (plc, srv):
+    async with running_plant(tmp_path / "plc") as (_plc, srv):
         port = free_port()
         settings = twin_settings(srv.url, data, metrics_port=port)
         stop = asyncio.Event()

@@ -10,8 +10,8 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from plc_sim.model.line import LineModel
-from plc_sim.model.spec import load_plant
 from plc_sim.model.observe import observation_of as observe
+from plc_sim.model.spec import load_plant
 from twin_core.forecast import forecast, forecast_async, run_horizon
 
 COVERED = ("FG", "D")

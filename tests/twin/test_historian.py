@@ -43,12 +43,12 @@ def _by_series(rows: list[dict]) -> dict[tuple, list[tuple[int, float]]]:
     out = {}
     for r in rows:
         key = tuple(sorted(r["metric"].items()))
-        out[key] = list(zip(r["timestamps"], r["values"]))
+        out[key] = list(zip(r["timestamps"], r["values"], strict=True))
     return out
 
 
 async def test_mirrored_points_read_back_exactly(tmp_path, vm: VictoriaMetrics):
-    async with running_plant(tmp_path / "plc") as (plc, srv):
+    async with running_plant(tmp_path / "plc") as (_plc, srv):
         settings = twin_settings(srv.url, tmp_path / "twin", sink="influx", influx_url=vm.url, numeric_only=True)
         twin = Twin(settings)
         sink = RecordingSink(vm.url, "", "plant", "plant", numeric_only=True)
@@ -185,7 +185,7 @@ def _spooled(path: Path) -> list[Point]:
 
 async def test_twin_killed_mid_outage_replays_its_spool_after_restart(tmp_path, vm: VictoriaMetrics):
     data = tmp_path / "twin"
-    async with running_plant(tmp_path / "plc") as (plc, srv):
+    async with running_plant(tmp_path / "plc") as (_plc, srv):
         env = {"PLANT_TWIN_ENDPOINT": srv.url, "PLANT_TWIN_DATA_DIR": str(data), "PLANT_TWIN_USERNAME": "vic",
                "PLANT_TWIN_PASSWORD": "vic-pw", "PLANT_TWIN_SINK": "influx", "PLANT_TWIN_INFLUX_URL": vm.url,
                "PLANT_TWIN_NUMERIC_ONLY": "true", "PLANT_TWIN_METRICS_PORT": "0",

@@ -52,8 +52,7 @@ async def test_discovery_and_mirror_equal_the_plc_tags(tmp_path):
 
 
 async def test_events_and_alarm_conditions_arrive(tmp_path):
-    async with running_plant(tmp_path / "plc") as (plc, srv):
-        async with Twin(twin_settings(srv.url, tmp_path / "twin")) as twin:
+    async with running_plant(tmp_path / "plc") as (_plc, srv), Twin(twin_settings(srv.url, tmp_path / "twin")) as twin:
             await until(lambda: any(e.kind == "breakdown" and e.condition is None for e in twin.state.events),
                         timeout=30, what="a breakdown event")
             await until(lambda: any(a.condition and a.active for a in twin.state.alarms.values()), timeout=30,
@@ -86,7 +85,7 @@ async def test_bad_quality_stays_bad(tmp_path):
 
 async def test_gap_is_marked_and_the_twin_recovers_alone(tmp_path):
     data = tmp_path / "plc"
-    async with running_plant(data) as (plc, srv):
+    async with running_plant(data) as (_plc, srv):
         port = srv.settings.port
         twin = Twin(twin_settings(srv.url, tmp_path / "twin"))
         await twin.start()
@@ -94,7 +93,7 @@ async def test_gap_is_marked_and_the_twin_recovers_alone(tmp_path):
     try:
         await until(lambda: twin.state.gaps and twin.state.gaps[-1].end is None, what="the gap marked")
         assert not twin.state.connected
-        async with running_plant(data, port=port) as (plc2, srv2):
+        async with running_plant(data, port=port) as (_plc2, _srv2):
             await until(twin.mirror.ready.is_set, timeout=30, what="the twin reconnected")
             gap = twin.state.gaps[-1]
             assert gap.end is not None and gap.end >= gap.start
@@ -109,7 +108,7 @@ async def test_gap_is_marked_and_the_twin_recovers_alone(tmp_path):
 
 async def test_another_plant_on_the_same_endpoint_is_reported_not_mirrored(tmp_path):
     data = tmp_path / "plc"
-    async with running_plant(data) as (plc, srv):
+    async with running_plant(data) as (_plc, srv):
         port = srv.settings.port
         twin = Twin(twin_settings(srv.url, tmp_path / "twin"))
         await twin.start()

@@ -10,6 +10,7 @@ otherwise: the spool would only copy the same bytes to the same disk twice."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -93,10 +94,8 @@ class Historian:
 
     async def _flusher(self) -> None:
         while not self._closing:
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.flush_interval_s)
-            except asyncio.TimeoutError:
-                pass
             self._wake.clear()
             await self.flush()
 
@@ -128,10 +127,8 @@ class Historian:
                     delay = min(delay * 2, self.retry_max_s)
                     continue
                 self._spooled.clear()
-                try:
+                with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._spooled.wait(), self.flush_interval_s)
-                except asyncio.TimeoutError:
-                    pass
             else:
                 delay = self.retry_min_s
 
