@@ -196,23 +196,35 @@ async def _event_sources(client: Client, layout: Layout, objects: dict[str, ua.N
 
 
 def load_mapping(path: Path) -> dict[str, Any]:
-    """A mapping file: `root`, `[tags]` path = "NodeId", `[events]` name = "NodeId",
-    `[conditions]` machine = "NodeId"; NodeIds as strings, e.g. "ns=2;s=PLC.MP1.State"."""
+    """A mapping file: `[tags]` path = "NodeId", `[events]` name = "NodeId", `[conditions]`
+    machine = "NodeId"; NodeIds as strings, "nsu=<namespace URI>;s=..." (stable) or
+    "ns=2;s=PLC.MP1.State"."""
     return tomllib.loads(path.read_text())
 
 
-def mapped_layout(mapping: dict[str, Any]) -> Layout:
+async def mapped_layout(client: Client, mapping: dict[str, Any]) -> Layout:
+    uris: list[str] = await client.get_namespace_array()
+
+    def node(text: str) -> ua.NodeId:
+        nid = ua.NodeId.from_string(text)
+        uri = getattr(nid, "NamespaceUri", None)
+        if uri:
+            if uri not in uris:
+                raise DiscoveryError(f"mapping: the server has no namespace {uri!r}")
+            return ua.NodeId(nid.Identifier, uris.index(uri), nid.NodeIdType)
+        return ua.NodeId(nid.Identifier, nid.NamespaceIndex, nid.NodeIdType)
+
     layout = Layout()
-    layout.tags = {p: ua.NodeId.from_string(s) for p, s in mapping.get("tags", {}).items()}
-    layout.event_sources = {p: ua.NodeId.from_string(s) for p, s in mapping.get("events", {}).items()}
-    layout.conditions = {p: ua.NodeId.from_string(s) for p, s in mapping.get("conditions", {}).items()}
+    layout.tags = {p: node(s) for p, s in mapping.get("tags", {}).items()}
+    layout.event_sources = {p: node(s) for p, s in mapping.get("events", {}).items()}
+    layout.conditions = {p: node(s) for p, s in mapping.get("conditions", {}).items()}
     return layout
 
 
 async def discover(client: Client, root: str, spec: PlantSpec | None, limits: Limits,
                    mapping: dict[str, Any] | None = None) -> Layout:
     """The layout of the plant on the server, with the initial value and data type of every tag."""
-    layout = mapped_layout(mapping) if mapping else await browse_layout(client, root, limits)
+    layout = await mapped_layout(client, mapping) if mapping else await browse_layout(client, root, limits)
     if spec is not None:
         check_plant(layout, spec)
     idx_types = [t for t in (await _find_type(client, ua.ObjectIds.BaseEventType, "PlantEventType"),

@@ -24,7 +24,8 @@ class TwinSettings(PartSettings):
     """Plant file (bundled name or path) the discovered address space is matched against."""
     root: str = "Objects/Plant"
     """Browse path of the folder holding the line object; each element may carry `ns:` or not."""
-    namespace_uri: str = "urn:plant-twin:plant"
+    match_plant: bool = True
+    """Refuse a server that lacks the plant file's tags (off: mirror whatever is found or mapped)."""
     mapping_file: Path | None = None
     """TOML `[tags]` table of tag path -> NodeId string, for servers laid out differently."""
 

@@ -39,7 +39,7 @@ class Twin:
                                    settings.batch_size, settings.flush_interval_s, settings.pending_max_points,
                                    settings.sink_retry_min_s, settings.sink_retry_max_s,
                                    direct=settings.sink == "sqlite")
-        self.mirror = Mirror(settings, self.state, self.historian, self.spec)
+        self.mirror = Mirror(settings, self.state, self.historian, self.spec if settings.match_plant else None)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 

@@ -120,3 +120,51 @@ async def test_another_plant_on_the_same_endpoint_is_reported_not_mirrored(tmp_p
             assert not twin.state.connected
     finally:
         await twin.stop()
+
+
+async def test_operation_limits_split_reads_and_subscriptions(tmp_path):
+    async with running_plant(tmp_path / "plc") as (plc, srv):
+        limits = {ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead: 7,
+                  ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall: 9,
+                  ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerBrowse: 3}
+        for nid, value in limits.items():
+            await srv.server.get_node(ua.NodeId(nid)).write_value(ua.Variant(value, ua.VariantType.UInt32))
+        seen: list[tuple[str, int]] = []
+        service = srv.server.iserver.attribute_service
+        read, create = service.read, srv.server.iserver.subscription_service.create_monitored_items
+
+        def counting_read(params, *a, **kw):
+            seen.append(("read", len(params.NodesToRead)))
+            return read(params, *a, **kw)
+
+        async def counting_create(params, *a, **kw):
+            seen.append(("monitor", len(params.ItemsToCreate)))
+            return await create(params, *a, **kw)
+
+        service.read = counting_read
+        srv.server.iserver.subscription_service.create_monitored_items = counting_create
+        async with Twin(twin_settings(srv.url, tmp_path / "twin")) as twin:
+            await until(twin.mirror.ready.is_set, what="the mirror subscribed")
+            assert len(twin.mirror.layout.tags) == len(plc.table)
+            await until(lambda: len(twin.state.values) == len(plc.table), what="every tag mirrored")
+        reads = [n for kind, n in seen if kind == "read"]
+        monitors = [n for kind, n in seen if kind == "monitor"]
+        assert max(reads) <= 7 and sum(n for n in reads if n > 1) >= len(plc.table)
+        assert max(monitors) <= 9 and sum(monitors) >= len(plc.table)
+
+
+async def test_mapping_file_for_a_server_laid_out_differently(tmp_path):
+    """The mapping names the server's nodes for the plant's tag paths (here a handful of tags
+    under other names); the twin mirrors exactly those, by namespace URI."""
+    async with running_plant(tmp_path / "plc") as (plc, srv):
+        wanted = ["GearLine/KPIs/PlantTime", "GearLine/MP1/MP1/State", "GearLine/MP1/MP1/PartsDone"]
+        lines = ["[tags]"] + [f'"{w}" = "nsu=urn:plant-twin:plant;s=Plant/{w}"' for w in wanted]
+        lines += ["[events]", '"MP1" = "nsu=urn:plant-twin:plant;s=Plant/GearLine/MP1/MP1"']
+        mapping = tmp_path / "mapping.toml"
+        mapping.write_text("\n".join(lines) + "\n")
+        settings = twin_settings(srv.url, tmp_path / "twin", mapping_file=mapping, match_plant=False)
+        async with Twin(settings) as twin:
+            await until(twin.mirror.ready.is_set, what="the mirror subscribed")
+            assert set(twin.mirror.layout.tags) == set(wanted)
+            await until(lambda: set(twin.state.values) == set(wanted), what="the mapped tags mirrored")
+            await until(lambda: twin.state.good_value("GearLine/MP1/MP1/PartsDone", 0) > 0, what="changes")
