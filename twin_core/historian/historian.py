@@ -172,12 +172,15 @@ class Historian:
         leaves it, the rest stays for the next start."""
         self._closing = True
         self._wake.set()
-        for t in self._tasks:
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.flush()
+        self._spooled.set()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
+        if self._tasks:
+            _done, late = await asyncio.wait(self._tasks, timeout=timeout_s)
+            for t in late:
+                t.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        await self.flush()
         while self.spool.depth and loop.time() < deadline and await self.drain_once():
             pass
         if self.spool.depth:
