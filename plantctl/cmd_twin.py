@@ -94,6 +94,43 @@ def snapshot(data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
     typer.echo(path.read_text())
 
 
+@twin_app.command("forecast")
+def forecast_cmd(hours: Annotated[float, typer.Option(help="calendar hours ahead")] = 24.0,
+                 reps: Annotated[int, typer.Option(min=2, help="replications")] = 10,
+                 seed: Annotated[int, typer.Option(help="base seed")] = 1,
+                 jobs: Annotated[int, typer.Option(min=1, help="worker processes")] = 2,
+                 set_: Annotated[list[str] | None, typer.Option("--set", help="candidate setpoint, e.g. C_A=8, "
+                                                                          "K1_A=4, MP1.SpeedSetpoint=110")] = None,
+                 data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
+    """Forecast the KPIs from the latest twin snapshot, under current or candidate setpoints."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from plc_sim.model.spec import load_plant
+    from twin_core.calibration import estimated_spec
+    from twin_core.forecast import forecast
+    from twin_core.snapshot import TwinSnapshot
+
+    settings = _settings(config, data_dir=data_dir)
+    path = settings.data_dir / "snapshot.json"
+    if not path.exists():
+        typer.echo(f"no snapshot yet in {settings.data_dir} (run `plant twin` first)", err=True)
+        raise typer.Exit(1)
+    try:
+        setpoints = {k.strip(): float(v) for k, v in (s.split("=", 1) for s in set_ or [])}
+    except ValueError:
+        typer.echo("error: --set takes NAME=VALUE", err=True)
+        raise typer.Exit(2) from None
+    snap = TwinSnapshot.model_validate_json(path.read_text())
+    spec = estimated_spec(load_plant(settings.plant), snap.estimates)
+    try:
+        with ProcessPoolExecutor(jobs) as pool:
+            f = forecast(spec, snap.to_observation(), hours, reps, seed, setpoints, pool)
+    except (ValueError, KeyError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f.model_dump_json(indent=2))
+
+
 def history(tag: Annotated[str, typer.Argument(help="tag path, e.g. GearLine/MP1/MP1/PowerKW")],
             since: Annotated[str, typer.Option(help="span up to the newest sample: 30s, 15m, 1h, 2d")] = "1h",
             plot: Annotated[Path | None, typer.Option(help="draw the values into this PNG file")] = None,

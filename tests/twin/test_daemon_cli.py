@@ -63,6 +63,11 @@ async def test_daemon_reports_health_and_metrics_and_stops_cleanly(tmp_path):
     snap = json.loads(result.stdout)
     assert snap["plant"] == "gear_line" and set(snap["observation"]["machine_status"]) == {"MP1", "MP2", "MP3"}
     assert snap["observation"]["calendar_h"] > 0 and "estimates" in snap
+    result = CliRunner().invoke(_app(), ["twin", "forecast", "--data-dir", str(data), "--hours", "8", "--reps", "3",
+                                         "--jobs", "1", "--set", "C_A=2"])
+    assert result.exit_code == 0, result.output
+    fc = json.loads(result.stdout)
+    assert fc["setpoints"] == {"C_A": 2.0} and fc["kpis"]["FG"]["n"] == 3
 
 
 def test_history_prints_and_plots_a_tag(tmp_path):

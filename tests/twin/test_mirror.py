@@ -156,7 +156,7 @@ async def test_operation_limits_split_reads_and_subscriptions(tmp_path):
 async def test_mapping_file_for_a_server_laid_out_differently(tmp_path):
     """The mapping names the server's nodes for the plant's tag paths (here a handful of tags
     under other names); the twin mirrors exactly those, by namespace URI."""
-    async with running_plant(tmp_path / "plc") as (plc, srv):
+    async with running_plant(tmp_path / "plc") as (_plc, srv):
         wanted = ["GearLine/KPIs/PlantTime", "GearLine/MP1/MP1/State", "GearLine/MP1/MP1/PartsDone"]
         lines = ["[tags]"] + [f'"{w}" = "nsu=urn:plant-twin:plant;s=Plant/{w}"' for w in wanted]
         lines += ["[events]", '"MP1" = "nsu=urn:plant-twin:plant;s=Plant/GearLine/MP1/MP1"']
