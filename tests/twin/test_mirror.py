@@ -168,3 +168,16 @@ async def test_mapping_file_for_a_server_laid_out_differently(tmp_path):
             assert set(twin.mirror.layout.tags) == set(wanted)
             await until(lambda: set(twin.state.values) == set(wanted), what="the mapped tags mirrored")
             await until(lambda: twin.state.good_value("GearLine/MP1/MP1/PartsDone", 0) > 0, what="changes")
+
+
+async def test_absolute_deadband_from_settings_holds_back_small_changes(tmp_path):
+    async with running_plant(tmp_path / "plc") as (plc, srv):
+        settings = twin_settings(srv.url, tmp_path / "twin", deadband_abs=1e9)
+        async with Twin(settings) as twin:
+            await until(twin.mirror.ready.is_set, what="the mirror subscribed")
+            energy, done = "GearLine/MP1/MP1/EnergyKWh", "GearLine/MP1/MP1/PartsDone"
+            first = twin.state.values[energy].value
+            start = twin.state.good_value(done)
+            await until(lambda: twin.state.good_value(done) >= start + 5, what="Int32 changes still arrive")
+            assert plc.table.get(energy).value > first
+            assert twin.state.values[energy].value == first, "Double changes below the deadband are held back"
