@@ -106,16 +106,18 @@ async def test_gap_is_marked_and_the_twin_recovers_alone(tmp_path):
     assert len(gaps) == 1 and gaps[0][1] > 0
 
 
-async def test_another_plant_on_the_same_endpoint_is_reported_not_mirrored(tmp_path):
+@pytest.mark.parametrize("match_plant,report", [(True, "not plant"), (False, "tags gone")])
+async def test_another_plant_on_the_same_endpoint_is_reported_not_mirrored(tmp_path, match_plant, report):
+    """Checked against the plant file, or (without one) against the tags mirrored before."""
     data = tmp_path / "plc"
     async with running_plant(data) as (_plc, srv):
         port = srv.settings.port
-        twin = Twin(twin_settings(srv.url, tmp_path / "twin"))
+        twin = Twin(twin_settings(srv.url, tmp_path / "twin", match_plant=match_plant))
         await twin.start()
         await until(twin.mirror.ready.is_set, what="the mirror subscribed")
     try:
         async with running_plant(tmp_path / "plc2", plant="auto_parts_cell", port=port):
-            await until(lambda: "not plant" in twin.mirror.stats.problem, timeout=30, what="the mismatch reported")
+            await until(lambda: report in twin.mirror.stats.problem, timeout=30, what="the mismatch reported")
             assert not twin.mirror.ready.is_set()
             assert not twin.state.connected
     finally:
