@@ -11,8 +11,10 @@ plant time) is what the OPC UA server publishes. What it does not show is filled
   fresh model of `spec`), wear where it is not published (zero; where it is, the failure
   threshold is drawn given survival to the observed wear) and the statistics (from now);
 - derived: cards in use, from the parts of each product in each stage (queue, machine,
-  output buffer); production requests that wait for an input part or a kanban are not
-  observable and start at zero.
+  output buffer); and the production requests that wait for an input part or a kanban (not
+  published), from what the control policy implies: under HK-CONWIP each buffered part asks
+  the next stage and each free CONWIP card the first; under BK-CONWIP the base-stock
+  invariant (stock position = base stock) gives the open demand tokens of each stage.
 
 The model is assembled as snapshot data (`LineModel.snapshot()` of a fresh model of `spec`,
 with every time moved to the observed plant time and the observed state written in) and
@@ -30,6 +32,7 @@ from .cards import DedicatedPool, SharedPool
 from .line import LineModel
 from .spec import PlantSpec
 from .streams import Stream
+from .vocab import broadcasts_demand
 
 OBSERVE_STREAM = 0x0B5E
 """Spawn key of the draws for the unobserved, apart from the model's own streams."""
@@ -91,7 +94,30 @@ def model_from_observation(spec: PlantSpec, obs: Observation, seed: int = 0) -> 
         for m in machines:
             m._changed()
     model.peak_kw = model.power_now
+    _requests(model, obs, at_stage)
     return model
+
+
+def _requests(m: LineModel, obs: Observation, at_stage: list[list[int]]) -> None:
+    """Re-issue the production requests the observation implies (they are not published).
+    HK-CONWIP: every part in an output buffer is a request of the next stage waiting for a
+    kanban, every free CONWIP card a request at stage 1 (as at a model's start). BK-CONWIP:
+    the base-stock invariant gives the demand tokens still open at stage s, for each product
+    S(>=s) + backlog - parts at or after s."""
+    n, products = m.n_stages, m.products
+    if not broadcasts_demand(m.model_name):
+        for s in range(1, n):
+            for p in range(len(products)):
+                for _ in range(m.buf[s - 1][p]):
+                    m.request(s, p)
+        for p in m.interleaved([max(f, 0) for f in m.conwip_free]):
+            m.request(0, p)
+        return
+    for s in range(n):
+        open_tokens = [sum(m.spec.policy.S[name][s:]) + int(obs.backlog.get(name, 0))
+                       - sum(row[p] for row in at_stage[s:]) for p, name in enumerate(products)]
+        for p in m.interleaved([max(t, 0) for t in open_tokens]):
+            m.request(s, p)
 
 
 def _shift_times(snap: dict[str, Any], now: float) -> None:

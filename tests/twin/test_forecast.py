@@ -14,7 +14,7 @@ from plc_sim.model.observe import observation_of as observe
 from plc_sim.model.spec import load_plant
 from twin_core.forecast import forecast, forecast_async, run_horizon
 
-COVERED = ("FG", "D")
+COVERED = ("FG", "D", "throughput_per_h")
 REPORTED = ("FG", "D", "throughput_per_h", "WIP", "energy_kwh", "downtime_h", "B")
 
 

@@ -24,8 +24,12 @@ def test_model_from_observation_stands_where_the_plant_stands_and_runs_on(plant,
     obs = observe(ref)
     twin = model_from_observation(spec, obs, seed=11)
     assert twin.env.now == pytest.approx(ref.env.now)
-    assert observe(twin).buffers == obs.buffers and observe(twin).queue == obs.queue
-    assert observe(twin).backlog == obs.backlog and observe(twin).raw == obs.raw
+    seen = observe(twin)
+    last = spec.stations[-1].name
+    assert seen.buffers[last] == obs.buffers[last] and seen.backlog == obs.backlog
+    # re-issued requests may move buffered parts on or release raw parts: none appear or vanish
+    parts = lambda o: sum(map(sum, (b.values() for b in o.buffers.values()))) + sum(o.queue.values())  # noqa: E731
+    assert parts(seen) - parts(obs) == sum(obs.raw.values()) - sum(seen.raw.values()) >= 0
     busy = {n for n, s in obs.machine_status.items() if s in ("processing", "down", "maintenance")}
     assert {n for n, s in observe(twin).machine_status.items() if s in ("processing", "down", "maintenance")} == busy
     twin.run_calendar(obs.calendar_h + 500.0)
