@@ -135,6 +135,8 @@ class Calibrator:
         self.kpi_first: dict[str, tuple[float, float]] = {}
         self.kpi_last: dict[str, tuple[float, float]] = {}
         self.epoch: datetime | None = None
+        self.now_w: float | None = None
+        """Working hour of the latest observation."""
         self._dirty = False
         self._written = 0.0
 
@@ -154,6 +156,7 @@ class Calibrator:
     def observe(self, path: str, value: Any, calendar_h: float) -> None:
         """One tag value at a plant calendar hour."""
         parts = path.split("/")
+        self.now_w = self.calendar.to_working(calendar_h)
         if len(parts) == 4 and parts[2] in self.machines:
             self._machine(self.machines[parts[2]], parts[3], value, self.calendar.to_working(calendar_h))
         elif len(parts) == 3 and parts[1] == "KPIs" and parts[2] in ("D", "Rn", "FG"):
@@ -213,6 +216,13 @@ class Calibrator:
         if d is not None:
             e.demand_per_h = poisson_rate(int(d[1]), d[0], "1/h")
         return e
+
+    def up_hours(self) -> dict[str, float]:
+        """Working hours since each machine's last repair (machines seen repaired and up now)."""
+        if self.now_w is None:
+            return {}
+        return {n: self.now_w - m.up_since for n, m in self.machines.items()
+                if m.up_since is not None and m.status != "down"}
 
     def _delta(self, kpi: str) -> tuple[float, float] | None:
         if kpi not in self.kpi_first:

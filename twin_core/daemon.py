@@ -85,7 +85,8 @@ class _Calibration:
             self.health.last_calibration = time.time()
         if time.monotonic() - self._snap_at >= SNAPSHOT_S and self.twin.state.values:
             self._snap_at = time.monotonic()
-            snap = take(self.twin.state, self.twin.spec, self.twin.settings.endpoint, self.cal.estimates())
+            snap = take(self.twin.state, self.twin.spec, self.twin.settings.endpoint, self.cal.estimates(),
+                        self.cal.up_hours())
             path = self.twin.settings.data_dir / "snapshot.json"
             tmp = path.with_suffix(".tmp")
             tmp.write_text(snap.model_dump_json(indent=1))

@@ -62,14 +62,18 @@ def observation(state: ObservedState, spec: PlantSpec) -> Observation:
     return obs
 
 
-def take(state: ObservedState, spec: PlantSpec, endpoint: str, estimates: Estimates) -> TwinSnapshot:
+def take(state: ObservedState, spec: PlantSpec, endpoint: str, estimates: Estimates,
+         up_h: dict[str, float] | None = None) -> TwinSnapshot:
+    """The snapshot; `up_h` is the working hours since each machine's last repair (calibration)."""
     line = spec.line
     kpis = {k: float(o.value) for k, o in state.under(f"{line}/KPIs").items()
             if o.good and isinstance(o.value, int | float)}
     alarms = {name: {"active": ev.active, "acked": ev.acked, "kind": ev.kind, "severity": ev.severity,
                      "time": ev.time.isoformat() if ev.time else None} for name, ev in state.alarms.items()}
+    obs = observation(state, spec)
+    obs.up_h = dict(up_h or {})
     return TwinSnapshot(plant=spec.name, model=spec.policy.model, endpoint=endpoint, taken_at=time.time(),
                         connected=state.connected, gaps=len(state.gaps),
-                        observation=asdict(observation(state, spec)),
+                        observation=asdict(obs),
                         bad_tags=sorted(p for p, o in state.values.items() if not o.good), alarms=alarms, kpis=kpis,
                         estimates=estimates)

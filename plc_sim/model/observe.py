@@ -30,12 +30,15 @@ import numpy as np
 
 from .cards import DedicatedPool, SharedPool
 from .line import LineModel
-from .spec import PlantSpec
+from .spec import Dist, PlantSpec
 from .streams import Stream
 from .vocab import broadcasts_demand
 
 OBSERVE_STREAM = 0x0B5E
 """Spawn key of the draws for the unobserved, apart from the model's own streams."""
+
+SURVIVOR_TRIES = 1000
+"""Draws tried for a time to failure beyond the observed time up, before giving up on aging."""
 
 _MACHINE_TIMES = ("next_failure", "repair_end", "next_maint", "fail_at", "wake_end", "standby_at", "job_end",
                   "maint_end")
@@ -58,6 +61,9 @@ class Observation:
     """Product of the job in hand per machine, where the PLC publishes it."""
     wear: dict[str, float] = field(default_factory=dict)
     """Wear per machine, where published; the failure threshold is drawn given survival to it."""
+    up_h: dict[str, float] = field(default_factory=dict)
+    """Working hours since each machine's last repair, where known (the twin sees repairs);
+    the next breakdown is drawn given survival that long."""
 
 
 def model_from_observation(spec: PlantSpec, obs: Observation, seed: int = 0) -> LineModel:
@@ -167,6 +173,10 @@ def _machine_state(d: dict[str, Any], mach: Any, obs: Observation, now: float, d
     if mach.name in obs.wear and mach.wear_spec is not None:
         d["wear"] = float(obs.wear[mach.name])
         d["w_fail"] = mach._threshold(d["wear"])
+    ttf = mach.failure_spec.time_to_failure
+    if mach.name in obs.up_h and status != "down" and not mach.wear_mode and ttf is not None:
+        up = float(obs.up_h[mach.name])
+        d["next_failure"] = now + _survivor(draw, ttf, up) - up
     known = obs.jobs_of.get(mach.name)
     p = products.index(known) if known in products else None
     busy_when_broken = status == "down" and (mach.wear_mode or known is not None or draw.uniform() < load)
@@ -195,6 +205,15 @@ def _machine_state(d: dict[str, Any], mach: Any, obs: Observation, now: float, d
         d["waking"], d["state"] = True, "waking"
         d["wake_end"] = now + mach.standby_spec.wake_h * draw.uniform()
     return p
+
+
+def _survivor(draw: Stream, dist: Dist, up: float) -> float:
+    """A draw of `dist` given that it exceeds `up` (rejection; memoryless beyond the tries)."""
+    for _ in range(SURVIVOR_TRIES):
+        x = draw.sample(dist)
+        if x > up:
+            return x
+    return up + draw.sample(dist)
 
 
 def _flow(snap: dict[str, Any], spec: PlantSpec, obs: Observation, now: float, jobs: list[list[int]],
@@ -239,11 +258,14 @@ def _cards(snap: dict[str, Any], spec: PlantSpec, obs: Observation, at_stage: li
             pool["waiting"] = []
 
 
-def observation_of(m: LineModel, calendar_h: float | None = None) -> Observation:
+def observation_of(m: LineModel, calendar_h: float | None = None,
+                   last_repair: dict[str, float] | None = None) -> Observation:
     """What a PLC's tags show of model `m` (no product per machine, no waiting requests), at
-    calendar hour `calendar_h`. Give the hour when the plant may be off: the working clock
-    does not tell which off-shift hour it is. For tests and benches of forecasts."""
+    calendar hour `calendar_h`, with the working hour of each machine's last repair where
+    known (a client sees repairs as they happen). Give the hour when the plant may be off:
+    the working clock does not tell which off-shift hour it is. For tests and benches."""
     obs = Observation(calendar_h=m.calendar.to_calendar(m.env.now) if calendar_h is None else calendar_h)
+    obs.up_h = {name: m.env.now - t for name, t in (last_repair or {}).items()}
     for s, st in enumerate(m.spec.stations):
         obs.queue[st.name] = len(m.jobs[s])
         obs.buffers[st.name] = {p: m.buf[s][i] for i, p in enumerate(m.products)}

@@ -86,3 +86,10 @@ def _assert_covered(checks: list) -> None:
     assert len(missed) <= len(checks) // 10, missed
     for name, low, high, truth in missed:
         assert low - (high - low) <= truth <= high + (high - low), name
+
+
+def test_time_up_since_the_last_repair_is_known(gear_run):
+    spec, plc, cal, est = gear_run
+    up = cal.up_hours()
+    assert up and all(h >= 0 for h in up.values())
+    assert set(up) <= {m.name for m in spec.all_machines()}

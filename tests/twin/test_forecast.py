@@ -14,7 +14,7 @@ from plc_sim.model.observe import observation_of as observe
 from plc_sim.model.spec import load_plant
 from twin_core.forecast import forecast, forecast_async, run_horizon
 
-COVERED = ("FG", "D", "throughput_per_h")
+COVERED = ("FG", "D", "throughput_per_h", "downtime_h", "B")
 REPORTED = ("FG", "D", "throughput_per_h", "WIP", "energy_kwh", "downtime_h", "B")
 
 
@@ -66,12 +66,15 @@ def test_candidate_setpoints_change_the_outcome(gear_state):
 def test_90_percent_intervals_cover_the_real_outcome(plant):
     spec = load_plant(plant)
     truth = LineModel(spec, 21)
+    repaired: dict[str, float] = {}
+    truth.listeners.append(lambda kind, info: repaired.__setitem__(info["machine"], info["t"])
+                           if kind == "repair" else None)
     t = 200.0
     truth.run_calendar(t)
     horizons = 25
     hits = dict.fromkeys(REPORTED, 0)
     for i in range(horizons):
-        f = forecast(spec, observe(truth, t), 24.0, reps=20, seed=i + 1)
+        f = forecast(spec, observe(truth, t, repaired), 24.0, reps=20, seed=i + 1)
         truth.reset_stats()
         real = run_horizon(truth, t, 24.0)
         for k in REPORTED:
