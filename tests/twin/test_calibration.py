@@ -89,7 +89,7 @@ def _assert_covered(checks: list) -> None:
 
 
 def test_time_up_since_the_last_repair_is_known(gear_run):
-    spec, plc, cal, est = gear_run
+    spec, _plc, cal, _est = gear_run
     up = cal.up_hours()
     assert up and all(h >= 0 for h in up.values())
     assert set(up) <= {m.name for m in spec.all_machines()}
