@@ -50,9 +50,11 @@ def plot(samples: list[Sample], tag: str, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.dates import date2num
 
-    good = [(s.time, s.value) for s in samples if s.status & 0xC0000000 == 0 and isinstance(s.value, float)]
-    bad = [s.time for s in samples if s.status & 0x80000000]
+    num = lambda t: float(date2num(t))  # type: ignore[no-untyped-call]  # noqa: E731
+    good = [(num(s.time), s.value) for s in samples if s.status & 0xC0000000 == 0 and isinstance(s.value, float)]
+    bad = [num(s.time) for s in samples if s.status & 0x80000000]
     fig, ax = plt.subplots(figsize=(10, 4))
     if good:
         ax.step([t for t, _ in good], [v for _, v in good], where="post", label="good")
@@ -60,6 +62,7 @@ def plot(samples: list[Sample], tag: str, path: Path) -> None:
         ax.axvline(t, color="red", alpha=0.5, label="bad quality" if i == 0 else None)
     ax.set_title(tag)
     ax.set_xlabel("source time (UTC)")
+    ax.xaxis_date()
     ax.legend(loc="best")
     fig.autofmt_xdate()
     fig.tight_layout()

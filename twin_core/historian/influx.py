@@ -47,7 +47,7 @@ class InfluxSink:
 
     def __init__(self, url: str, token: str, org: str, bucket: str, numeric_only: bool = False,
                  timeout_s: float = 10.0) -> None:
-        from influxdb_client import InfluxDBClient
+        from influxdb_client.client.influxdb_client import InfluxDBClient
         from influxdb_client.client.write_api import SYNCHRONOUS
 
         self.bucket, self.org, self.numeric_only = bucket, org, numeric_only
@@ -57,7 +57,7 @@ class InfluxSink:
         self.dropped_text_fields = 0
 
     def write(self, points: list[Point]) -> None:
-        from influxdb_client import WritePrecision
+        from influxdb_client.domain.write_precision import WritePrecision
 
         lines = []
         for p in points:
@@ -70,10 +70,10 @@ class InfluxSink:
             return
         try:
             self._write.write(bucket=self.bucket, org=self.org, record="\n".join(lines),
-                              write_precision=WritePrecision.NS)
+                              write_precision=WritePrecision.NS)  # type: ignore[arg-type]
         except Exception as e:  # urllib3 and ApiException: every failure means "not stored"
             raise SinkError(f"influx: {type(e).__name__}: {e}") from e
 
     def close(self) -> None:
-        self._write.close()
-        self._client.close()
+        self._write.close()  # type: ignore[no-untyped-call]
+        self._client.close()  # type: ignore[no-untyped-call]
