@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from .historian.sqlite import SqliteSink
 
@@ -52,9 +53,8 @@ def plot(samples: list[Sample], tag: str, path: Path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.dates import date2num
 
-    num = lambda t: float(date2num(t))  # type: ignore[no-untyped-call]  # noqa: E731
-    good = [(num(s.time), s.value) for s in samples if s.status & 0xC0000000 == 0 and isinstance(s.value, float)]
-    bad = [num(s.time) for s in samples if s.status & 0x80000000]
+    good = [(_num(date2num, s.time), s.value) for s in samples if s.status & 0xC0000000 == 0 and isinstance(s.value, float)]
+    bad = [_num(date2num, s.time) for s in samples if s.status & 0x80000000]
     fig, ax = plt.subplots(figsize=(10, 4))
     if good:
         ax.step([t for t, _ in good], [v for _, v in good], where="post", label="good")
@@ -68,3 +68,8 @@ def plot(samples: list[Sample], tag: str, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _num(date2num: Any, t: datetime) -> float:
+    """Matplotlib's day number of a time (date2num is untyped)."""
+    return float(date2num(t))
