@@ -53,7 +53,8 @@ def plot(samples: list[Sample], tag: str, path: Path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.dates import date2num
 
-    good = [(_num(date2num, s.time), s.value) for s in samples if s.status & 0xC0000000 == 0 and isinstance(s.value, float)]
+    good = [(_num(date2num, s.time), s.value) for s in samples
+            if s.status & 0xC0000000 == 0 and isinstance(s.value, float)]
     bad = [_num(date2num, s.time) for s in samples if s.status & 0x80000000]
     fig, ax = plt.subplots(figsize=(10, 4))
     if good:
