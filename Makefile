@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run simulate test bench clean
+.PHONY: run simulate test quick check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,15 @@ $(VMETRICS):
 
 test: $(STAMP) $(INTEROP) $(VMETRICS)
 	$(BIN)/python -m pytest -q
+
+# Lint and types: ruff on everything, mypy (strict on the model library). `make test` runs it first.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# The quick loop: everything but the node-opcua interop test.
+quick: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not interop"
 
 bench: $(STAMP)
 	$(BIN)/python bench/sim_speed.py

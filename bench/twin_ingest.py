@@ -2,8 +2,9 @@
 from the PLC scan to the point being stored (p50/p99).
 
 1. Historian capacity: synthetic points added as fast as the loop allows (an overload: the
-   figure is the rate stored until the spool is empty), through the spool to each sink (sqlite embedded; influx = victoria-metrics' InfluxDB v2 write API on
-   loopback, when installed).
+   figure is the rate stored until the spool is empty), through the spool to each sink
+   (sqlite embedded; influx = victoria-metrics' InfluxDB v2 write API on loopback, when
+   installed).
 2. End to end: the gear line's PLC with `--tags` extra Double tags changing at every
    100 ms scan (bench/opcua_throughput.py's server, in a process of its own), mirrored by
    the twin (this process) into each sink. A bench tag's value is the wall clock of the

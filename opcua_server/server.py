@@ -8,6 +8,7 @@ import asyncio
 import gc
 import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from asyncua import Node, Server, ua
 from asyncua.crypto.permission_rules import User
 from asyncua.server.history_sql import HistorySQLite
 
+from plc_sim.model.vocab import ROLES, Role, role_allows
+from plc_sim.plc.commands import COMMANDS, Arg, CommandSpec, describe
 from plc_sim.plc.runtime import PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected, Tag
 
@@ -28,8 +31,8 @@ from .users import PlantUserManager, UserStore
 log = logging.getLogger("opcua_server")
 
 _QUALITY = {"good": ua.StatusCodes.Good, "uncertain": ua.StatusCodes.Uncertain, "bad": ua.StatusCodes.Bad}
-_MACHINE_METHODS = (("Start", "start"), ("Stop", "stop"), ("AcknowledgeAlarm", "acknowledge"),
-                    ("ResetFault", "reset"), ("StartMaintenance", "maintain"))
+_DATA_TYPES = {"Double": ua.ObjectIds.Double, "Int32": ua.ObjectIds.Int32, "Boolean": ua.ObjectIds.Boolean,
+               "String": ua.ObjectIds.String}
 
 
 def _timestamp(raw: bytes) -> datetime:
@@ -91,6 +94,7 @@ class PlantServer:
         self.server = Server(iserver=iserver, user_manager=self.user_manager)
         self.nodes: address_space.PlantNodes | None = None
         self.events = PlantEvents(self.server, plc, self._caller)
+        self._notifying: set[asyncio.Task[None]] = set()
         self._machine_paths = {(st.name, mach.name) for row, st in zip(plc.model.machines, plc.spec.stations)
                                for mach in row}
         self.url = f"opc.tcp://{settings.host}:{settings.port}/plant"
@@ -149,53 +153,78 @@ class PlantServer:
         tag = self.nodes.tags.get(nodeid) if self.nodes else None
         if tag is None:
             return None
-        role = self.user_manager.role_of(user)
+        role = _as_role(self.user_manager.role_of(user))
         who = user.name or "anonymous"
         if variant.VariantType != getattr(ua.VariantType, tag.dtype):
             self.plc.report_refusal(tag.key, variant.Value, who, Rejected(
                 Refusal.TYPE_MISMATCH, f"{tag.key} takes a {tag.dtype}, not a {variant.VariantType.name}"))
             return status("BadTypeMismatch")
-        return write_result(lambda: self.plc.write(tag.key, variant.Value, role, who))
+        res = write_result(lambda: self.plc.write(tag.key, variant.Value, role, who))
+        if res.is_good():
+            self._show(nodeid, tag)
+        return res
+
+    def _show(self, nodeid: ua.NodeId, tag: Tag) -> None:
+        """Put a commanded setpoint into its node at once, so that a read right after the
+        write sees it; subscribers are notified from a task (the write service is sync here)."""
+        aspace = self.server.iserver.aspace
+        dv = ua.DataValue(tag_variant(tag.dtype, tag.value), StatusCode=ua.StatusCode(ua.StatusCodes.Good),
+                          SourceTimestamp=self.plc.plant_time())
+        aspace[nodeid].attributes[ua.AttributeIds.Value].value = dv
+        task = asyncio.get_running_loop().create_task(self._notify(nodeid))
+        self._notifying.add(task)
+        task.add_done_callback(self._notifying.discard)
+
+    async def _notify(self, nodeid: ua.NodeId) -> None:
+        """Re-write the node's current value: asyncua then runs its data-change callbacks."""
+        aspace = self.server.iserver.aspace
+        current = aspace[nodeid].attributes[ua.AttributeIds.Value].value
+        if current is not None:
+            await aspace.write_attribute_value(nodeid, ua.AttributeIds.Value, current)
 
     # --- methods ------------------------------------------------------------------------
 
     async def _add_methods(self, idx: int) -> None:
+        """One OPC UA method per command of the PLC's command table: machine commands on
+        every machine, line commands on the line's Control folder."""
         pn = self.nodes
-        for path, obj in pn.objects.items():
-            if path[1:] in self._machine_paths:
-                for browse, command in _MACHINE_METHODS:
-                    await obj.add_method(ua.NodeId(f"Plant/{'/'.join(path)}/{browse}", idx), ua.QualifiedName(browse, idx),
-                                         self._machine_method(command, path[2]), [], [ua.VariantType.String])
-        control = pn.objects.get((self.plc.spec.line, "Control"))
-        if control is not None:
-            await control.add_method(ua.NodeId(f"Plant/{self.plc.spec.line}/Control/SetKanbans", idx),
-                                     ua.QualifiedName("SetKanbans", idx), self._cards_method("set_kanbans"),
-                                     [ua.VariantType.Int32, ua.VariantType.String, ua.VariantType.Int32],
-                                     [ua.VariantType.String])
-            await control.add_method(ua.NodeId(f"Plant/{self.plc.spec.line}/Control/SetConwip", idx),
-                                     ua.QualifiedName("SetConwip", idx), self._cards_method("set_conwip"),
-                                     [ua.VariantType.String, ua.VariantType.Int32], [ua.VariantType.String])
+        assert pn is not None, "the address space is built before the methods"
+        line = self.plc.spec.line
+        control = pn.objects.get((line, "Control"))
+        for spec in COMMANDS.values():
+            if spec.target == "machine":
+                for path, obj in pn.objects.items():
+                    if path[1:] in self._machine_paths:
+                        await self._add_method(idx, obj, path, spec, path[2])
+            elif control is not None:
+                await self._add_method(idx, control, (line, "Control"), spec, None)
 
-    def _caller(self) -> tuple[str | None, str]:
+    async def _add_method(self, idx: int, parent: Node, path: tuple[str, ...], spec: CommandSpec,
+                          machine: str | None) -> None:
+        inputs = [_argument(a.name, a.dtype, _arg_description(a)) for a in spec.args]
+        outputs = [_argument("Result", "String", "what the PLC did")]
+        method = await parent.add_method(ua.NodeId(f"Plant/{'/'.join(path)}/{spec.method}", idx),
+                                         ua.QualifiedName(spec.method, idx), self._method(spec, machine),
+                                         inputs, outputs)
+        await method.write_attribute(ua.AttributeIds.Description, ua.DataValue(ua.Variant(
+            ua.LocalizedText(spec.description), ua.VariantType.LocalizedText)))
+
+    def _caller(self) -> tuple[Role | None, str]:
         user = CALLER.get()
-        return self.user_manager.role_of(user), (user.name if user and user.name else "anonymous")
+        return _as_role(self.user_manager.role_of(user)), (user.name if user and user.name else "anonymous")
 
-    def _machine_method(self, command: str, machine: str):
-        async def call(parent: ua.NodeId):
+    def _method(self, spec: CommandSpec, machine: str | None
+                ) -> Callable[..., Awaitable[ua.StatusCode | list[ua.Variant]]]:
+        async def call(parent: ua.NodeId, *args: ua.Variant) -> ua.StatusCode | list[ua.Variant]:
             role, name = self._caller()
+            values = [a.Value if isinstance(a, ua.Variant) else a for a in args]
+            kw = dict(zip((a.name for a in spec.args), values, strict=False))
+            bad = _variant_problem(spec, args)
+            if bad is not None and role_allows(role, spec.role):
+                self.plc.report_refusal(describe(spec.command, machine, kw), None, name, bad, source=machine)
+                return status(bad.refusal.value)
             out: list[str] = []
-            res = write_result(lambda: out.append(self.plc.command(command, machine, role, name)))
-            return res if not res.is_good() else [ua.Variant(out[0], ua.VariantType.String)]
-        return call
-
-    def _cards_method(self, command: str):
-        async def call(parent: ua.NodeId, *args: ua.Variant):
-            role, name = self._caller()
-            vals = [a.Value if isinstance(a, ua.Variant) else a for a in args]
-            kw = dict(zip(("stage", "product", "value"), vals)) if command == "set_kanbans" else dict(
-                zip(("product", "value"), vals))
-            out: list[str] = []
-            res = write_result(lambda: out.append(self.plc.command(command, None, role, name, **kw)))
+            res = write_result(lambda: out.append(self.plc.command(spec.command, machine, role, name, **kw)))
             return res if not res.is_good() else [ua.Variant(out[0], ua.VariantType.String)]
         return call
 
@@ -224,6 +253,41 @@ def _tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
+
+def _as_role(role: str | None) -> Role | None:
+    """A user's role as the PLC's vocabulary has it (an unknown role counts as none)."""
+    return next((r for r in ROLES if r == role), None)
+
+
+def _argument(name: str, dtype: str, description: str) -> ua.Argument:
+    arg = ua.Argument()
+    arg.Name = name
+    arg.DataType = ua.NodeId(_DATA_TYPES[dtype])
+    arg.ValueRank = -1
+    arg.ArrayDimensions = []
+    arg.Description = ua.LocalizedText(description)
+    return arg
+
+
+def _arg_description(a: Arg) -> str:
+    bounds = f" ({a.lo:g}..{a.hi:g})" if a.lo is not None and a.hi is not None else ""
+    return a.description + bounds
+
+
+def _variant_problem(spec: CommandSpec, args: tuple[ua.Variant, ...]) -> Rejected | None:
+    """A method call whose arguments are too few, too many, or of other variant types than
+    the command declares (asyncua does not check them)."""
+    if len(args) < len(spec.args):
+        return Rejected(Refusal.ARGUMENTS_MISSING, f"{spec.method} takes {len(spec.args)} arguments, not {len(args)}")
+    if len(args) > len(spec.args):
+        return Rejected(Refusal.TOO_MANY_ARGUMENTS, f"{spec.method} takes {len(spec.args)} arguments, not {len(args)}")
+    for a, v in zip(spec.args, args, strict=True):
+        vtype = v.VariantType if isinstance(v, ua.Variant) else None
+        if vtype != getattr(ua.VariantType, a.dtype):
+            got = vtype.name if vtype else type(v).__name__
+            return Rejected(Refusal.TYPE_MISMATCH, f"{spec.method} {a.name} takes a {a.dtype}, not a {got}")
+    return None
 
 
 def endpoint_port(server: PlantServer) -> int:

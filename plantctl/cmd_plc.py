@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from plantctl.errors import check_data_dir, check_port, fail, load_settings, port_in_use_message
 from plc_sim.model.spec import PlantFileError, load_plant
 from plc_sim.model.variants import VariantError, build_variant
 from plc_sim.model.vocab import ROLES
@@ -25,6 +27,8 @@ TimeFactorOpt = Annotated[Optional[str], typer.Option(help="plant seconds per wa
 HostOpt = Annotated[Optional[str], typer.Option(help="address to listen on (default 127.0.0.1)")]
 PortOpt = Annotated[Optional[int], typer.Option(help="port to listen on (default 4840)")]
 ConfigOpt = Annotated[Optional[Path], typer.Option(help="TOML file with \\[plc] and \\[opcua] tables")]
+DataDirOpt = Annotated[Optional[Path], typer.Option(help="data directory: users, certificates, history "
+                                                          "(default: $PLANT_DATA_DIR, else ./data)")]
 
 
 def _run(config: Optional[Path], plc_overrides: dict[str, object], server_overrides: dict[str, object]) -> None:
@@ -38,17 +42,23 @@ def _run(config: Optional[Path], plc_overrides: dict[str, object], server_overri
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     for noisy in ("asyncua", "asyncua.server", "asyncua.common"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    given = lambda d: {k: v for k, v in d.items() if v is not None}  # noqa: E731
+    cfg = load_settings(PlcSettings, config, plc_overrides)
+    settings = load_settings(ServerSettings, config, server_overrides)
+    check_data_dir(settings.data_dir)
+    check_port(settings.host, settings.port)
     try:
-        cfg = PlcSettings.load(config, **given(plc_overrides))
-        settings = ServerSettings.load(config, **given(server_overrides))
         spec = build_variant(load_plant(cfg.plant), model=cfg.model, scenario=cfg.scenario, sets=cfg.sets)
-    except (PlantFileError, VariantError, ValueError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
+    except (PlantFileError, VariantError) as e:
+        fail(str(e))
     plc = PlcRuntime(spec, seed=cfg.seed, time_factor=cfg.time_factor, scan_s=cfg.scan_s)
     daemon = PlcDaemon(plc, settings)
-    asyncio.run(daemon.serve(on_ready=lambda url: typer.echo(f"listening at {url}", err=True)))
+    try:
+        asyncio.run(daemon.serve(on_ready=lambda url: typer.echo(f"listening at {url}", err=True)))
+    except OSError as e:
+        message = port_in_use_message(e, settings.host, settings.port)
+        if message is None:
+            raise
+        fail(message)
 
 
 def register(app: typer.Typer) -> None:
@@ -59,48 +69,90 @@ def register(app: typer.Typer) -> None:
             set_: Annotated[Optional[list[str]], typer.Option("--set", help="policy or setpoint override")] = None,
             seed: Annotated[Optional[int], typer.Option(help="random seed (default 1)")] = None,
             time_factor: TimeFactorOpt = None, host: HostOpt = None, port: PortOpt = None, config: ConfigOpt = None,
+            data_dir: DataDirOpt = None,
             allow_none: Annotated[bool, typer.Option(help="offer the unencrypted None policy")] = False,
             trust_all: Annotated[bool, typer.Option(help="accept any client certificate")] = False) -> None:
         """Run the simulated PLC and its OPC UA server (secure profile)."""
         _run(config, {"plant": plant, "model": model, "scenario": scenario, "sets": set_ or None, "seed": seed,
                       "time_factor": time_factor},
-             {"host": host, "port": port, "allow_none_policy": allow_none or None, "trust_all_clients": trust_all or None})
+             {"host": host, "port": port, "data_dir": data_dir, "allow_none_policy": allow_none or None,
+              "trust_all_clients": trust_all or None})
 
     @app.command()
     def up(plant: PlantOpt = None, model: Optional[str] = None, scenario: Optional[int] = None,
            seed: Optional[int] = None, time_factor: TimeFactorOpt = None, host: HostOpt = None, port: PortOpt = None,
-           config: ConfigOpt = None) -> None:
+           config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
         """Everything in one process on embedded defaults, local demo profile (None policy on,
         any client certificate accepted, anonymous viewers): today the PLC and its server."""
         _run(config, {"plant": plant, "model": model, "scenario": scenario, "seed": seed, "time_factor": time_factor},
-             {"host": host, "port": port, "allow_none_policy": True, "trust_all_clients": True})
+             {"host": host, "port": port, "data_dir": data_dir, "allow_none_policy": True, "trust_all_clients": True})
 
     app.add_typer(users_app, name="users")
 
 
-def _store() -> "UserStore":
+_users_data_dir: Optional[Path] = None
+
+
+@users_app.callback()
+def users_main(data_dir: DataDirOpt = None) -> None:
+    """Users live in <data dir>/users.json."""
+    global _users_data_dir
+    _users_data_dir = data_dir
+
+
+def _store(must_exist: bool = False) -> "UserStore":
     from opcua_server.settings import ServerSettings
     from opcua_server.users import UserStore
 
-    return UserStore(ServerSettings.load().data_dir / "users.json")
+    settings = load_settings(ServerSettings, None, {"data_dir": _users_data_dir})
+    data_dir = settings.data_dir
+    if must_exist and not data_dir.exists():
+        fail(f"data directory {data_dir} does not exist (PLANT_DATA_DIR or --data-dir)")
+    if not must_exist:
+        check_data_dir(data_dir)
+    try:
+        return UserStore(data_dir / "users.json")
+    except OSError as e:
+        fail(f"{data_dir / 'users.json'}: cannot read it ({e.strerror or e})")
+    except ValueError as e:
+        fail(f"{data_dir / 'users.json'}: not a users file ({e})")
+
+
+MIN_PASSWORD = 8
+
+
+def password_problem(name: str, password: str) -> str | None:
+    """Why a password is too weak to keep, or None."""
+    if len(password) < MIN_PASSWORD:
+        return f"a password needs at least {MIN_PASSWORD} characters"
+    if password.lower() == name.lower():
+        return "a password must not be the user name"
+    return None
 
 
 @users_app.command("add")
 def users_add(name: str, role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
-              password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
-                                                    help="asked for when not given")]) -> None:
-    """Add a user (or replace its role and password)."""
+              password_stdin: Annotated[bool, typer.Option(help="read the password from standard input "
+                                                                 "(for scripts) instead of prompting")] = False) -> None:
+    """Add a user (or replace its role and password); the password is prompted for."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problem = password_problem(name, password)
+    if problem:
+        fail(problem)
     try:
         _store().add(name, role, password)
     except ValueError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from None
+        fail(str(e))
     typer.echo(f"user {name} ({role}) saved")
 
 
 @users_app.command("list")
 def users_list() -> None:
-    store = _store()
+    """List the users and their roles."""
+    store = _store(must_exist=True)
     for name in store.names():
         typer.echo(f"{name}\t{store.role(name)}")
 

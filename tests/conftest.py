@@ -10,7 +10,7 @@ import pytest
 from plc_sim.model.spec import PlantSpec, load_plant
 
 FOLDER_MARKERS = {"model": "model", "plc": "plc", "opcua": "opcua", "security": "security",
-                  "interop": "interop", "cli": "cli", "boundary": "model", "twin": "twin"}
+                  "interop": "interop", "cli": "cli", "boundary": "model", "deploy": "deploy", "twin": "twin"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

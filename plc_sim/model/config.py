@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+from pydantic import AliasChoices
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -25,7 +26,24 @@ class TomlTableSource(PydanticBaseSettingsSource):
         return self._values.get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return dict(self._values)
+        """The table's values, keyed as the environment source keys them: a field whose
+        environment name is an alias (`data_dir` read from PLANT_DATA_DIR) is given under that
+        alias, so that the environment overrides the file instead of both being passed."""
+        out: dict[str, Any] = {}
+        for key, value in self._values.items():
+            out[_alias_of(self.settings_cls, key)] = value
+        return out
+
+
+def _alias_of(settings_cls: type[BaseSettings], name: str) -> str:
+    """The first validation alias of field `name`, or `name` itself."""
+    info = settings_cls.model_fields.get(name)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, AliasChoices) and alias.choices and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    if isinstance(alias, str):
+        return alias
+    return name
 
 
 class PartSettings(BaseSettings):

@@ -29,6 +29,10 @@ COUNTERS = ("B", "M", "R", "LD", "Rw", "Rn", "SC", "scrap", "finished", "from_st
 SNAPSHOT_VERSION = 2
 
 
+MAX_CARDS = 999
+"""The most kanban or CONWIP cards a live change sets (the PLC's Control range 1..999)."""
+
+
 def stream_names(spec: PlantSpec) -> list[str]:
     """Every random source of a plant, in a fixed order that depends only on its structure."""
     names = [f"demand.{p}" for p in spec.products] + [f"raw.{p}" for p in spec.products]
@@ -259,27 +263,37 @@ class LineModel:
 
     def set_kanbans(self, stage: int, product: int, value: int) -> None:
         """Set the kanban count of `stage` (0-based, not the last) for `product`; in S-KAP
-        the shared count (product ignored). Cutting it retires cards as they come free."""
-        pool = self.pools[stage]
-        if pool is None:
+        the shared count (product ignored). Cutting it retires cards as they come free.
+        At most MAX_CARDS: the work is bounded by the requests waiting for a card."""
+        if not 0 <= stage < self.n_stages or self.pools[stage] is None:
             raise ValueError(f"stage {stage + 1} has no kanbans (it is bounded by CONWIP)")
-        if value < 1:
-            raise ValueError("fewer than one kanban")
+        if not 0 <= product < self.n_products:
+            raise ValueError(f"no product {product}")
+        if not 1 <= value <= MAX_CARDS:
+            raise ValueError(f"a kanban count is 1..{MAX_CARDS} (got {value})")
+        pool = self.pools[stage]
+        assert pool is not None
         for q in pool.resize(product, value):
             self.carded[stage][q] += 1
             self.try_start(stage, q)
 
     def set_conwip(self, product: int, value: int) -> None:
-        """Set the CONWIP card count of `product`; a cut retires cards as they come free."""
-        if value < 1:
-            raise ValueError("fewer than one CONWIP card")
+        """Set the CONWIP card count of `product`; a cut retires cards as they come free.
+        At most MAX_CARDS; cards that only cancel a pending cut are booked at once, so the
+        work is bounded by the cards that become free (each one is a request in HK-CONWIP)."""
+        if not 0 <= product < self.n_products:
+            raise ValueError(f"no product {product}")
+        if not 1 <= value <= MAX_CARDS:
+            raise ValueError(f"a CONWIP card count is 1..{MAX_CARDS} (got {value})")
         delta = value - self.conwip_cap[product]
         self.conwip_cap[product] = value
-        if delta > 0:
-            for _ in range(delta):
-                self._card_free(product)
-        else:
+        if delta <= 0:
             self.conwip_free[product] += delta
+            return
+        retiring = min(delta, max(-self.conwip_free[product], 0))
+        self.conwip_free[product] += retiring
+        for _ in range(delta - retiring):
+            self._card_free(product)
 
     def complete(self, m: Machine, p: int) -> None:
         """Machine `m` finished product `p`: inspect, then pass on, scrap or stock it."""

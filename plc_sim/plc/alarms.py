@@ -11,7 +11,6 @@ class Alarm:
     machine: str
     active: bool = False
     acked: bool = True
-    since_h: float = 0.0
 
 
 class AlarmBook:
@@ -21,9 +20,9 @@ class AlarmBook:
     def _get(self, machine: str) -> Alarm:
         return self._alarms.setdefault(machine, Alarm(machine))
 
-    def raise_(self, machine: str, at_h: float) -> Alarm:
+    def raise_(self, machine: str) -> Alarm:
         a = self._get(machine)
-        a.active, a.acked, a.since_h = True, False, at_h
+        a.active, a.acked = True, False
         return a
 
     def clear(self, machine: str) -> Alarm:

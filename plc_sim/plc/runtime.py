@@ -10,30 +10,35 @@ second; `time_factor=None` runs as fast as possible (tests), `fast_step_h` plant
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from .alarms import AlarmBook
 from plc_sim.model.line import LineModel
 from plc_sim.model.machine import InterlockError
 from plc_sim.model.spec import PlantSpec
+from plc_sim.model.vocab import Role, role_allows
+
+from .alarms import AlarmBook
+from .checks import ECHO_CHARS, Refusal, Rejected, clip, echo
+from .commands import Command, CommandContext, CommandSpec, command_spec, describe
 from .tagmap import build_tags
-from plc_sim.model.vocab import role_allows
+from .tags import Tag
 
-from .tags import Refusal, Rejected, Tag
+log = logging.getLogger(__name__)
 
-log = logging.getLogger("plc")
-
-PLANT_EPOCH = datetime(2026, 1, 5, tzinfo=timezone.utc)
+PLANT_EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
 """Calendar hour 0 of every plant: a Monday, 00:00 UTC (source timestamps are plant time)."""
 
 SEVERITY = {"breakdown": 800, "repair": 300, "maintenance_start": 200, "maintenance_end": 200,
-            "scan_overrun": 500, "write_refused": 400, "alarm_acknowledged": 300, "command": 100}
+            "scan_overrun": 500, "write_refused": 400, "apply_failed": 500, "alarm_acknowledged": 300,
+            "command": 100}
 
 
 @dataclass
@@ -53,11 +58,22 @@ class PlcEvent:
 
 @dataclass
 class AuditRecord:
+    """One entry of the audit log. `result` is "accepted" for a write taken for the next
+    scan, then "applied" or "failed: <reason>" for what the scan did with it; a command's
+    result text (it applies at once) or "failed: <reason>"; a refusal's status code name."""
+
     plant_h: float
     user: str
     action: str
     value: Any
     result: str
+
+
+@dataclass
+class _PendingWrite:
+    tag: Tag
+    value: Any
+    user: str
 
 
 class PlcRuntime:
@@ -74,15 +90,16 @@ class PlcRuntime:
         self.fast_step_h = fast_step_h
         self.alarms = AlarmBook()
         self._noise_rng = random.Random(seed)
-        self.table = build_tags(self)
         self.calendar_h = 0.0
+        self.table = build_tags(self.model, self.alarms, self.noise, self.calendar_hours)
         self.scans = 0
         self.overruns = 0
         self.audit: deque[AuditRecord] = deque(maxlen=10_000)
-        self._pending: deque[tuple[Callable[[], None], str]] = deque()
+        self._pending: deque[_PendingWrite] = deque()
         self._event_listeners: list[Callable[[PlcEvent], None]] = []
         self._scan_listeners: list[Callable[[list[Tag]], None]] = []
         self._async_scan_listeners: list[Callable[[list[Tag]], Awaitable[None]]] = []
+        self._machine_names = {x.name for row in self.model.machines for x in row}
         self.model.listeners.append(self._on_model_event)
         self.table.refresh(0.0)
 
@@ -93,7 +110,8 @@ class PlcRuntime:
         sensors never changes the model's random streams)."""
         return self._noise_rng.gauss(0.0, 1.0)
 
-    def plant_hours(self) -> float:
+    def calendar_hours(self) -> float:
+        """Plant calendar hours since the start (the model's `now` is working hours)."""
         return self.calendar_h
 
     def plant_time(self) -> datetime:
@@ -101,16 +119,18 @@ class PlcRuntime:
 
     # --- listeners ----------------------------------------------------------------------
 
-    def on_event(self, fn: Callable[[PlcEvent], None]) -> None:
-        self._event_listeners.append(fn)
+    def on_event(self, fn: Callable[[PlcEvent], None]) -> Callable[[], None]:
+        """`fn(event)` for every PLC event; returns a function that removes `fn` again."""
+        return _subscribe(self._event_listeners, fn)
 
-    def on_scan(self, fn: Callable[[list[Tag]], None]) -> None:
-        """`fn(changed_tags)` after every scan (the OPC UA server's tag sync)."""
-        self._scan_listeners.append(fn)
+    def on_scan(self, fn: Callable[[list[Tag]], None]) -> Callable[[], None]:
+        """`fn(changed_tags)` after every scan; returns a function that removes `fn` again."""
+        return _subscribe(self._scan_listeners, fn)
 
-    def on_scan_async(self, fn: Callable[[list[Tag]], Awaitable[None]]) -> None:
-        """`await fn(changed_tags)` after every scan of `run()` (the OPC UA tag sync)."""
-        self._async_scan_listeners.append(fn)
+    def on_scan_async(self, fn: Callable[[list[Tag]], Awaitable[None]]) -> Callable[[], None]:
+        """`await fn(changed_tags)` after every scan of `run()` (the OPC UA tag sync);
+        returns a function that removes `fn` again."""
+        return _subscribe(self._async_scan_listeners, fn)
 
     def _emit(self, kind: str, source: str | None, message: str, **info: Any) -> PlcEvent:
         station = None
@@ -127,7 +147,7 @@ class PlcRuntime:
         name = info["machine"]
         at_h = self.model.calendar.to_calendar(info["t"])
         if kind == "breakdown":
-            self.alarms.raise_(name, at_h)
+            self.alarms.raise_(name)
         elif kind == "repair":
             self.alarms.clear(name)
         text = {"breakdown": f"{name} broke down", "repair": f"{name} repaired",
@@ -140,21 +160,41 @@ class PlcRuntime:
     # --- scans --------------------------------------------------------------------------
 
     def scan(self, until_calendar_h: float) -> list[Tag]:
-        """One PLC scan: apply accepted writes, advance the plant, refresh the tag table."""
-        while self._pending:
-            action, what = self._pending.popleft()
-            try:
-                action()
-            except ValueError as e:
-                self._emit("write_refused", None, f"{what} refused at apply: {e}")
+        """One PLC scan: apply accepted writes, advance the plant, refresh the tag table.
+        The changed tags include the setpoints written since the last scan (their tags have
+        shown the commanded value since the write; a write that failed to apply shows the
+        plant's value again)."""
+        written = self._apply_pending()
         if until_calendar_h > self.calendar_h:
             self.model.run_calendar(until_calendar_h)
             self.calendar_h = until_calendar_h
         self.scans += 1
         changed = self.table.refresh(self.calendar_h)
+        seen = set(map(id, changed))
+        changed.extend(t for t in dict.fromkeys(written) if id(t) not in seen)
         for fn in self._scan_listeners:
             fn(changed)
         return changed
+
+    def _apply_pending(self) -> list[Tag]:
+        """Apply the writes accepted since the last scan, in order; audit each outcome."""
+        written = []
+        while self._pending:
+            w = self._pending.popleft()
+            action = f"write {w.tag.key}"
+            try:
+                assert w.tag.apply is not None
+                w.tag.apply(w.value)
+            except Exception as e:
+                if not isinstance(e, ValueError):
+                    log.exception("applying %s failed", action)
+                self.audit.append(AuditRecord(self.calendar_h, w.user, action, echo(w.value), f"failed: {clip(e)}"))
+                self._emit("apply_failed", self._source_of(w.tag.key), clip(
+                    f"{w.user}: {action}={echo(w.value)!r} was accepted but failed at apply: {e}", 2 * ECHO_CHARS))
+                continue
+            self.audit.append(AuditRecord(self.calendar_h, w.user, action, echo(w.value), "applied"))
+            written.append(w.tag)
+        return written
 
     async def run(self, stop: asyncio.Event) -> None:
         """Scan until `stop` is set. Each scan maps wall time to plant time; a scan that
@@ -179,90 +219,111 @@ class PlcRuntime:
                 self._emit("scan_overrun", None, f"scan took {took * 1000:.0f} ms (period {self.scan_s * 1000:.0f} ms)",
                            took_ms=took * 1000)
                 deadline = loop.time() + self.scan_s * 0.2
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=max(deadline - loop.time(), 0.0))
-            except asyncio.TimeoutError:
-                pass
 
     async def _publish(self, changed: list[Tag]) -> None:
         for fn in self._async_scan_listeners:
             await fn(changed)
 
-    # --- writes and commands ------------------------------------------------------------
+    # --- writes -------------------------------------------------------------------------
 
-    def write(self, key: str, value: Any, role: str | None, user: str = "anonymous") -> None:
-        """Validate a setpoint write now; it takes effect at the next scan. Raises Rejected
-        (and reports a write_refused event) when refused; a refusal changes nothing."""
+    def write(self, key: str, value: Any, role: Role | None, user: str = "anonymous") -> Any:
+        """Validate a setpoint write now, with every check its apply makes; the tag shows the
+        commanded value at once and the plant takes it at the next scan. Returns the value
+        the tag now shows. Raises Rejected (and reports a write_refused event) when refused;
+        a refusal changes nothing."""
         try:
             tag = self.table.get(key)
             v = tag.validate(value, role)
         except Rejected as e:
             self.report_refusal(key, value, user, e)
             raise
-        self._pending.append((lambda: tag.apply(v), f"write {key}={v!r}"))
-        self.audit.append(AuditRecord(self.calendar_h, user, f"write {key}", v, "accepted"))
-        log.info("%s wrote %s = %r (applies next scan)", user, key, v)
+        shown = tag.published(v)
+        tag.show(shown, self.calendar_h)
+        self._pending.append(_PendingWrite(tag, v, user))
+        self.audit.append(AuditRecord(self.calendar_h, user, f"write {key}", echo(v), "accepted"))
+        log.info("%s wrote %s = %s (applies next scan)", user, key, clip(v))
+        return shown
 
-    def command(self, name: str, machine: str | None, role: str | None, user: str = "anonymous",
+    # --- commands -----------------------------------------------------------------------
+
+    def command(self, name: Command | str, machine: str | None, role: Role | None, user: str = "anonymous",
                 **args: Any) -> str:
-        """Run an operator command now; returns a short result text or raises Rejected."""
-        needed = "engineer" if name in ("set_kanbans", "set_conwip") else "operator"
-        what = f"{name}({machine or ''}{', ' if machine and args else ''}{', '.join(f'{k}={v}' for k, v in args.items())})"
+        """Run an operator command now (the table in `commands.py` says who may, on what,
+        with which arguments). Returns the result text; raises Rejected, reported and
+        audited, for a refusal or a failure, never another exception."""
+        what = describe(name, machine, args)
         try:
-            if not role_allows(role, needed):
-                raise Rejected(Refusal.ACCESS_DENIED, f"{name} needs the {needed} role")
-            result = self._run_command(name, machine, **args)
+            spec = command_spec(name)
+            if not role_allows(role, spec.role):
+                raise Rejected(Refusal.ACCESS_DENIED, f"{spec.command} needs the {spec.role} role")
+            ctx = self._context(spec, machine)
+            checked = spec.checked_args(args)
         except Rejected as e:
-            self.report_refusal(what, None, user, e)
+            self.report_refusal(what, None, user, e, source=self._machine_or_none(machine))
             raise
+        result = self._apply_command(spec, ctx, checked, what, user)
         self.audit.append(AuditRecord(self.calendar_h, user, what, None, result))
-        self._emit("command", machine, f"{user}: {what}: {result}")
+        if spec.event == "alarm_acknowledged":
+            self._emit(spec.event, machine, f"breakdown alarm of {machine} acknowledged")
+        self._emit("command", ctx.machine.name if ctx.machine else None, f"{user}: {what}: {result}")
         return result
 
-    def _run_command(self, name: str, machine: str | None, **args: Any) -> str:
-        m = self.model
-        try:
-            mach = m.machine(machine) if machine is not None else None
-        except KeyError:
-            raise Rejected(Refusal.NOT_FOUND, f"no machine {machine}") from None
-        try:
-            if name == "start":
-                mach.set_stopped(False)
-                return f"{machine} started"
-            if name == "stop":
-                mach.set_stopped(True)
-                return f"{machine} stops after its current job"
-            if name == "acknowledge":
-                self.alarms.acknowledge(machine)
-                self._emit("alarm_acknowledged", machine, f"breakdown alarm of {machine} acknowledged")
-                return "acknowledged"
-            if name == "reset":
-                if mach.failed:
-                    raise InterlockError(f"{machine} is still down")
-                if not self.alarms.acked(machine):
-                    raise InterlockError(f"acknowledge the alarm of {machine} first")
-                return "fault reset"
-            if name == "maintain":
-                mach.request_maintenance()
-                return f"{machine}: maintenance starts when the current job ends"
-            if name == "set_kanbans":
-                m.set_kanbans(int(args["stage"]) - 1, m.products.index(args["product"]) if not m.shared else 0,
-                              int(args["value"]))
-                return "kanbans set"
-            if name == "set_conwip":
-                m.set_conwip(m.products.index(args["product"]), int(args["value"]))
-                return "CONWIP cards set"
-        except (ValueError, IndexError) as e:
-            raise Rejected(Refusal.INVALID_STATE if isinstance(e, InterlockError) else Refusal.OUT_OF_RANGE,
-                           str(e)) from None
-        raise Rejected(Refusal.NOT_FOUND, f"no command {name}")
+    def _context(self, spec: CommandSpec, machine: str | None) -> CommandContext:
+        if spec.target == "line":
+            if machine is not None:
+                raise Rejected(Refusal.TOO_MANY_ARGUMENTS, f"{spec.command} is a line command, not one of a machine")
+            return CommandContext(self.model, self.alarms, None)
+        if machine is None:
+            raise Rejected(Refusal.ARGUMENTS_MISSING, f"{spec.command} needs a machine")
+        if self._machine_or_none(machine) is None:
+            raise Rejected(Refusal.NOT_FOUND, f"no machine {clip(machine)}")
+        return CommandContext(self.model, self.alarms, self.model.machine(machine))
 
-    def report_refusal(self, what: str, value: Any, user: str, e: Rejected) -> None:
+    def _apply_command(self, spec: CommandSpec, ctx: CommandContext, args: Mapping[str, Any], what: str,
+                       user: str) -> str:
+        """Run the handler: a ValueError is a refusal (it changed nothing), anything else a
+        failure, audited and reported as such."""
+        source = ctx.machine.name if ctx.machine else None
+        try:
+            return spec.handler(ctx, args)
+        except ValueError as e:
+            refusal = Refusal.INVALID_STATE if isinstance(e, InterlockError) else Refusal.OUT_OF_RANGE
+            rejected = Rejected(refusal, str(e))
+            self.report_refusal(what, None, user, rejected, source=source)
+            raise rejected from None
+        except Exception as e:
+            log.exception("command %s failed", what)
+            self.audit.append(AuditRecord(self.calendar_h, user, what, None, f"failed: {clip(e)}"))
+            self._emit("apply_failed", source, clip(f"{user}: {what} failed: {e}", 2 * ECHO_CHARS))
+            raise Rejected(Refusal.FAILED, f"{spec.command} failed: {e}") from None
+
+    # --- refusals -----------------------------------------------------------------------
+
+    def report_refusal(self, what: str, value: Any, user: str, e: Rejected, source: str | None = None) -> None:
         """Record and report a refused write or command (also used by the OPC UA server
-        for refusals it decides itself, such as a wrong variant type)."""
-        self.audit.append(AuditRecord(self.calendar_h, user, what, value, e.refusal.value))
-        source = None
-        parts = what.split("/")
-        if len(parts) >= 4:
-            source = parts[2] if parts[2] in {x.name for row in self.model.machines for x in row} else None
-        self._emit("write_refused", source, f"{user}: {what}{'' if value is None else f'={value!r}'} refused: {e}")
+        for refusals it decides itself, such as a wrong variant type). Long inputs are
+        clipped; `source` is the machine concerned (found from a tag key when omitted)."""
+        what = clip(what)
+        self.audit.append(AuditRecord(self.calendar_h, user, what, echo(value), e.refusal.value))
+        source = source if source is not None else self._source_of(what)
+        shown = "" if value is None else "=" + (repr(clip(value)) if isinstance(value, str) else clip(value))
+        self._emit("write_refused", source, f"{clip(user, 64)}: {what}{shown} refused: {e}")
+
+    def _source_of(self, key: str) -> str | None:
+        """The machine of a machine tag's key (line/station/machine/name), else None."""
+        parts = key.split("/")
+        return self._machine_or_none(parts[2]) if len(parts) >= 4 else None
+
+    def _machine_or_none(self, name: object) -> str | None:
+        return name if isinstance(name, str) and name in self._machine_names else None
+
+
+def _subscribe(listeners: list[Any], fn: Any) -> Callable[[], None]:
+    listeners.append(fn)
+
+    def remove() -> None:
+        if fn in listeners:
+            listeners.remove(fn)
+    return remove

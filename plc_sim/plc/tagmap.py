@@ -4,16 +4,19 @@ spec and the running model. Adding a setpoint is one `Tag(...)` here."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable
+import math
+from collections.abc import Callable
+from typing import Any
 
 from plc_sim.model.kpi import kpis
+from plc_sim.model.line import MAX_CARDS, LineModel
 from plc_sim.model.machine import Machine
+from plc_sim.model.rules import dispatch_weights_problem
+from plc_sim.model.spec import revalidated
 from plc_sim.model.vocab import MACHINE_STATUSES, MAINT_POLICIES
 
+from .alarms import AlarmBook
 from .tags import Tag, TagTable
-
-if TYPE_CHECKING:
-    from .runtime import PlcRuntime
 
 LINE_KPIS = (("Zmax", ""), ("SL", ""), ("fill_rate", ""), ("WIP", "parts"), ("FG", "parts"), ("D", "orders"),
              ("I3", "parts"), ("SC", "parts"), ("Rn", "parts"), ("B", "events"), ("M", "events"),
@@ -21,20 +24,21 @@ LINE_KPIS = (("Zmax", ""), ("SL", ""), ("fill_rate", ""), ("WIP", "parts"), ("FG
              ("downtime_h", "h"), ("throughput_per_h", "parts/h"), ("oee", ""))
 
 
-def build_tags(plc: "PlcRuntime") -> TagTable:
+def build_tags(model: LineModel, alarms: AlarmBook, noise: Callable[[], float],
+               clock: Callable[[], float]) -> TagTable:
+    """The tag table of `model`: `alarms` backs the alarm tags, `noise` draws the sensor
+    noise of condition signals, `clock` gives the plant calendar hours (PlantTime)."""
     table = TagTable()
-    m = plc.model
-    line = m.spec.line
-    for s, st in enumerate(m.spec.stations):
-        _station_tags(table, plc, s, (line, st.name))
-        for mach in m.machines[s]:
-            _machine_tags(table, plc, mach, (line, st.name, mach.name))
-    _line_tags(table, plc, line)
+    line = model.spec.line
+    for s, st in enumerate(model.spec.stations):
+        _station_tags(table, model, s, (line, st.name))
+        for mach in model.machines[s]:
+            _machine_tags(table, model, alarms, noise, mach, (line, st.name, mach.name))
+    _line_tags(table, model, clock, line)
     return table
 
 
-def _station_tags(table: TagTable, plc: "PlcRuntime", s: int, base: tuple[str, ...]) -> None:
-    m = plc.model
+def _station_tags(table: TagTable, m: LineModel, s: int, base: tuple[str, ...]) -> None:
     table.add(Tag((*base, "QueueLength"), "Int32", lambda: len(m.jobs[s]), "parts", 0, None, historize=True,
                   description="jobs waiting for a machine of the station"))
     for p, name in enumerate(m.products):
@@ -46,8 +50,8 @@ def _station_tags(table: TagTable, plc: "PlcRuntime", s: int, base: tuple[str, .
                       apply=lambda v: m.set_shift(s, v), description="named shift plan of the plant file"))
 
 
-def _machine_tags(table: TagTable, plc: "PlcRuntime", mach: Machine, base: tuple[str, ...]) -> None:
-    m = plc.model
+def _machine_tags(table: TagTable, m: LineModel, alarms: AlarmBook, noise: Callable[[], float], mach: Machine,
+                  base: tuple[str, ...]) -> None:
     now = lambda: m.env.now  # noqa: E731
     add = table.add
     add(Tag((*base, "State"), "Int32", lambda: MACHINE_STATUSES.index(m.machine_status(mach)), enum=MACHINE_STATUSES,
@@ -58,12 +62,12 @@ def _machine_tags(table: TagTable, plc: "PlcRuntime", mach: Machine, base: tuple
     add(Tag((*base, "EnergyKWh"), "Double", lambda: mach.energy_now(now()), "kWh", 0.0, None))
     add(Tag((*base, "CycleTime"), "Double", lambda: mach.last_cycle_h * 60.0, "min", 0.0, None))
     add(Tag((*base, "EnergyPerPart"), "Double", lambda: mach.last_part_kwh, "kWh", 0.0, None))
-    add(Tag((*base, "AlarmActive"), "Boolean", lambda: plc.alarms.active(mach.name)))
-    add(Tag((*base, "AlarmAcked"), "Boolean", lambda: plc.alarms.acked(mach.name)))
+    add(Tag((*base, "AlarmActive"), "Boolean", lambda: alarms.active(mach.name)))
+    add(Tag((*base, "AlarmAcked"), "Boolean", lambda: alarms.acked(mach.name)))
     if mach.wear_spec is not None:
         add(Tag((*base, "Wear"), "Double", lambda: mach.wear_now(now()), "", 0.0, None, historize=True))
     if mach.cond is not None:
-        sig = lambda k: lambda: mach.signals(now(), plc.noise)[k]  # noqa: E731
+        sig = lambda k: lambda: mach.signals(now(), noise)[k]  # noqa: E731
         add(Tag((*base, "Vibration"), "Double", sig("vibration_mm_s"), "mm/s", 0.0, 20.0, historize=True))
         add(Tag((*base, "SpindleTemperature"), "Double", sig("spindle_temp_c"), "degC", 0.0, 150.0, historize=True))
     if mach.speed_spec is not None:
@@ -75,26 +79,27 @@ def _machine_tags(table: TagTable, plc: "PlcRuntime", mach: Machine, base: tuple
             add(Tag((*base, "FeedRate"), "Double", lambda: mach.signals(now())["feed_mm_min"], "mm/min", 0.0,
                     sp.feed_mm_min * sp.max_pct / 100))
         add(Tag((*base, "SpeedSetpoint"), "Double", lambda: mach.speed_pct, "%", sp.min_pct, sp.max_pct,
-                apply=mach.set_speed, check=lambda v: mach.require_up("speed change"), historize=True,
+                apply=mach.set_speed, check=lambda v: _speed_check(mach, v), historize=True,
                 description="speed in percent of nominal; applies from the next job"))
     if mach.standby_spec is not None:
         add(Tag((*base, "StandbyTimeout"), "Double", lambda: mach.standby_timeout_h, "h", 0.0, 1000.0,
-                apply=mach.set_standby_timeout, description="idle hours before standby; 0 = never"))
+                apply=mach.set_standby_timeout, check=lambda v: _standby_check(mach, v),
+                description="idle hours before standby; 0 = never"))
     add(Tag((*base, "MaintenanceInterval"), "Double", lambda: mach.maint_spec.interval_h, "h", 1.0, 100_000.0,
-            apply=lambda v: mach.set_maintenance(interval_h=v)))
+            apply=lambda v: mach.set_maintenance(interval_h=v), check=lambda v: mach.checked_maintenance(interval_h=v)))
     add(Tag((*base, "MaintenancePolicy"), "String", lambda: mach.maint_spec.policy, choices=MAINT_POLICIES,
             apply=lambda v: mach.set_maintenance(policy=v), check=lambda v: mach.checked_maintenance(policy=v)))
-    add(Tag((*base, "MaintenancePlan"), "String", lambda: json.dumps([list(w) for w in mach.maint_spec.plan]),
+    add(Tag((*base, "MaintenancePlan"), "String", lambda: _plan_text(mach.maint_spec.plan),
             parse=lambda text: _plan_windows(mach, text), apply=lambda v: mach.set_maintenance(plan=v),
+            render=_plan_text,
             description='planned maintenance windows on the working clock, JSON [[start_h, duration_h], ...]; '
                         'used when MaintenancePolicy is "plan"'))
     if len(m.machines[mach.stage]) > 1:
         add(Tag((*base, "DispatchWeight"), "Double", lambda: mach.weight, "", 0.0, 100.0,
-                apply=mach.set_dispatch_weight, check=lambda v: _no_problem(mach.dispatch_weight_problem(v))))
+                apply=mach.set_dispatch_weight, check=lambda v: _weights_check(table, m, base[:-1], mach, v)))
 
 
-def _line_tags(table: TagTable, plc: "PlcRuntime", line: str) -> None:
-    m = plc.model
+def _line_tags(table: TagTable, m: LineModel, clock: Callable[[], float], line: str) -> None:
     cache: dict[str, Any] = {}
 
     def kpi(name: str) -> Callable[[], float]:
@@ -108,11 +113,11 @@ def _line_tags(table: TagTable, plc: "PlcRuntime", line: str) -> None:
 
     for name, unit in LINE_KPIS:
         table.add(Tag((line, "KPIs", name), "Double", kpi(name), unit, historize=name in ("WIP", "throughput_per_h")))
-    table.add(Tag((line, "KPIs", "PlantTime"), "Double", plc.plant_hours, "h", description="plant calendar hours"))
+    table.add(Tag((line, "KPIs", "PlantTime"), "Double", clock, "h", description="plant calendar hours"))
     for p, name in enumerate(m.products):
         table.add(Tag((line, "Orders", f"Backlog_{name}"), "Int32", lambda p=p: len(m.backlog[p]), "orders", 0, None))
         table.add(Tag((line, "Orders", f"Raw_{name}"), "Int32", lambda p=p: m.raw[p], "parts", 0, m.spec.raw.cap))
-        table.add(Tag((line, "Control", f"C_{name}"), "Int32", lambda p=p: m.conwip_cap[p], "cards", 1, 999,
+        table.add(Tag((line, "Control", f"C_{name}"), "Int32", lambda p=p: m.conwip_cap[p], "cards", 1, MAX_CARDS,
                       apply=lambda v, p=p: m.set_conwip(p, v), description=f"CONWIP cards of {name}"))
         for i, base in enumerate(m.spec.policy.S[name]):
             table.add(Tag((line, "Control", f"S{i + 1}_{name}"), "Int32", lambda b=base: b, "parts", 0, None,
@@ -121,12 +126,12 @@ def _line_tags(table: TagTable, plc: "PlcRuntime", line: str) -> None:
         if pool is None:
             continue
         if m.shared:
-            table.add(Tag((line, "Control", f"K{s + 1}"), "Int32", lambda pool=pool: pool.cap, "cards", 1, 999,
+            table.add(Tag((line, "Control", f"K{s + 1}"), "Int32", lambda pool=pool: pool.cap, "cards", 1, MAX_CARDS,
                           apply=lambda v, s=s: m.set_kanbans(s, 0, v), description=f"shared kanbans of stage {s + 1}"))
         else:
             for p, name in enumerate(m.products):
                 table.add(Tag((line, "Control", f"K{s + 1}_{name}"), "Int32", lambda pool=pool, p=p: pool.cap[p],
-                              "cards", 1, 999, apply=lambda v, s=s, p=p: m.set_kanbans(s, p, v),
+                              "cards", 1, MAX_CARDS, apply=lambda v, s=s, p=p: m.set_kanbans(s, p, v),
                               description=f"kanbans of stage {s + 1} for {name}"))
 
 
@@ -139,14 +144,50 @@ def _max_power(mach: Machine) -> float:
 
 
 def _plan_windows(mach: Machine, text: str) -> list[tuple[float, float]]:
-    """A plan written as JSON text, checked by the plant file's validators."""
+    """A plan written as JSON text, checked by the plant file's validators. NaN and
+    Infinity (which Python's JSON reader takes) are refused: a plan is finite hours."""
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, parse_constant=_no_constant)
         windows = [(float(start), float(dur)) for start, dur in raw]
-    except (json.JSONDecodeError, TypeError, ValueError):
-        raise ValueError('a plan is JSON [[start_h, duration_h], ...]') from None
+    except (json.JSONDecodeError, TypeError, ValueError, RecursionError):
+        raise ValueError('a plan is JSON [[start_h, duration_h], ...] of finite numbers') from None
+    if not all(math.isfinite(x) for w in windows for x in w):
+        raise ValueError("a plan's hours must be finite numbers")
     mach.checked_maintenance(plan=windows)
     return windows
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number of hours")
+
+
+def _plan_text(plan: list[tuple[float, float]]) -> str:
+    """A plan as the tag shows it (and as a written plan reads back once applied)."""
+    return json.dumps([list(w) for w in plan], allow_nan=False)
+
+
+def _speed_check(mach: Machine, pct: float) -> None:
+    """Everything `Machine.set_speed` checks: the interlock and the speed section's validators."""
+    mach.require_up("speed change")
+    if mach.speed_spec is None:
+        raise ValueError(f"machine {mach.name} has no speed setpoint")
+    revalidated(mach.speed_spec, setpoint_pct=float(pct))
+
+
+def _standby_check(mach: Machine, hours: float) -> None:
+    """Everything `Machine.set_standby_timeout` checks: the standby section's validators."""
+    if mach.standby_spec is None:
+        raise ValueError(f"machine {mach.name} has no standby mode")
+    revalidated(mach.standby_spec, timeout_h=float(hours))
+
+
+def _weights_check(table: TagTable, m: LineModel, station: tuple[str, ...], mach: Machine, weight: float) -> None:
+    """The station's dispatch-weight rule over the commanded weights: the other machines'
+    tags show the weights written but not yet applied, so two writes that are each fine
+    but together leave the station no machine cannot both be accepted."""
+    weights = [weight if x is mach else table.get("/".join((*station, x.name, "DispatchWeight"))).value
+               for x in m.machines[mach.stage]]
+    _no_problem(dispatch_weights_problem(weights))
 
 
 def _no_problem(problem: str | None) -> None:

@@ -5,36 +5,15 @@ space from this table; nothing here knows about OPC UA.
 
 from __future__ import annotations
 
-import enum
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from plc_sim.model.vocab import role_allows
+from plc_sim.model.vocab import DataType, Role, role_allows
 
+from .checks import Refusal, Rejected, check_value, clip
 
-
-class Refusal(enum.Enum):
-    """Why a write or command was refused (the server maps these to status codes)."""
-
-    ACCESS_DENIED = "BadUserAccessDenied"
-    NOT_WRITABLE = "BadNotWritable"
-    TYPE_MISMATCH = "BadTypeMismatch"
-    OUT_OF_RANGE = "BadOutOfRange"
-    INVALID_STATE = "BadInvalidState"
-    NOT_FOUND = "BadNodeIdUnknown"
-
-
-class Rejected(Exception):
-    """A write or command refused, with the reason code and a message for the operator."""
-
-    def __init__(self, refusal: Refusal, message: str) -> None:
-        super().__init__(message)
-        self.refusal = refusal
-
-
-_PY_TYPES: dict[str, tuple[type, ...]] = {
-    "Double": (float, int), "Int32": (int,), "Boolean": (bool,), "String": (str,),
-}
+__all__ = ["Refusal", "Rejected", "Tag", "TagTable"]
 
 
 @dataclass(eq=False)
@@ -43,10 +22,12 @@ class Tag:
     machine tag, (line, station, name) for a station tag, (line, group, name) for a line tag.
     A tag with `apply` is a setpoint: `parse` turns a written value into the plant's (a
     ValueError is out of range: e.g. a plan written as JSON text), `check` validates it now
-    (interlocks), `apply` puts it into the plant at the next scan."""
+    (interlocks, and every check `apply` would make), `apply` puts it into the plant at the
+    next scan, and `render` turns the plant's value into the published one (what `read`
+    returns once it is applied; default: the value itself)."""
 
     path: tuple[str, ...]
-    dtype: str
+    dtype: DataType
     read: Callable[[], Any]
     unit: str = ""
     lo: float | None = None
@@ -54,9 +35,10 @@ class Tag:
     enum: tuple[str, ...] | None = None
     choices: tuple[str, ...] | None = None
     apply: Callable[[Any], None] | None = None
-    check: Callable[[Any], None] | None = None
+    check: Callable[[Any], object] | None = None
     parse: Callable[[Any], Any] | None = None
-    role: str = "engineer"
+    render: Callable[[Any], Any] | None = None
+    role: Role = "engineer"
     historize: bool = False
     description: str = ""
     value: Any = None
@@ -75,30 +57,37 @@ class Tag:
     def writable(self) -> bool:
         return self.apply is not None
 
-    def validate(self, value: Any, role: str | None) -> Any:
-        """The value as the plant takes it, or Rejected with the reason."""
+    def validate(self, value: Any, role: Role | None) -> Any:
+        """The value as the plant takes it, or Rejected with the reason: every check the
+        apply would make runs here, so a value that passes is one the plant will take."""
         if not self.writable:
             raise Rejected(Refusal.NOT_WRITABLE, f"{self.key} is a measurement, not a setpoint")
         if not role_allows(role, self.role):
             raise Rejected(Refusal.ACCESS_DENIED, f"writing {self.key} needs the {self.role} role")
-        if isinstance(value, bool) and self.dtype != "Boolean" or not isinstance(value, _PY_TYPES[self.dtype]):
-            raise Rejected(Refusal.TYPE_MISMATCH, f"{self.key} takes a {self.dtype}, not {type(value).__name__}")
+        check_value(value, self.dtype, self.key, self.lo, self.hi, self.unit)
+        if self.choices is not None and value not in self.choices:
+            raise Rejected(Refusal.OUT_OF_RANGE,
+                           f"{self.key}={clip(value)} is not one of {', '.join(self.choices)}")
         plant_value = float(value) if self.dtype == "Double" else value
         if self.parse is not None:
-            try:
-                plant_value = self.parse(value)
-            except ValueError as e:
-                raise Rejected(Refusal.OUT_OF_RANGE, f"{self.key}: {e}") from None
-        if self.choices is not None and value not in self.choices:
-            raise Rejected(Refusal.OUT_OF_RANGE, f"{self.key} must be one of {', '.join(self.choices)}")
-        if self.lo is not None and value < self.lo or self.hi is not None and value > self.hi:
-            raise Rejected(Refusal.OUT_OF_RANGE, f"{self.key}={value} is outside [{self.lo}, {self.hi}] {self.unit}".rstrip())
+            plant_value = self._checked(self.parse, value, Refusal.OUT_OF_RANGE)
         if self.check is not None:
-            try:
-                self.check(plant_value)
-            except ValueError as e:
-                raise Rejected(Refusal.INVALID_STATE, f"{self.key}: {e}") from None
+            self._checked(self.check, plant_value, Refusal.INVALID_STATE)
         return plant_value
+
+    def _checked(self, fn: Callable[[Any], Any], value: Any, refusal: Refusal) -> Any:
+        try:
+            return fn(value)
+        except ValueError as e:
+            raise Rejected(refusal, f"{self.key}: {e}") from None
+
+    def published(self, plant_value: Any) -> Any:
+        """What the tag shows for a plant value (as `read` will once it is applied)."""
+        return self.render(plant_value) if self.render is not None else plant_value
+
+    def show(self, value: Any, stamp_h: float) -> None:
+        """Publish `value` now (a commanded setpoint, before the scan that applies it)."""
+        self.value, self.quality, self.stamp_h = value, "good", stamp_h
 
 
 @dataclass

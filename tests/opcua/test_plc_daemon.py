@@ -13,6 +13,7 @@ from asyncua import Client, ua
 from tests.support.opcua_harness import NS, free_port
 
 PLANT = str(Path(sys.executable).parent / "plant")
+PASSWORD = "eve-daemon-pw"
 
 
 def _wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 60.0) -> str:
@@ -29,8 +30,8 @@ def test_plc_daemon_serves_and_stops_cleanly_on_sigterm(tmp_path):
     config = tmp_path / "plant.toml"
     config.write_text(f"[plc]\ntime_factor = 600\n\n[opcua]\nport = {port}\n")
     env = {**os.environ, "PLANT_DATA_DIR": str(tmp_path)}
-    users = subprocess.run([PLANT, "users", "add", "eve", "--role", "engineer", "--password", "pw"],
-                           env=env, capture_output=True, text=True, timeout=60)
+    users = subprocess.run([PLANT, "users", "add", "eve", "--role", "engineer", "--password-stdin"],
+                           input=f"{PASSWORD}\n", check=False, env=env, capture_output=True, text=True, timeout=60)
     assert users.returncode == 0, users.stderr
     proc = subprocess.Popen([PLANT, "plc", "--plant", "gear_line", "--model", "BDOP", "--scenario", "1",
                              "--config", str(config), "--allow-none", "--trust-all"],
@@ -43,10 +44,11 @@ def test_plc_daemon_serves_and_stops_cleanly_on_sigterm(tmp_path):
         async def talk():
             c = Client(url, timeout=10)
             c.set_user("eve")
-            c.set_password("pw")
+            c.set_password(PASSWORD)
             async with c:
                 idx = await c.get_namespace_index(NS)
-                await c.get_node(ua.NodeId("Plant/GearLine/Control/C_A", idx)).write_value(ua.Variant(9, ua.VariantType.Int32))
+                c_a = c.get_node(ua.NodeId("Plant/GearLine/Control/C_A", idx))
+                await c_a.write_value(ua.Variant(9, ua.VariantType.Int32))
                 return await c.get_node(ua.NodeId("Plant/GearLine/KPIs/PlantTime", idx)).read_value()
 
         assert asyncio.run(talk()) >= 0.0

@@ -1,12 +1,14 @@
 """The PLC runtime without OPC UA: scans, scaled time, overruns, writes, commands, alarms."""
 
 import asyncio
+import time
 
 import pytest
 
-from plc_sim.plc.runtime import PlcRuntime
 from plc_sim.model.spec import load_plant
+from plc_sim.plc.runtime import PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected
+from tests.support.opcua_harness import until
 
 CNC1 = "AutoPartsCell/Machining/CNC1"
 
@@ -38,20 +40,38 @@ async def test_fast_scans_advance_plant_time_and_publish_changes(plc):
     assert t.value == plc.model.machine("CNC1").done and t.stamp_h <= plc.calendar_h
 
 
-async def test_scaled_real_time_and_overruns_are_reported():
+async def test_scaled_real_time_never_runs_ahead_of_the_wall_clock():
+    """3600x: a plant hour per wall second. Plant time may lag on a slow machine but never
+    leads the wall clock, so 0.3 plant hours take at least 0.3 s whatever the machine."""
     plc = PlcRuntime(load_plant("gear_line"), seed=1, time_factor=3600.0, scan_s=0.05)
-    events = []
-    plc.on_event(events.append)
     loop = asyncio.get_running_loop()
     t0 = loop.time()
+    ahead = []
+    plc.on_scan(lambda changed: ahead.append(plc.calendar_h - (loop.time() - t0)))
     await _run_until(plc, 0.3)
-    wall = loop.time() - t0
-    assert 0.2 < wall < 3.0, "3600x: 0.3 plant hours take about 0.3 s"
-    slow = PlcRuntime(load_plant("gear_line"), seed=1, time_factor=3600.0 * 20000, scan_s=0.01)
-    slow.on_event(events.append)
-    await _run_until(slow, 3000.0)
-    assert slow.overruns > 0
-    assert any(e.kind == "scan_overrun" and "scan took" in e.message for e in events)
+    assert loop.time() - t0 >= 0.3
+    assert ahead and max(ahead) <= 1e-9, "plant hours never exceed wall seconds at 3600x"
+
+
+async def test_a_scan_longer_than_its_period_is_reported_as_an_overrun():
+    """The overrun is forced: one scan's listener blocks for two scan periods."""
+    plc = PlcRuntime(load_plant("gear_line"), seed=1, time_factor=3600.0, scan_s=0.02)
+    events = []
+    plc.on_event(lambda e: e.kind == "scan_overrun" and events.append(e))
+
+    def slow_third_scan(changed):
+        if plc.scans == 3:
+            time.sleep(2 * plc.scan_s)  # the slow scan itself, not a wait for something
+    plc.on_scan(slow_third_scan)
+    stop = asyncio.Event()
+    task = asyncio.create_task(plc.run(stop))
+    await until(lambda: events, what="the overrun event")
+    stop.set()
+    await task
+    assert plc.overruns >= 1
+    took = events[0].info["took_ms"]
+    assert took >= 2 * plc.scan_s * 1000 and "scan took" in events[0].message
+    assert f"period {plc.scan_s * 1000:.0f} ms" in events[0].message
 
 
 def test_writes_are_validated_and_apply_at_the_next_scan(plc):
@@ -74,7 +94,8 @@ def test_writes_are_validated_and_apply_at_the_next_scan(plc):
     plc.scan(plc.calendar_h + 0.1)
     assert cnc.speed_pct == 110.0
     assert plc.table.get(f"{CNC1}/SpeedSetpoint").value == 110.0
-    assert [r.result for r in plc.audit][-1] == "accepted"
+    assert [(r.action, r.result) for r in plc.audit][-2:] == [(f"write {CNC1}/SpeedSetpoint", "accepted"),
+                                                              (f"write {CNC1}/SpeedSetpoint", "applied")]
 
 
 def test_interlock_refuses_speed_change_while_down(plc):
@@ -96,12 +117,14 @@ def test_commands_and_breakdown_alarms(plc):
     with pytest.raises(Rejected) as e:
         plc.command("acknowledge", "CNC2", "viewer")
     assert e.value.refusal is Refusal.ACCESS_DENIED
-    with pytest.raises(Rejected):
+    with pytest.raises(Rejected) as e:
         plc.command("reset", "CNC2", "operator")
+    assert e.value.refusal is Refusal.INVALID_STATE and "still down" in str(e.value)
     plc.command("acknowledge", "CNC2", "operator", user="olga")
     assert plc.alarms.acked("CNC2")
-    with pytest.raises(Rejected):
+    with pytest.raises(Rejected) as e:
         plc.command("acknowledge", "CNC2", "operator")
+    assert e.value.refusal is Refusal.INVALID_STATE and "no unacknowledged alarm" in str(e.value)
     while cnc.failed:
         plc.model.env.step()
     assert plc.command("reset", "CNC2", "operator") == "fault reset"
@@ -116,8 +139,10 @@ def test_commands_and_breakdown_alarms(plc):
     assert plc.model.machine("CNC1").maint_due or plc.model.machine("CNC1").in_maint
     plc.command("set_conwip", None, "engineer", product="EB", value=12)
     assert plc.model.conwip_cap[0] == 12
-    with pytest.raises(Rejected):
+    with pytest.raises(Rejected) as e:
         plc.command("set_kanbans", None, "operator", stage=1, product="EB", value=3)
+    assert e.value.refusal is Refusal.ACCESS_DENIED
+    assert plc.model.pools[0].cap[0] != 3
     kinds = {e.kind for e in events}
     assert {"breakdown", "repair", "alarm_acknowledged", "command", "write_refused"} <= kinds
 

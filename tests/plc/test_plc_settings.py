@@ -43,12 +43,14 @@ def test_overrides_beat_environment_beat_file(config, monkeypatch, tmp_path):
 
 
 def test_bad_values_are_refused(tmp_path):
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as e:
         PlcSettings.load(time_factor="0")
+    assert [(err["loc"], err["type"]) for err in e.value.errors()] == [(("time_factor",), "greater_than")]
     bad = tmp_path / "bad.toml"
     bad.write_text("[opcua]\nmax_sesions = 3\n")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as e:
         ServerSettings.load(bad)
+    assert [(err["loc"], err["type"]) for err in e.value.errors()] == [(("max_sesions",), "extra_forbidden")]
 
 
 def test_the_example_config_of_deploy_loads(monkeypatch):
