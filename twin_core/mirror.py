@@ -155,7 +155,19 @@ class Mirror:
                 await sub.subscribe_events(nid, layout.event_types, queuesize=s.event_queue_size)
             except ua.UaStatusCodeError as e:
                 log.warning("no events from %s: %s", name, e)
+        if layout.conditions:
+            await self._refresh_conditions(client, sub)
         return sub
+
+    async def _refresh_conditions(self, client: Client, sub: Subscription) -> None:
+        """ConditionRefresh: the retained conditions (active or unacknowledged alarms) are sent
+        again, so the alarm state is whole after every (re)connect."""
+        try:
+            await client.get_node(ua.NodeId(ua.ObjectIds.ConditionType)).call_method(
+                ua.NodeId(ua.ObjectIds.ConditionType_ConditionRefresh),
+                ua.Variant(sub.subscription_id, ua.VariantType.UInt32))
+        except ua.UaError as e:
+            log.warning("ConditionRefresh refused (%s): alarms are known from their next event only", e)
 
     def _item(self, sub: Subscription, nid: ua.NodeId, dtype: str) -> ua.MonitoredItemCreateRequest:
         s = self.settings

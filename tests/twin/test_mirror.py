@@ -183,3 +183,18 @@ async def test_absolute_deadband_from_settings_holds_back_small_changes(tmp_path
             await until(lambda: twin.state.good_value(done) >= start + 5, what="Int32 changes still arrive")
             assert plc.table.get(energy).value > first
             assert twin.state.values[energy].value == first, "Double changes below the deadband are held back"
+
+
+async def test_retained_alarms_are_known_right_after_connecting(tmp_path):
+    """ConditionRefresh after subscribing: an unacknowledged breakdown from before the twin
+    started is in its alarm state although no new event happens (plant time stands still)."""
+    async with running_plant(tmp_path / "plc") as (plc, srv):
+        await until(lambda: plc.alarms.retained(), timeout=30, what="a breakdown not yet acknowledged")
+        _pause(plc)
+        scans = plc.scans
+        await until(lambda: plc.scans > scans + 1, what="a scan after the pause")
+        retained = {a.machine for a in plc.alarms.retained()}
+        assert retained
+        async with Twin(twin_settings(srv.url, tmp_path / "twin")) as twin:
+            await until(lambda: retained <= set(twin.state.alarms), what=f"the retained alarms {retained}")
+            assert all(twin.state.alarms[n].condition for n in retained)
