@@ -74,11 +74,12 @@ def status(data_dir: DataDirOpt = None, config: ConfigOpt = None,
     lag = "-" if h["lag_p99_s"] is None else f"{h['lag_p50_s']:.3f} / {h['lag_p99_s']:.3f} s"
     cal = "-" if h["last_calibration"] is None else time.strftime("%Y-%m-%d %H:%M:%S",
                                                                    time.localtime(h["last_calibration"]))
+    source_lag = "-" if h.get("source_lag_s") is None else f"{h['source_lag_s']:.3f} s"
     rows = [("twin", state), ("endpoint", h["endpoint"]), ("connected", str(h["connected"])),
             ("problem", h["problem"] or "-"), ("gaps", str(h["gaps"])), ("sink", f"{h['sink']} "
             f"({'up' if h['sink_up'] else 'DOWN'})"), ("points/s", f"{h['points_per_s']:,.0f}"),
-            ("lag p50 / p99", lag), ("spool depth", str(h["spool_depth"])), ("replayed", str(h["replayed"])),
-            ("dropped", str(h["dropped"])), ("last calibration", cal)]
+            ("lag p50 / p99", lag), ("source lag", source_lag), ("spool depth", str(h["spool_depth"])),
+            ("replayed", str(h["replayed"])), ("dropped", str(h["dropped"])), ("last calibration", cal)]
     for k, v in rows:
         typer.echo(f"{k:<17}{v}")
 

@@ -36,6 +36,7 @@ class HealthView:
     points_per_s: float
     lag_p50_s: float | None
     lag_p99_s: float | None
+    source_lag_s: float | None
     spool_depth: int
     replayed: int
     dropped: int
@@ -70,7 +71,8 @@ class Health:
             running=running, endpoint=t.settings.endpoint, connected=m.ready.is_set(), problem=m.stats.problem,
             gaps=len(t.state.gaps), reconnects=m.stats.reconnects, notifications=m.stats.notifications,
             events=m.stats.events, sink=h.sink.name, sink_up=h.stats.sink_up, stored=stored, points_per_s=rate,
-            lag_p50_s=h.stats.lag_quantile(0.5), lag_p99_s=h.stats.lag_quantile(0.99), spool_depth=h.spool_depth,
+            lag_p50_s=h.stats.lag_quantile(0.5), lag_p99_s=h.stats.lag_quantile(0.99),
+            source_lag_s=h.stats.source_lag_s, spool_depth=h.spool_depth,
             replayed=h.stats.replayed, dropped=h.spool.dropped + h.stats.dropped_pending,
             last_calibration=self.last_calibration, time=time.time())
 
@@ -98,6 +100,9 @@ class TwinCollector:
                                 value=float(m.ready.is_set()))
         yield GaugeMetricFamily("plant_twin_spool_depth", "points waiting in the durable spool", value=h.spool_depth)
         yield GaugeMetricFamily("plant_twin_sink_up", "1 while the sink takes points", value=float(h.stats.sink_up))
+        if h.stats.source_lag_s is not None:
+            yield GaugeMetricFamily("plant_twin_source_lag_seconds", "wall clock minus the newest stored source time",
+                                    value=h.stats.source_lag_s)
         for q in (0.5, 0.99):
             lag = h.stats.lag_quantile(q)
             if lag is not None:

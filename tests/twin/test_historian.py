@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,16 @@ async def test_twin_killed_mid_outage_replays_its_spool_after_restart(tmp_path, 
             if at not in stored or float(stored[at]) != pytest.approx(float(v), rel=1e-11, abs=1e-300):
                 missing.append((key, p.time_ns))
     assert not missing, f"{len(missing)} spooled points never arrived, e.g. {missing[:3]}"
+
+
+async def test_source_lag_only_for_a_wall_clock_source(tmp_path):
+    sink = FlakySink()
+    hist = Historian(sink, Spool(tmp_path / "spool.sqlite", 1000), flush_interval_s=0.01, direct=True)
+    hist.start()
+    hist.add(Point("tag", {"path": "x"}, {"value": 1.0}, T0))
+    await until(lambda: len(sink.got) == 1, what="a plant-time point stored")
+    assert hist.stats.source_lag_s is None, "plant time is not wall time"
+    hist.add(Point("tag", {"path": "x"}, {"value": 2.0}, time.time_ns() - 500_000_000))
+    await until(lambda: len(sink.got) == 2, what="a wall-clock point stored")
+    assert hist.stats.source_lag_s is not None and hist.stats.source_lag_s >= 0.5
+    await hist.close()

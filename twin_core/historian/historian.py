@@ -21,6 +21,8 @@ from .spool import Spool
 
 log = logging.getLogger(__name__)
 
+SOURCE_CLOCK_TOLERANCE_S = 86_400.0
+"""A source clock further than this from the wall clock is not wall time: no source lag."""
 LAG_SAMPLES = 2048
 """Receipt-to-stored lags kept for the percentiles (one sample per batch added)."""
 
@@ -34,6 +36,9 @@ class HistorianStats:
     sink_failures: int = 0
     last_error: str = ""
     lags: deque[float] = field(default_factory=lambda: deque(maxlen=LAG_SAMPLES))
+    source_lag_s: float | None = None
+    """Wall clock minus the newest source timestamp of the last stored batch; None when the
+    source clock is not wall time (a simulated PLC stamps plant time)."""
 
     def lag_quantile(self, q: float) -> float | None:
         if not self.lags:
@@ -110,7 +115,7 @@ class Historian:
             except SinkError as e:
                 self._sink_failed(str(e))
             else:
-                self._stored(len(batch))
+                self._stored(batch)
                 return
         lost = await asyncio.to_thread(self.spool.append, batch)
         self._done += lost
@@ -144,7 +149,7 @@ class Historian:
             self._sink_failed(str(e))
             return False
         await asyncio.to_thread(self.spool.remove_through, last_id)
-        self._stored(len(batch))
+        self._stored(batch)
         return True
 
     def _sink_failed(self, error: str) -> None:
@@ -155,7 +160,11 @@ class Historian:
         self.stats.sink_up = False
         self._backlog = True
 
-    def _stored(self, n: int) -> None:
+    def _stored(self, batch: list[Point]) -> None:
+        n = len(batch)
+        newest = max(p.time_ns for p in batch)
+        lag = time.time() - newest / 1e9
+        self.stats.source_lag_s = lag if abs(lag) < SOURCE_CLOCK_TOLERANCE_S else None
         if not self.stats.sink_up:
             log.info("sink %s is back: replaying %d spooled points", self.sink.name, self.spool.depth + n)
         self.stats.sink_up = True
