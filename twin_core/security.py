@@ -1,11 +1,12 @@
 """The twin's side of OPC UA security: its own application certificate, generated on first
-run in `<data dir>/pki/own`, and the choice of endpoint: the configured policy and mode
-(Basic256Sha256 SignAndEncrypt by default); None only when the server offers nothing else
-and the settings allow it."""
+run in `<data dir>/pki/own`; the choice of endpoint: the configured policy and mode
+(Basic256Sha256 SignAndEncrypt by default), None only when the server offers nothing else
+and the settings allow it; and the server's certificate, trusted on first use and pinned."""
 
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from pathlib import Path
 
@@ -37,6 +38,24 @@ async def own_certificate(settings: TwinSettings) -> tuple[Path, Path]:
     return cert, key
 
 
+def pinned_path(settings: TwinSettings) -> Path:
+    name = re.sub(r"[^A-Za-z0-9.-]+", "_", settings.endpoint.split("://", 1)[-1]).strip("_")
+    return settings.data_dir / "pki" / "servers" / f"{name}.der"
+
+
+def check_pinned(settings: TwinSettings, der: bytes) -> None:
+    """Keep the server's certificate at first sight; refuse a different one afterwards."""
+    path = pinned_path(settings)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(der)
+        log.info("trusting the server certificate of %s on first use (%s)", settings.endpoint, path)
+        return
+    if path.read_bytes() != der:
+        raise SecurityRefusedError(f"the server certificate of {settings.endpoint} changed since it was pinned in "
+                                   f"{path}; remove that file to trust the new one")
+
+
 async def secure_client(settings: TwinSettings) -> Client:
     """A client set up for the best endpoint the settings allow (not yet connected)."""
     endpoints = await Client(settings.endpoint, timeout=settings.request_timeout_s).connect_and_get_server_endpoints()
@@ -48,7 +67,10 @@ async def secure_client(settings: TwinSettings) -> Client:
     if settings.username:
         client.set_user(settings.username)
         client.set_password(settings.password or "")
-    if any(e.SecurityPolicyUri == policy_uri and e.SecurityMode == mode for e in endpoints):
+    chosen = [e for e in endpoints if e.SecurityPolicyUri == policy_uri and e.SecurityMode == mode]
+    if chosen:
+        if settings.pin_server_certificate:
+            check_pinned(settings, chosen[0].ServerCertificate or b"")
         cert, key = await own_certificate(settings)
         await client.set_security(POLICIES[settings.security_policy], str(cert), str(key), mode=mode)
         return client

@@ -34,6 +34,9 @@ class TwinSettings(PartSettings):
     security_mode: Literal["SignAndEncrypt", "Sign"] = "SignAndEncrypt"
     allow_none: bool = False
     """Connect unencrypted, but only when the endpoint offers nothing else."""
+    pin_server_certificate: bool = True
+    """Trust on first use: the server's certificate is kept at the first connection
+    (<data dir>/pki/servers) and a different one later is refused until the file is removed."""
     username: str | None = None
     password: str | None = None
     application_uri: str = "urn:plant-twin:twin"

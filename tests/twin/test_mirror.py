@@ -112,7 +112,7 @@ async def test_another_plant_on_the_same_endpoint_is_reported_not_mirrored(tmp_p
     data = tmp_path / "plc"
     async with running_plant(data) as (_plc, srv):
         port = srv.settings.port
-        twin = Twin(twin_settings(srv.url, tmp_path / "twin", match_plant=match_plant))
+        twin = Twin(twin_settings(srv.url, tmp_path / "twin", match_plant=match_plant, pin_server_certificate=False))
         await twin.start()
         await until(twin.mirror.ready.is_set, what="the mirror subscribed")
     try:
@@ -198,3 +198,21 @@ async def test_retained_alarms_are_known_right_after_connecting(tmp_path):
         async with Twin(twin_settings(srv.url, tmp_path / "twin")) as twin:
             await until(lambda: retained <= set(twin.state.alarms), what=f"the retained alarms {retained}")
             assert all(twin.state.alarms[n].condition for n in retained)
+
+
+async def test_a_changed_server_certificate_is_refused(tmp_path):
+    """Trust on first use: a server with another certificate on the same endpoint (another
+    data directory) is refused and reported; the pinned one is accepted again."""
+    async with running_plant(tmp_path / "plc") as (_plc, srv):
+        port = srv.settings.port
+        twin = Twin(twin_settings(srv.url, tmp_path / "twin"))
+        await twin.start()
+        await until(twin.mirror.ready.is_set, what="the mirror subscribed")
+    try:
+        async with running_plant(tmp_path / "other", port=port):
+            await until(lambda: "certificate" in twin.mirror.stats.problem, timeout=30, what="the refusal reported")
+            assert not twin.mirror.ready.is_set()
+        async with running_plant(tmp_path / "plc", port=port):
+            await until(twin.mirror.ready.is_set, timeout=30, what="the pinned server accepted again")
+    finally:
+        await twin.stop()
