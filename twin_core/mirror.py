@@ -77,6 +77,9 @@ class Mirror:
                 log.error("cannot mirror %s: %s", self.settings.endpoint, e)
             except (TimeoutError, OSError, ConnectionError, ua.UaError) as e:
                 self._lose(f"{type(e).__name__}: {e}")
+            except Exception as e:  # a bug or an unexpected asyncua failure must not end the mirroring
+                log.exception("unexpected failure of the mirror session; reconnecting")
+                self._lose(f"{type(e).__name__}: {e}")
             if stop.is_set():
                 break
             with contextlib.suppress(asyncio.TimeoutError):
@@ -132,7 +135,7 @@ class Mirror:
         if self.layout is not None and layout.signature() != self.layout.signature():
             old, new = self.layout.signature(), layout.signature()
             raise PlantChangedError(f"{len(old - new)} tags gone (e.g. {sorted(old - new)[:3]}), "
-                               f"{len(new - old)} new (e.g. {sorted(new - old)[:3]})")
+                                    f"{len(new - old)} new (e.g. {sorted(new - old)[:3]})")
         self.layout = layout
         self._paths = {nid: path for path, nid in layout.tags.items()}
 
