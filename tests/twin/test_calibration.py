@@ -93,3 +93,25 @@ def test_time_up_since_the_last_repair_is_known(gear_run):
     up = cal.up_hours()
     assert up and all(h >= 0 for h in up.values())
     assert set(up) <= {m.name for m in spec.all_machines()}
+
+
+@pytest.mark.asyncio
+async def test_calibration_fed_by_the_mirror_over_opc_ua(tmp_path):
+    """The wiring: mirrored notifications (plant-time source stamps, KPIs/PlantTime) reach the
+    estimators, and the processing-time estimate lands near the plant file's value."""
+    from tests.support.opcua_harness import running_plant, until
+    from tests.twin.conftest import twin_settings
+    from twin_core.twin import Twin
+
+    async with running_plant(tmp_path / "plc") as (_plc, srv):
+        twin = Twin(twin_settings(srv.url, tmp_path / "twin"))
+        cal = Calibrator(twin.spec)
+        twin.mirror.listeners.append(cal.on_value)
+        async with twin:
+            await until(lambda: cal.estimates().processing_h.get("MP2", None) is not None
+                        and cal.estimates().processing_h["MP2"].n >= 30, timeout=60, what="30 jobs of MP2 seen")
+            e = cal.estimates().processing_h["MP2"]
+    spec = twin.spec
+    truth = [spec.processing_hours(p, 1).mean for p in spec.product_names]
+    assert min(truth) * 0.8 < e.mean < max(truth) * 1.2
+    assert cal.epoch is not None
