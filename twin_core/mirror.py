@@ -21,7 +21,7 @@ from plc_sim.model.spec import PlantSpec
 
 from .discovery import DiscoveryError, Layout, Limits, chunks, discover, load_mapping, operation_limits
 from .historian.historian import Historian
-from .points import event_point, gap_point, tag_point
+from .points import connection_point, event_point, gap_point, tag_point
 from .security import SecurityRefusedError, secure_client
 from .settings import TwinSettings
 from .state import Observed, ObservedState, PlantEvent
@@ -95,7 +95,7 @@ class Mirror:
         log.warning("observation of %s stopped: %s", self.settings.endpoint, reason)
         self.state.open_gap(time.time(), reason)
         if self.historian is not None:
-            self.historian.add(_connection_point(self.settings.endpoint, 0.0))
+            self.historian.add(connection_point(self.settings.endpoint, 0.0))
 
     def _recover(self) -> None:
         gap = self.state.close_gap(time.time())
@@ -107,7 +107,7 @@ class Mirror:
             if self.historian is not None:
                 self.historian.add(gap_point(self.settings.endpoint, gap))
         if self.historian is not None:
-            self.historian.add(_connection_point(self.settings.endpoint, 1.0))
+            self.historian.add(connection_point(self.settings.endpoint, 1.0))
 
     async def _session(self, stop: asyncio.Event) -> None:
         client = await secure_client(self.settings)
@@ -245,9 +245,3 @@ def plant_event(e: Any) -> PlantEvent:
                       message=str(getattr(msg, "Text", msg) or ""), condition=str(cond) if cond else None,
                       active=getattr(e, "ActiveState/Id", None) if cond else None,
                       acked=getattr(e, "AckedState/Id", None) if cond else None)
-
-
-def _connection_point(endpoint: str, connected: float) -> Any:
-    from .historian.sink import Point
-
-    return Point("twin_connection", {"endpoint": endpoint}, {"connected": connected}, time.time_ns())

@@ -5,7 +5,8 @@
   only `status`: nothing older fills it in.
 - `event`: tags `source`, `kind`, `type` (`event` or `alarm`); fields `severity`, `message`,
   and for alarms `active`, `acked` (0/1).
-- `twin_gap`: tag `endpoint`; fields `seconds` (length) at the time the observation stopped.
+- `twin_connection`: tag `endpoint`; field `connected` (1/0) at the wall-clock time of the change.
+- `twin_gap`: tag `endpoint`; fields `seconds` (length), `reason`, at the time the observation stopped.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ def event_point(ev: PlantEvent) -> Point:
         fields["acked"] = float(bool(ev.acked))
     tags = {"source": ev.source, "kind": ev.kind, "type": "event" if ev.condition is None else "alarm"}
     return Point("event", tags, fields, to_ns(ev.time))
+
+
+def connection_point(endpoint: str, connected: float) -> Point:
+    return Point("twin_connection", {"endpoint": endpoint}, {"connected": connected}, time.time_ns())
 
 
 def gap_point(endpoint: str, gap: Gap) -> Point:
