@@ -24,7 +24,14 @@ $(INTEROP): tests/interop/package.json tests/interop/package-lock.json
 	cd tests/interop && npm ci --no-audit --no-fund
 	touch $(INTEROP)
 
-test: $(STAMP) $(INTEROP)
+# The InfluxDB-protocol server of tests/twin (Debian's victoria-metrics); skipped when present.
+VMETRICS := /usr/bin/victoria-metrics
+
+$(VMETRICS):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q victoria-metrics; \
+	else echo "victoria-metrics is missing: run 'sudo apt-get install victoria-metrics' (tests/twin skip without it)"; fi
+
+test: $(STAMP) $(INTEROP) $(VMETRICS)
 	$(BIN)/python -m pytest -q
 
 # Lint and types: ruff on everything, mypy (strict on the model library). `make test` runs it first.
