@@ -49,6 +49,7 @@ def simulate(
         raise typer.Exit(2) from None
     if scenario is None and spec.scenarios is not None:
         scenario = spec.scenarios.default
+    _warn_few(reps)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=as_json, disable=not err.is_terminal and as_json) as bar:
         task = bar.add_task(f"{spec.name} {spec.policy.model} replications", total=reps)
@@ -60,6 +61,16 @@ def simulate(
         typer.echo(json.dumps({**head, "kpis": {k: _json(s) for k, s in summary.items()}}, indent=2))
     else:
         _print_table(head, summary)
+
+
+FEW_REPS = 5
+
+
+def _warn_few(reps: int) -> None:
+    """Student-t intervals of a handful of replications are wide (t = 12.7 for 2 of them)."""
+    if reps < FEW_REPS:
+        err.print(f"[yellow]warning:[/yellow] {reps} replications give wide confidence intervals; "
+                  f"use {FEW_REPS} or more to compare settings", highlight=False)
 
 
 def _json(s: Summary) -> dict[str, object]:
@@ -134,6 +145,7 @@ def compare(
     except (PlantFileError, VariantError, ValueError) as e:
         err.print(f"[red]error:[/red] {e}", highlight=False)
         raise typer.Exit(2) from None
+    _warn_few(reps)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=as_json, disable=not err.is_terminal and as_json) as bar:
         task = bar.add_task(f"{base.name}: {len(specs)} settings x {reps} paired replications", total=reps * len(specs))

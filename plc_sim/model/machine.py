@@ -100,7 +100,7 @@ class MachinePhysics:
                     spec.cycle_factor, spec.dispatch_weight)
 
 
-@dataclass
+@dataclass(eq=False)
 class MachineRecord:
     """Everything that changes while a machine runs: a snapshot is exactly these fields
     (`Machine.state_dict`), and a machine loaded from them resumes where it stood."""

@@ -18,6 +18,7 @@ def test_simulate_json_in_parallel_processes():
     r = _plant("simulate", "--plant", "gear_line", "--model", "HSOP", "--scenario", "21", "--hours", "300",
                "--warmup", "100", "--reps", "4", "--seed", "3", "--jobs", "2", "--set", "K1=5", "--json")
     assert r.returncode == 0, r.stderr
+    assert "4 replications give wide confidence intervals" in r.stderr
     out = json.loads(r.stdout)
     assert out["model"] == "HSOP" and out["scenario"] == 21 and out["reps"] == 4
     assert out["policy"]["K_shared"][0] == 5 and out["policy"]["C_shared"] == 8
