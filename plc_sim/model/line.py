@@ -399,7 +399,8 @@ class LineModel:
             self.policy.on_scrap(self, s, p)
             self._to_recycling()
             return
-        m.count_good(p)
+        m.good += 1
+        m.ideal_h += m.nominal_h[p]
         if s < self.n_stages - 1:
             self.buf[s][p] += 1
             self.policy.on_output(self, s, p)

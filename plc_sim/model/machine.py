@@ -368,6 +368,38 @@ class Machine(MachineRecord):
 
     def _do_job(self) -> Proc:
         env = self.env
+        if not (self.failed or self.wear_mode or self.work_left is not None):
+            # The common case, kept short: no breakdown pending, no wear clock, no work left
+            # over from an interruption; an interruption falls through to the general loop.
+            job_end = self.job_end
+            self._busy_wait = True
+            ev = self.line.timers[self._run_key] = env.at(job_end)  # type: ignore[arg-type]
+            try:
+                yield ev
+            except simpy.Interrupt:
+                self.work_left = job_end - env.now  # type: ignore[operator]
+            finally:
+                self._busy_wait = False
+            if self.work_left is not None:
+                yield from self._job_until_done()
+        else:
+            yield from self._job_until_done()
+        self.fail_at = None
+        p = self.job
+        assert p is not None
+        self.job = None
+        self.job_end = None
+        self.done += 1
+        self._changed()
+        self.last_cycle_h = env._now - self.job_start
+        self.last_part_kwh = self.energy - self.job_energy0
+        if self.maint_spec.policy == "condition":
+            self._check_condition()
+        self.line.complete(self, p)
+
+    def _job_until_done(self) -> Proc:
+        """The job through breakdowns, repairs and interruptions, to its last minute."""
+        env = self.env
         key = self._run_key
         timers = self.line.timers
         while True:
@@ -399,19 +431,7 @@ class Machine(MachineRecord):
                 self.work_left = job_end - env.now
                 self._break_down()
                 continue
-            break
-        self.fail_at = None
-        p = self.job
-        assert p is not None
-        self.job = None
-        self.job_end = None
-        self.done += 1
-        self._changed()
-        self.last_cycle_h = env._now - self.job_start
-        self.last_part_kwh = self.energy - self.job_energy0
-        if self.maint_spec.policy == "condition":
-            self._check_condition()
-        self.line.complete(self, p)
+            return
 
     def _break_down(self) -> None:
         self.failed = True
