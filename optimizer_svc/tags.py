@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from plc_sim.model.spec import PlantSpec
+from plc_sim.model.vocab import shares_kanbans
 
 MACHINE_TAGS = {"speed": ("SpeedSetpoint", "Double"), "standby": ("StandbyTimeout", "Double"),
                 "dispatch": ("DispatchWeight", "Double"), "maint_policy": ("MaintenancePolicy", "String"),
@@ -25,7 +26,9 @@ class NotLiveError(ValueError):
 
 
 def tag_refs(spec: PlantSpec, key: str) -> list[TagRef]:
-    """The tags behind one override key (several for a key like `C` that means every product)."""
+    """The tags behind one override key (several for a key like `C` that means every product
+    under D-KAP). Under S-KAP the line has one CONWIP count, which every `C_<P>` tag shows
+    and sets, so `C` is written once, through the first product's tag."""
     line = spec.line
     kind, _, target = key.partition(".")
     if kind in MACHINE_TAGS:
@@ -41,6 +44,10 @@ def tag_refs(spec: PlantSpec, key: str) -> list[TagRef]:
         name = kind if not target else f"{kind}_{target}"
         return [TagRef(key, (line, "Control", name), "Int32")]
     if head == "C" and kind == "C":
+        if shares_kanbans(spec.policy.model):
+            if target:
+                raise NotLiveError(f"{key}: {spec.policy.model} has one CONWIP count for the line; use C")
+            return [TagRef(key, (line, "Control", f"C_{spec.product_names[0]}"), "Int32")]
         products = [target] if target else spec.product_names
         return [TagRef(key, (line, "Control", f"C_{p}"), "Int32") for p in products]
     raise NotLiveError(f"{key}: not a live setpoint (base stock is fixed while the PLC runs)")

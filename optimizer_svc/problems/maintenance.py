@@ -1,7 +1,8 @@
 """A maintenance plan: per machine, planned windows every `period` hours starting at an
 offset, as the MaintenancePlan JSON with MaintenancePolicy "plan". Planned downtime (each
 window's hours, charged at `planned_cost_per_h`) is traded against the forecast cost of
-breakdowns, repairs and lost output (Z of seed 000 under T >= Tmin)."""
+breakdowns, repairs and lost output (Z of seed 000 under the plant's R <= Rmax and
+T >= Tmin within its tolerance)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from ..evaluator import Evaluator
 from ..forecast import Horizon, KPIs
 from ..overrides import plan_text
 from ..space import DecisionSpace, Real, Values, Variable
-from .base import Constraint, ForecastProblem, Objective, kpi
+from .base import ForecastProblem, Objective
+from .setpoints import plant_constraints
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def plan_problem(evaluator: Evaluator, seeds: Sequence[int], horizon: Horizon,
         return z + opts.planned_cost_per_h * k["M"] * mean_duration
 
     space = DecisionSpace(tuple(variables), composer=compose)
-    constraints = [Constraint("T", kpi("throughput_per_h"), lower=ob.t_min_per_h)]
+    constraints = plant_constraints(ob)
     return ForecastProblem("maintenance", space, evaluator, seeds, horizon,
                            [Objective("Z+planned", objective)], constraints,
                            report=("cost", "downtime_h", "M", "B", "throughput_per_h"))

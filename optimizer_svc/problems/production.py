@@ -1,6 +1,15 @@
 """Seed 004: kanban and CONWIP card counts of BDOP, BSOP, HDOP or HSOP as integers,
-maximising Zmax (SL and WIP as further objectives or constraints). Candidates the plant's
-card rules refuse (S_i <= K_i, sum S <= C, at least one card) are infeasible, never run.
+maximising Zmax (SL and WIP as further objectives or constraints).
+
+The decisions follow the plant's policy fields (docs/control_rules.md): under D-KAP one
+kanban count per stage and product (`K1.A`) and one CONWIP count per product (`C.A`); under
+S-KAP one shared kanban count per stage (`K1`) and one CONWIP count for the whole line (`C`,
+the plant file's `C_shared`). Candidates the plant's checks refuse (the card rules, and with
+`constraints = "seed"` seed 004's constraints) are infeasible and never run. The seed
+constraints that are plain bounds (`K_i >= S_N`, `C >= S_N`, and the card rule `C >= sum S`)
+also narrow the search box while the base stocks are fixed, so the solvers do not spend
+their population on points the plant refuses; the relations between decisions (`K1 >= K2`
+under HK-CONWIP, `K1 + K2 <= C` under D-KAP, `K_i <= C`) are left to the plant's checks.
 
 The live service varies only what the running PLC lets change (K and C); the offline tool
 may also vary the base stocks S."""
@@ -11,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from plc_sim.model.spec import PlantSpec
-from plc_sim.model.variants import VariantError, build_variant
 from plc_sim.model.vocab import shares_kanbans
 
 from ..evaluator import Evaluator
@@ -32,38 +40,49 @@ class CardOptions:
     steps: Mapping[str, float] | None = None
 
 
-def _accepts(spec: PlantSpec, item: str) -> bool:
-    try:
-        build_variant(spec, sets=[item])
-    except VariantError:
-        return False
-    return True
-
-
 def _int(key: str, low: int, high: int, current: int, step: float | None) -> Integer:
+    """An integer decision in [low, high] (widened to hold the current value), narrowed by
+    its rate-of-change limit around the current value."""
+    low, high = min(low, current), max(high, current)
     lo, hi = within_step(low, high, current, step)
     return Integer(key, int(lo), int(hi), current)
 
 
+def card_bounds(spec: PlantSpec, opts: CardOptions) -> tuple[int, int]:
+    """Lowest kanban and CONWIP counts worth searching: 1, or with fixed base stocks the
+    bounds the plant's checks imply (card rule: C >= the base stocks it holds; seed
+    constraints: K_i >= S_N and C >= S_N)."""
+    if opts.vary_base_stock:
+        return 1, 1
+    pol = spec.policy
+    products = spec.product_names
+    s_n = max(pol.S[p][-1] for p in products)
+    held = [sum(pol.S[p]) for p in products]
+    c_low = sum(held) if shares_kanbans(pol.model) else max(held)
+    k_low = 1
+    if pol.constraints == "seed":
+        k_low, c_low = max(1, s_n), max(c_low, s_n)
+    return k_low, max(1, c_low)
+
+
 def card_space(spec: PlantSpec, opts: CardOptions) -> DecisionSpace:
-    """One integer per card count the plant has; keys are override strings, probed against
-    the model library so a policy-field change there (e.g. one shared CONWIP count under
-    S-KAP) is absorbed."""
+    """One integer per card count the plant has; keys are the model library's override strings."""
     pol = spec.policy
     products = spec.product_names
     n = len(spec.stations)
+    k_low, c_low = card_bounds(spec, opts)
+    k_step, c_step = step_of(opts.steps, "K"), step_of(opts.steps, "C")
     out: list[Variable] = []
+    shared = shares_kanbans(pol.model)
     for i in range(n - 1):
-        if shares_kanbans(pol.model):
-            out.append(_int(f"K{i + 1}", 1, opts.k_max, pol.K_shared[i], step_of(opts.steps, "K")))
+        if shared:
+            out.append(_int(f"K{i + 1}", k_low, opts.k_max, pol.K_shared[i], k_step))
         else:
-            out += [_int(f"K{i + 1}.{p}", 1, opts.k_max, pol.K_dedicated[p][i], step_of(opts.steps, "K"))
-                    for p in products]
-    per_product = all(_accepts(spec, f"C.{p}={pol.C[p]}") for p in products)
-    if per_product:
-        out += [_int(f"C.{p}", 1, opts.c_max, pol.C[p], step_of(opts.steps, "C")) for p in products]
+            out += [_int(f"K{i + 1}.{p}", k_low, opts.k_max, pol.K_dedicated[p][i], k_step) for p in products]
+    if shared:
+        out.append(_int("C", c_low, opts.c_max, pol.conwip_shared(), c_step))
     else:
-        out.append(_int("C", 1, opts.c_max, pol.C[products[0]], step_of(opts.steps, "C")))
+        out += [_int(f"C.{p}", c_low, opts.c_max, pol.C[p], c_step) for p in products]
     if opts.vary_base_stock:
         out += [Integer(f"S{i + 1}.{p}", 0, opts.s_max, pol.S[p][i]) for i in range(n) for p in products]
     return DecisionSpace(tuple(out))

@@ -1,13 +1,14 @@
 """Seed 000: machine setpoints (speeds, standby timeouts, dispatch weights, shift plans,
 maintenance policy) minimising Z = w1*C + w2*E + w3*D under R <= Rmax (peak kW) and
-T >= Tmin (parts per hour); or the three objectives (C, E, D) as a Pareto front."""
+T >= Tmin (parts per hour, within the plant's `t_min_tolerance`); or the three objectives
+(C, E, D) as a Pareto front."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from plc_sim.model.spec import PlantSpec
+from plc_sim.model.spec import Objectives, PlantSpec
 
 from ..evaluator import Evaluator
 from ..forecast import Horizon
@@ -30,6 +31,15 @@ class SetpointOptions:
     steps: Mapping[str, float] | None = None
     multi_objective: bool = False
     extra_constraints: Sequence[Constraint] = field(default_factory=tuple)
+
+
+def plant_constraints(ob: Objectives) -> list[Constraint]:
+    """The plant's own feasibility checks (`feasible` in the KPIs): R <= Rmax and
+    T >= Tmin * (1 - t_min_tolerance), here on the mean over the replications. The tolerance
+    is the plant file's: a run's Poisson demand falls short of the mean rate by chance, and
+    T cannot exceed what was ordered."""
+    return [Constraint("R", kpi("peak_kw"), upper=ob.r_max_kw),
+            Constraint("T", kpi("throughput_per_h"), lower=ob.t_min_per_h * (1.0 - ob.t_min_tolerance))]
 
 
 def setpoint_space(spec: PlantSpec, opts: SetpointOptions) -> DecisionSpace:
@@ -72,8 +82,7 @@ def setpoint_problem(evaluator: Evaluator, seeds: Sequence[int], horizon: Horizo
         objectives = [Objective("C", kpi("cost")), Objective("E", kpi("energy_kwh")), Objective("D", kpi("downtime_h"))]
     else:
         objectives = [Objective("Z", lambda k: w1 * k["cost"] + w2 * k["energy_kwh"] + w3 * k["downtime_h"])]
-    constraints = [Constraint("R", kpi("peak_kw"), upper=ob.r_max_kw),
-                   Constraint("T", kpi("throughput_per_h"), lower=ob.t_min_per_h), *opts.extra_constraints]
+    constraints = [*plant_constraints(ob), *opts.extra_constraints]
     return ForecastProblem("setpoints", setpoint_space(spec, opts), evaluator, seeds, horizon, objectives, constraints,
                            pick_weights=(w1, w2, w3) if opts.multi_objective else None,
                            report=("cost", "energy_kwh", "downtime_h", "throughput_per_h", "peak_kw"))

@@ -23,7 +23,7 @@ def scheduler() -> Iterator[str]:
 
 
 def test_dask_and_inline_evaluations_agree(scheduler, gear_bsop):
-    sets = ("K1=5", "C.A=8")
+    sets = ("K1=5", "C=12")
     inline = gear_bsop.evaluate([sets], [0, 1], GEAR_HORIZON)[0]
     with dask_executor(scheduler) as pool, Evaluator(PlantForecaster.from_file("gear_line", "BSOP", 1),
                                                      executor=pool) as ev:

@@ -57,12 +57,49 @@ def test_setpoints_as_a_front_of_cost_energy_downtime(cell):
 
 def test_cards_pso_is_feasible_and_no_worse_than_plain_settings(gear_bsop):
     p = card_problem(gear_bsop, range(2), GEAR_HORIZON)
-    assert [v.key for v in p.space.variables] == ["K1", "K2", "C.A", "C.B"]
+    assert [v.key for v in p.space.variables] == ["K1", "K2", "C"], "S-KAP: shared kanbans, one CONWIP count"
+    assert p.space.current() == {"K1": 4, "K2": 4, "C": 8}
     res = solve(p, "PSO", Budget(seconds=60, generations=3, pop_size=6), seed=1)
     assert res.best.feasible
     assert res.best.objectives[0] >= res.baseline.objectives[0]
     for row in p.archive.values():
         assert all(float(x).is_integer() for x in row.x)
+
+
+def test_cards_under_hdop_find_the_interior_optimum_in_c():
+    """HK-CONWIP keeps its C cards as stock: too few lose weekend orders, too many cost
+    holding (docs/response_surface.md). With the kanbans fixed, the search over C.A, C.B
+    lands inside the range, well above the plain 8 and below the top of its box."""
+    with Evaluator(PlantForecaster.from_file("gear_line", "HDOP", 1)) as ev:
+        p = card_problem(ev, range(3), GEAR_HORIZON, CardOptions(steps={"K": 0}))
+        assert [v.key for v in p.space.variables if v.bounds()[0] < v.bounds()[1]] == ["C.A", "C.B"]
+        res = solve(p, "GA", Budget(seconds=60, generations=6, pop_size=8), seed=1)
+        assert res.best.feasible
+        assert res.best.objectives[0] > res.baseline.objectives[0]
+        cs = [int(res.best.values[k]) for k in ("C.A", "C.B")]
+        assert all(10 <= c <= 24 for c in cs), cs
+        assert all(c < p.space.variables[-1].bounds()[1] for c in cs)
+
+
+def test_seed_constraints_are_the_plants_checks():
+    """Under `constraints = "seed"` the bounds the seed implies (K_i >= S3, C >= S3) narrow
+    the box; relations between decisions (HK-CONWIP: K1 >= K2, D-KAP: K1 + K2 <= C) are
+    refused by the plant's checks and never simulated; `constraints=cards` relaxes them."""
+    with Evaluator(PlantForecaster.from_file("gear_line", "HDOP", 1)) as ev:
+        p = card_problem(ev, [0], GEAR_HORIZON)
+        assert {v.key: v.bounds()[0] for v in p.space.variables} == dict.fromkeys(
+            ["K1.A", "K1.B", "K2.A", "K2.B", "C.A", "C.B"], 4.0)
+        before = ev.simulations
+        row = p.evaluate_values(p.space.current() | {"K1.A": 4, "K2.A": 5, "C.A": 12})
+        assert row.invalid and "K1.A >= K2.A" in row.invalid and not row.feasible
+        row = p.evaluate_values(p.space.current() | {"K1.A": 6})
+        assert row.invalid and "K1.A + ... + K2.A <= C.A" in row.invalid
+        assert ev.simulations == before
+    with Evaluator(PlantForecaster.from_file("gear_line", "HDOP", 1, ["constraints=cards"])) as ev:
+        p = card_problem(ev, [0], GEAR_HORIZON)
+        lows = {v.key: v.bounds()[0] for v in p.space.variables}
+        assert lows == dict.fromkeys(["K1.A", "K1.B", "K2.A", "K2.B"], 1.0) | {"C.A": 4.0, "C.B": 4.0}, "C >= sum S"
+        assert p.evaluate_values(p.space.current() | {"K1.A": 6}).feasible
 
 
 def test_an_invalid_card_plan_is_infeasible_and_never_simulated(gear_bsop):
@@ -121,13 +158,20 @@ def test_the_time_budget_stops_a_search_between_generations(gear_bsop):
     assert len(res.history) == 1
 
 
-@pytest.mark.parametrize(("model", "kanbans"), [("BDOP", ["K1.A", "K1.B", "K2.A", "K2.B"]), ("BSOP", ["K1", "K2"]),
-                                                 ("HDOP", ["K1.A", "K1.B", "K2.A", "K2.B"]), ("HSOP", ["K1", "K2"])])
-def test_card_decisions_of_the_four_models(model, kanbans):
+DKAP = ["K1.A", "K1.B", "K2.A", "K2.B", "C.A", "C.B"]
+
+
+@pytest.mark.parametrize(("model", "cards"), [("BDOP", DKAP), ("BSOP", ["K1", "K2", "C"]), ("HDOP", DKAP),
+                                               ("HSOP", ["K1", "K2", "C"])])
+def test_card_decisions_of_the_four_models(model, cards):
+    """D-KAP: kanbans and CONWIP cards per product; S-KAP: shared kanbans and one CONWIP
+    count for the line, its current value the plant file's C_shared."""
     with Evaluator(PlantForecaster.from_file("gear_line", model, 1)) as ev:
         live = card_problem(ev, [0], GEAR_HORIZON, CardOptions(steps={"K": 2, "C": 2}))
         offline = card_problem(ev, [0], GEAR_HORIZON, CardOptions(vary_base_stock=True))
-        assert [v.key for v in live.space.variables] == [*kanbans, "C.A", "C.B"]
+        assert [v.key for v in live.space.variables] == cards
+        pol = ev.forecaster.plant.policy
+        assert live.space.current().get("C", pol.conwip_shared()) == pol.conwip_shared()
         assert all(v.bounds()[1] - v.bounds()[0] <= 4 for v in live.space.variables)
         assert {v.key for v in offline.space.variables} >= {"S1.A", "S3.B"}
         assert ev.validity(live.space.to_sets(live.space.current())) is None

@@ -8,20 +8,36 @@ from optimizer_svc.verify import VerifyOptions, paired_test, verify
 from tests.optimizer.conftest import CELL_HORIZON
 
 CNCS = ("CNC1", "CNC2", "CNC3")
+IDLERS = ("RB1", "RB2", "QI1", "AGV1", "AGV2")
+"""Machines that are not the bottleneck: the CNCs are busy over 90 % of their shift hours."""
 
 
-def _problem(cell, kinds):
-    return setpoint_problem(cell, range(2), CELL_HORIZON, SetpointOptions(kinds=kinds, machines=CNCS))
+def _problem(cell, kinds, machines=CNCS):
+    return setpoint_problem(cell, range(2), CELL_HORIZON, SetpointOptions(kinds=kinds, machines=machines))
 
 
-def test_slower_cncs_are_verified_better_on_paired_replications(cell):
-    p = _problem(cell, ("speed",))
-    row = p.evaluate_values({k: 85.0 for k in p.space.current()})
+def test_standby_off_the_bottleneck_is_verified_better_on_paired_replications(cell):
+    p = _problem(cell, ("standby",), IDLERS)
+    row = p.evaluate_values(dict.fromkeys(p.space.current(), 0.1))
     verdict = verify(p, row, VerifyOptions(reps=6))
     assert verdict.accepted, verdict.reasons
     assert verdict.p_value < 0.05 and verdict.improvement is not None and verdict.improvement.low > 0
     assert verdict.seeds == tuple(range(1000, 1006))
     assert verdict.candidate["Z"].mean < verdict.current["Z"].mean
+    assert verdict.candidate["energy_kwh"].mean < verdict.current["energy_kwh"].mean
+    assert verdict.candidate["T"].mean >= 1.6 * (1 - 0.02)
+
+
+def test_cncs_at_their_energy_optimum_save_energy_but_break_the_throughput_floor(cell):
+    """85 % is where a CNC's energy per part is lowest (base load against cutting power),
+    but the cell runs near capacity: slowing all three CNCs there loses output."""
+    p = _problem(cell, ("speed",))
+    row = p.evaluate_values(dict.fromkeys(p.space.current(), 85.0))
+    assert not row.feasible
+    verdict = verify(p, row, VerifyOptions(reps=4))
+    assert not verdict.accepted
+    assert verdict.candidate["energy_kwh"].mean < verdict.current["energy_kwh"].mean
+    assert any("constraint T >= 1.568 broken" in r for r in verdict.reasons), verdict.reasons
 
 
 def test_a_candidate_that_breaks_the_throughput_floor_is_refused(cell):
@@ -34,10 +50,10 @@ def test_a_candidate_that_breaks_the_throughput_floor_is_refused(cell):
 
 def test_a_change_beyond_the_rate_limit_is_refused(cell):
     p = _problem(cell, ("speed",))
-    row = p.evaluate_values({k: 85.0 for k in p.space.current()})
-    verdict = verify(p, row, VerifyOptions(reps=4, steps={"speed": 10.0}))
+    row = p.evaluate_values({k: 95.0 for k in p.space.current()})
+    verdict = verify(p, row, VerifyOptions(reps=4, steps={"speed": 4.0}))
     assert not verdict.accepted
-    assert any("changes by more than 10" in r for r in verdict.reasons)
+    assert any("changes by more than 4" in r for r in verdict.reasons)
 
 
 def test_the_current_setpoints_are_not_an_improvement(cell):

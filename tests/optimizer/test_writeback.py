@@ -7,8 +7,10 @@ from __future__ import annotations
 import pytest
 
 from optimizer_svc.settings import OptimizerSettings
+from optimizer_svc.tags import NotLiveError, tag_refs
 from optimizer_svc.writeback import PlantLink
-from plc_sim.model.spec import load_plant
+from plc_sim.model.spec import PLANTS_DIR, load_plant
+from plc_sim.model.variants import with_model
 from tests.support.opcua_harness import USERS, running_plant
 
 
@@ -43,6 +45,31 @@ async def test_card_counts_are_written_to_the_control_folder(tmp_path):
         assert report.outcome == "written", report.detail
         assert plc.model.pools[0].cap[0] == 5
         assert plc.model.conwip_cap[1] == 12
+
+
+async def test_the_one_conwip_count_of_s_kap_is_written_once(tmp_path):
+    plant = tmp_path / "gear_hsop.toml"
+    text = (PLANTS_DIR / "gear_line.toml").read_text()
+    assert 'model = "BDOP"' in text
+    plant.write_text(text.replace('model = "BDOP"', 'model = "HSOP"', 1))
+    spec = load_plant(str(plant))
+    assert [r.path[-1] for r in tag_refs(spec, "C")] == ["C_A"]
+    with pytest.raises(NotLiveError, match="one CONWIP count"):
+        tag_refs(spec, "C.A")
+    async with running_plant(tmp_path / "plant", plant=str(plant)) as (plc, srv):
+        async with PlantLink(_settings(srv, tmp_path), spec) as link:
+            assert await link.read(["K1", "C"]) == {"K1": 4, "C": 8}
+            report = await link.write({"K1": 5, "C": 12})
+        assert report.outcome == "written", report.detail
+        assert len(report.writes) == 2
+        assert plc.model.pools[0].cap == 5
+        assert list(plc.model.conwip_cap) == [12, 12] and plc.model.conwip_cap.shared
+
+
+def test_d_kap_c_spans_every_product():
+    spec = with_model(load_plant("gear_line"), "HDOP")
+    assert [r.path[-1] for r in tag_refs(spec, "C")] == ["C_A", "C_B"]
+    assert [r.path[-1] for r in tag_refs(spec, "C.B")] == ["C_B"]
 
 
 async def test_a_refused_write_is_reported_and_the_run_restored(tmp_path):
