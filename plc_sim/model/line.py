@@ -143,7 +143,7 @@ class LineModel:
                     if pool is not None:
                         pool.take_initial(p)
                     if s == self.n_stages - 1:
-                        self._fg(p, 1)
+                        self._to_stock(p, 1)
                     else:
                         self._wip(s, 1)
                         self.buf[s][p] += 1
@@ -406,7 +406,7 @@ class LineModel:
             self.policy.on_output(self, s, p)
             return
         self._wip(s, -1)
-        self._fg(p, 1)
+        self._to_stock(p, 1)
         self.count.finished += 1
         backlog = self.backlog[p]
         while backlog and self.buf[s][p]:
@@ -417,7 +417,7 @@ class LineModel:
     def _deliver(self, p: int, ordered: float) -> None:
         if self.listeners:
             self.emit("delivery", {"product": self.products[p], "ordered": ordered, "t": self.env.now})
-        self._fg(p, -1)
+        self._to_stock(p, -1)
         self.delivered[p] += 1
         self.life["delivered"] += 1
         self._card_free(p)
@@ -427,7 +427,8 @@ class LineModel:
             self.returned[p] += 1
             self._to_recycling()
 
-    def _fg(self, p: int, d: int) -> None:
+    def _to_stock(self, p: int, d: int) -> None:
+        """Finished stock of product p changes by d (kept apart from the KPI FG, gears sold)."""
         now = self.env._now
         self.fg_area += self.fg_total * (now - self.fg_t)
         self.fg_t = now
@@ -591,11 +592,8 @@ class LineModel:
             return "blocked"
         return "idle"
 
-    def in_process(self) -> int:
-        """Parts started somewhere and not yet finished at the last stage (incl. buffers)."""
-        return sum(self.wip)
-
     def stock(self) -> int:
+        """Finished goods in stock now (all products)."""
         return self.fg_total
 
     # --- snapshots ----------------------------------------------------------------------
