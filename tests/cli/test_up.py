@@ -1,0 +1,204 @@
+"""`plant up` as a user runs it: one subprocess with the PLC and its server, the twin and the
+optimizer, polled from outside until each part shows it works, then stopped by SIGTERM (by
+its PID; nothing is killed by name)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asyncua import Client, ua
+from asyncua.ua.uaerrors import UaStatusCodeError
+
+from tests.support.opcua_harness import NS, free_port
+
+PLANT = str(Path(sys.executable).parent / "plant")
+STOP_S = 20.0
+
+
+def poll(check: Callable[[], Any], timeout: float, what: str, proc: subprocess.Popen[str] | None = None,
+         log: Path | None = None) -> Any:
+    """`check()`'s first truthy result, polled until `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"plant up ended ({proc.returncode}) before {what}:\n{_text(log)}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {timeout} s:\n{_text(log)[-4000:]}")
+        time.sleep(0.2)
+
+
+def _text(path: Path | None) -> str:
+    return path.read_text(errors="replace") if path is not None and path.exists() else ""
+
+
+@contextmanager
+def plant_up(tmp_path: Path, *args: str, name: str = "up") -> Iterator[tuple[subprocess.Popen[str], Path, str]]:
+    """`plant up --no-ui` on a free port with its data in tmp_path; yields the process, its log
+    file and the server URL once it listens. Stopped by SIGTERM (then killed) by PID."""
+    port = free_port()
+    log = tmp_path / f"{name}.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen([PLANT, "up", "--no-ui", "--port", str(port), "--data-dir", str(tmp_path), *args],
+                                stdout=subprocess.DEVNULL, stderr=err, text=True,
+                                env={**os.environ, "COLUMNS": "200"})
+    try:
+        line = poll(lambda: next((x for x in _text(log).splitlines() if x.startswith("listening at ")), None),
+                    90, "listening server", proc, log)
+        yield proc, log, line.split("listening at ", 1)[1].strip()
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(STOP_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def stop(proc: subprocess.Popen[str], log: Path) -> float:
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(STOP_S)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"plant up did not stop within {STOP_S} s of SIGTERM:\n{_text(log)[-4000:]}") from None
+    assert proc.returncode == 0, _text(log)[-4000:]
+    return time.monotonic() - t0
+
+
+def audit_entries(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        with contextlib.suppress(json.JSONDecodeError):  # a line being written
+            out.append(json.loads(line))
+    return out
+
+
+def history_lines(data_dir: Path, tag: str) -> list[str]:
+    r = subprocess.run([PLANT, "history", tag, "--since", "1000d", "--data-dir", str(data_dir)], capture_output=True,
+                       text=True, timeout=60, check=False)
+    return r.stdout.splitlines() if r.returncode == 0 else []
+
+
+async def read_plant_time(url: str) -> float:
+    async with Client(url, timeout=10) as c:
+        idx = await c.get_namespace_index(NS)
+        return float(await c.get_node(ua.NodeId("Plant/GearLine/KPIs/PlantTime", idx)).read_value())
+
+
+def test_plant_up_serves_mirrors_optimises_and_stops_on_sigterm(tmp_path: Path) -> None:
+    with plant_up(tmp_path, "--time-factor", "max", "--optimize-every", "5") as (proc, log, url):
+        assert url.endswith("/plant")
+        assert asyncio.run(read_plant_time(url)) >= 0.0, "an anonymous asyncua client reads the plant"
+        twin_dir = tmp_path / "twin"
+        db = twin_dir / "history.sqlite"
+        poll(lambda: db.exists() and history_lines(twin_dir, "GearLine/MP1/MP1/State"), 90,
+             "stored twin history (plant history)", proc, log)
+        before = len(history_lines(twin_dir, "GearLine/MP1/MP1/State"))
+        poll(lambda: len(history_lines(twin_dir, "GearLine/MP1/MP1/State")) != before, 60, "a growing history",
+             proc, log)
+        audit = tmp_path / "optimizer" / "audit.jsonl"
+        entries = poll(lambda: [e for e in audit_entries(audit) if e.get("outcome") not in (None, "skipped")], 120,
+                       "an audited optimisation run", proc, log)
+        first = entries[0]
+        assert first["outcome"] in ("written", "kept", "refused", "readback_mismatch"), first
+        assert first["snapshot"].startswith(f"opcua:{url}@plant_h="), "the optimizer read the live plant"
+        assert "optimizer: job" in _text(log)
+        took = stop(proc, log)
+    text = _text(log)
+    assert took < STOP_S
+    assert "Traceback" not in text, text[-4000:]
+    order = [text.index(x) for x in ("optimizer stopped", "twin_core.daemon: stopped", "OPC UA server stopped",
+                                     "plant up stopped cleanly")]
+    assert order == sorted(order), "the optimizer and the twin stop before the server"
+    health = json.loads((tmp_path / "twin" / "health.json").read_text())
+    assert health["running"] is False and health["stored"] > 0 and health["spool_depth"] == 0
+
+
+DEMO = re.compile(r"demo user (\w+) \((\w+)\) password (\S+)")
+
+
+async def write_cards(url: str, user: str, password: str, value: int) -> int:
+    """Writes C_A as `user`; returns what the tag reads once the PLC has scanned."""
+    c = Client(url, timeout=10)
+    c.set_user(user)
+    c.set_password(password)
+    async with c:
+        idx = await c.get_namespace_index(NS)
+        node = c.get_node(ua.NodeId("Plant/GearLine/Control/C_A", idx))
+        await node.write_value(ua.Variant(value, ua.VariantType.Int32))
+        clock = c.get_node(ua.NodeId("Plant/GearLine/KPIs/PlantTime", idx))
+        t0 = await clock.read_value()
+        for _ in range(100):
+            if await clock.read_value() > t0:
+                break
+            await asyncio.sleep(0.1)
+        return int(await node.read_value())
+
+
+def test_demo_users_are_made_once_and_the_engineer_writes_a_setpoint(tmp_path: Path) -> None:
+    with plant_up(tmp_path, "--time-factor", "600", name="first") as (proc, log, url):
+        users = {m.group(1): (m.group(2), m.group(3)) for m in DEMO.finditer(_text(log))}
+        assert users.keys() == {"operator", "engineer"}, _text(log)
+        role, password = users["engineer"]
+        assert role == "engineer"
+        assert asyncio.run(write_cards(url, "engineer", password, 9)) == 9
+        with pytest.raises(UaStatusCodeError) as refused:
+            asyncio.run(write_cards(url, "operator", users["operator"][1], 8))
+        assert refused.value.code == ua.StatusCodes.BadUserAccessDenied
+        stop(proc, log)
+    stored = json.loads((tmp_path / "users.json").read_text())
+    assert {"operator", "engineer", "optimizer"} <= stored.keys()
+    assert stored["optimizer"]["role"] == "engineer"
+    secret = tmp_path / "optimizer" / "password"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    kept = secret.read_text()
+    assert kept.strip() and kept.strip() not in _text(log), "the optimizer's password is never printed"
+
+    with plant_up(tmp_path, "--time-factor", "600", name="second") as (proc, log, url):
+        assert "demo user" not in _text(log), "passwords are printed only when the users are made"
+        assert asyncio.run(write_cards(url, "engineer", password, 7)) == 7, "the same password still works"
+        stop(proc, log)
+    assert secret.read_text() == kept, "the optimizer keeps its password"
+
+
+def test_a_port_in_use_is_one_error_line(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = subprocess.run([PLANT, "up", "--no-ui", "--port", str(port), "--data-dir", str(tmp_path)],
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 2, r.stderr
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and f"port {port}" in lines[0], r.stderr
+
+
+def test_a_bad_twin_setting_names_its_table(tmp_path: Path) -> None:
+    config = tmp_path / "plant.toml"
+    config.write_text("[twin]\npublishing_ms = -1\n")
+    r = subprocess.run([PLANT, "up", "--no-ui", "--port", str(free_port()), "--data-dir", str(tmp_path),
+                        "--config", str(config)], capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 2, r.stderr
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and "[twin] publishing_ms" in lines[0] and "PLANT_TWIN_PUBLISHING_MS" in lines[0], r.stderr
