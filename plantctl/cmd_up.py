@@ -19,6 +19,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 import threading
 import time
@@ -61,6 +62,13 @@ UI_REFRESH_S = 0.5
 DEMO_JOB: dict[str, Any] = {"interval_s": 60.0, "reps": 2, "verify_reps": 8, "hours": 168.0, "warmup": 72.0,
                             "budget_s": 5.0, "generations": 3, "pop_size": 6}
 """A short job for the demo: a run every minute that takes a few seconds on two cores."""
+
+
+class UpTwinSettings(TwinSettings):
+    """The twin of `plant up`: its Prometheus metrics are off unless a port is set (a demo
+    machine may run other things on 9464)."""
+
+    metrics_port: int = Field(default=0, ge=0, le=65535)
 
 
 def _password() -> str:
@@ -429,7 +437,7 @@ def load_up(config: Path | None, plc_overrides: dict[str, Any], server_overrides
         check_data_dir(path)
     check_port(server.host, server.port)
     if twin.metrics_port:
-        check_port(twin.metrics_host, twin.metrics_port)
+        check_metrics_port(twin.metrics_host, twin.metrics_port)
     try:
         spec = build_variant(load_plant(plc.plant), model=plc.model, scenario=plc.scenario, sets=plc.sets)
     except (PlantFileError, VariantError) as e:
@@ -439,6 +447,17 @@ def load_up(config: Path | None, plc_overrides: dict[str, Any], server_overrides
         jobs = [j.model_copy(update={"interval_s": optimize_every, "cron": None}) for j in jobs]
     opt = opt.model_copy(update={"jobs": jobs})
     return UpConfig(plc, server, twin, opt, spec, ui)
+
+
+def check_metrics_port(host: str, port: int) -> None:
+    """The twin's metrics port, free, or one line naming the setting."""
+    try:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as e:
+        fail(f"twin metrics port {port} on {host}: {e.strerror or e} "
+             "([twin] metrics_port or PLANT_TWIN_METRICS_PORT; 0 turns the metrics off)")
 
 
 def _users(cfg: UpConfig) -> None:
@@ -473,13 +492,6 @@ def _process_pools() -> None:
 
     multiprocessing.set_start_method("forkserver", force=True)
     multiprocessing.set_forkserver_preload(["plc_sim.model.line", "optimizer_svc.forecast"])
-
-
-class UpTwinSettings(TwinSettings):
-    """The twin of `plant up`: its Prometheus metrics are off unless a port is set (a demo
-    machine may run other things on 9464)."""
-
-    metrics_port: int = Field(default=0, ge=0, le=65535)
 
 
 def up(plant: PlantOpt = None,

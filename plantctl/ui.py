@@ -75,7 +75,7 @@ class Dashboard:
         factor = "max" if p.time_factor is None else f"x{p.time_factor:g}"
         return Text.assemble(("plant up ", "bold"), f"{p.spec.name} ({p.model.model_name}) at {self.url}   ",
                              ("plant time ", "bold"), f"{p.plant_time():%Y-%m-%d %H:%M}  ({p.calendar_h:,.1f} h, "
-                             f"{factor}, {p.scans:,} scans)   ", ("Ctrl-C", "bold"), " stops everything")
+                             f"{factor})   ", ("Ctrl-C", "bold"), " stops")
 
     def _machines(self) -> Panel:
         t = Table(box=None, show_header=True, header_style="bold", pad_edge=False)

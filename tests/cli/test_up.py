@@ -51,14 +51,14 @@ def _text(path: Path | None) -> str:
 
 @contextmanager
 def plant_up(tmp_path: Path, *args: str, name: str = "up") -> Iterator[tuple[subprocess.Popen[str], Path, str]]:
-    """`plant up --no-ui` on a free port with its data in tmp_path; yields the process, its log
-    file and the server URL once it listens. Stopped by SIGTERM (then killed) by PID."""
+    """`plant up` on a free port with its data in tmp_path, standard output into <name>.out and
+    the log into <name>.log; yields the process, the log file and the server URL once it
+    listens. Stopped by SIGTERM (then killed) by PID."""
     port = free_port()
     log = tmp_path / f"{name}.log"
-    with log.open("w") as err:
-        proc = subprocess.Popen([PLANT, "up", "--no-ui", "--port", str(port), "--data-dir", str(tmp_path), *args],
-                                stdout=subprocess.DEVNULL, stderr=err, text=True,
-                                env={**os.environ, "COLUMNS": "200"})
+    with log.open("w") as err, (tmp_path / f"{name}.out").open("w") as out:
+        proc = subprocess.Popen([PLANT, "up", "--port", str(port), "--data-dir", str(tmp_path), *args],
+                                stdout=out, stderr=err, text=True, env={**os.environ, "COLUMNS": "200"})
     try:
         line = poll(lambda: next((x for x in _text(log).splitlines() if x.startswith("listening at ")), None),
                     90, "listening server", proc, log)
@@ -107,7 +107,7 @@ async def read_plant_time(url: str) -> float:
 
 
 def test_plant_up_serves_mirrors_optimises_and_stops_on_sigterm(tmp_path: Path) -> None:
-    with plant_up(tmp_path, "--time-factor", "max", "--optimize-every", "5") as (proc, log, url):
+    with plant_up(tmp_path, "--no-ui", "--time-factor", "max", "--optimize-every", "5") as (proc, log, url):
         assert url.endswith("/plant")
         assert asyncio.run(read_plant_time(url)) >= 0.0, "an anonymous asyncua client reads the plant"
         twin_dir = tmp_path / "twin"
@@ -157,7 +157,7 @@ async def write_cards(url: str, user: str, password: str, value: int) -> int:
 
 
 def test_demo_users_are_made_once_and_the_engineer_writes_a_setpoint(tmp_path: Path) -> None:
-    with plant_up(tmp_path, "--time-factor", "600", name="first") as (proc, log, url):
+    with plant_up(tmp_path, "--time-factor", "600", name="first") as (proc, log, url):  # stdout no terminal: no view
         users = {m.group(1): (m.group(2), m.group(3)) for m in DEMO.finditer(_text(log))}
         assert users.keys() == {"operator", "engineer"}, _text(log)
         role, password = users["engineer"]
@@ -180,6 +180,7 @@ def test_demo_users_are_made_once_and_the_engineer_writes_a_setpoint(tmp_path: P
         assert asyncio.run(write_cards(url, "engineer", password, 7)) == 7, "the same password still works"
         stop(proc, log)
     assert secret.read_text() == kept, "the optimizer keeps its password"
+    assert _text(tmp_path / "first.out") == "", "no live view when standard output is not a terminal"
 
 
 def test_a_port_in_use_is_one_error_line(tmp_path: Path) -> None:
@@ -202,3 +203,106 @@ def test_a_bad_twin_setting_names_its_table(tmp_path: Path) -> None:
     assert r.returncode == 2, r.stderr
     lines = [x for x in r.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and "[twin] publishing_ms" in lines[0] and "PLANT_TWIN_PUBLISHING_MS" in lines[0], r.stderr
+
+
+def test_a_busy_twin_metrics_port_names_the_setting(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = s.getsockname()[1]
+        config = tmp_path / "plant.toml"
+        config.write_text(f"[twin]\nmetrics_port = {busy}\n")
+        r = subprocess.run([PLANT, "up", "--no-ui", "--port", str(free_port()), "--data-dir", str(tmp_path),
+                            "--config", str(config)], capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 2, r.stderr
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and f"metrics port {busy}" in lines[0] and "[twin] metrics_port" in lines[0], r.stderr
+
+
+# --- in-process: the settings of every part, the users, the view ----------------------------
+
+@pytest.fixture()
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in list(os.environ):
+        if var.startswith(("PLANT_PLC_", "PLANT_OPCUA_", "PLANT_TWIN_", "PLANT_OPTIMIZER_")) or var == "PLANT_DATA_DIR":
+            monkeypatch.delenv(var)
+
+
+def test_every_part_reads_its_table_and_follows_the_plc(tmp_path: Path, clean_env: None) -> None:
+    from plantctl.cmd_up import load_up
+
+    config = tmp_path / "plant.toml"
+    config.write_text('[plc]\nplant = "auto_parts_cell"\n\n[opcua]\nmax_sessions = 7\n\n'
+                      '[twin]\nplant = "gear_line"\npublishing_ms = 250\n\n[optimizer]\nalpha = 0.1\n')
+    cfg = load_up(config, {"time_factor": "max"}, {"port": free_port(), "allow_none_policy": True,
+                                                   "trust_all_clients": True}, tmp_path, None, False)
+    assert cfg.plc.plant == "auto_parts_cell" and cfg.plc.time_factor is None
+    assert cfg.server.max_sessions == 7 and cfg.server.allow_none_policy and cfg.server.data_dir == tmp_path
+    assert cfg.twin.publishing_ms == 250 and cfg.twin.plant == "auto_parts_cell", "the twin mirrors the PLC's plant"
+    assert cfg.twin.data_dir == tmp_path / "twin" and cfg.twin.metrics_port == 0
+    assert cfg.optimizer.alpha == 0.1 and cfg.optimizer.plant == "auto_parts_cell"
+    assert cfg.optimizer.data_dir == tmp_path / "optimizer"
+    [job] = cfg.optimizer.jobs
+    assert (job.problem, job.interval_s) == ("setpoints", 60.0), "a short demo job that fits the plant"
+
+
+def test_configured_jobs_and_data_dirs_are_kept(tmp_path: Path, clean_env: None,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from plantctl.cmd_up import load_up
+
+    config = tmp_path / "plant.toml"
+    config.write_text(f'[twin]\ndata_dir = "{tmp_path / "tw"}"\n\n'
+                      '[[optimizer.jobs]]\nname = "nightly"\nproblem = "cards"\ncron = "0 2 * * *"\n')
+    monkeypatch.setenv("PLANT_DATA_DIR", str(tmp_path / "srv"))
+    monkeypatch.setenv("PLANT_OPTIMIZER_DATA_DIR", str(tmp_path / "opt"))
+    cfg = load_up(config, {}, {"port": free_port()}, None, None, False)
+    assert cfg.server.data_dir == tmp_path / "srv"
+    assert cfg.twin.data_dir == tmp_path / "tw" and cfg.optimizer.data_dir == tmp_path / "opt"
+    assert [(j.name, j.cron) for j in cfg.optimizer.jobs] == [("nightly", "0 2 * * *")]
+    every = load_up(config, {}, {"port": free_port()}, None, 30.0, False)
+    assert [(j.name, j.interval_s, j.cron) for j in every.optimizer.jobs] == [("nightly", 30.0, None)]
+
+
+def test_the_optimizer_user_uses_a_configured_password_or_refuses_a_wrong_one(tmp_path: Path) -> None:
+    import typer
+
+    from opcua_server.users import UserStore
+    from optimizer_svc.settings import OptimizerSettings
+    from plantctl.cmd_up import ensure_optimizer_user
+
+    store = UserStore(tmp_path / "users.json")
+    given = OptimizerSettings.load(data_dir=tmp_path / "opt", password="configured-pw-1")
+    assert ensure_optimizer_user(store, given)[0] == "configured-pw-1"
+    assert store.verify("optimizer", "configured-pw-1") == "engineer"
+    assert not (tmp_path / "opt" / "password").exists(), "a configured password is not written anywhere"
+    wrong = OptimizerSettings.load(data_dir=tmp_path / "opt", password="another-pw-2")
+    with pytest.raises(typer.Exit):
+        ensure_optimizer_user(store, wrong)
+
+
+def test_the_view_renders_from_the_live_objects(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from plantctl.ui import Dashboard
+    from plc_sim.model.spec import load_plant
+    from plc_sim.plc.runtime import PlcRuntime
+    from twin_core.health import HealthView
+
+    plc = PlcRuntime(load_plant("gear_line"), seed=1, time_factor=None)
+    plc.table.refresh(plc.calendar_h)
+    plc.scan(30.0)
+    board = Dashboard(plc, "opc.tcp://127.0.0.1:4840/plant", tmp_path)
+    health = HealthView(running=True, endpoint="opc.tcp://127.0.0.1:4840/plant", connected=True, problem="", gaps=0,
+                        reconnects=0, notifications=10, events=1, sink="sqlite", sink_up=True, stored=12345,
+                        points_per_s=99.0, lag_p50_s=0.1, lag_p99_s=0.2, source_lag_s=None, spool_depth=3, replayed=0,
+                        dropped=0, last_calibration=None, time=time.time())
+    last = {"time": "2026-11-23T12:00:00+00:00", "job": "cards", "outcome": "written", "elapsed_s": 2.5,
+            "improvement": {"mean": 12.5, "half_width": 1.0, "n": 8}, "p_value": 0.001,
+            "current": {"C.A": 8}, "written": {"C.A": 9}, "reasons": []}
+    out = Console(record=True, width=160, force_terminal=False)
+    out.print(board.render(health, (None, None, 1, last), time.time() + 30))
+    text = out.export_text()
+    assert "plant time 2026-01-06" in text and "MP1" in text and "Zmax" in text
+    assert "12,345" in text and "cards: written" in text and "C.A: 8 -> 9" in text
+    out.print(board.render(None, ("cards", time.time() - 3, 0, None), None))
+    assert "running cards" in out.export_text()
