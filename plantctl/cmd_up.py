@@ -23,9 +23,10 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import Field
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from twin_core.twin import Twin
 
 log = logging.getLogger("plant.up")
+T = TypeVar("T")
 
 DEMO_USERS = (("operator", "operator"), ("engineer", "engineer"))
 """Demo users made on the first `plant up` of a data directory (name, role)."""
@@ -139,6 +141,21 @@ def client_url(url: str, host: str) -> str:
     return url
 
 
+def _resolver(fut: asyncio.Future[T]) -> Callable[[T], None]:
+    """A callback that resolves `fut` with its argument (once)."""
+
+    def resolve(value: T) -> None:
+        if not fut.done():
+            fut.set_result(value)
+
+    return resolve
+
+
+async def _first(*futures: asyncio.Future[Any]) -> None:
+    """Until the first of `futures` is done."""
+    await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+
+
 @dataclass
 class OptimizerStatus:
     """What the optimizer is doing, for the live view (written by its worker thread)."""
@@ -205,7 +222,7 @@ class Up:
     async def _serve_plc(self, ready: asyncio.Future[str]) -> int:
         try:
             assert self.daemon is not None
-            await self.daemon.serve(on_ready=lambda url: ready.done() or ready.set_result(url))
+            await self.daemon.serve(on_ready=_resolver(ready))
         except SystemExit as e:
             return int(e.code or 0)
         return 0
@@ -245,8 +262,10 @@ class Up:
         # 1. the PLC and its server
         ready: asyncio.Future[str] = loop.create_future()
         plc_task = asyncio.create_task(self._serve_plc(ready), name="plc-daemon")
-        await asyncio.wait({plc_task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        await _first(plc_task, ready)
         if not ready.done():
+            if self.daemon.should_exit.is_set() and not plc_task.cancelled() and plc_task.exception() is None:
+                return plc_task.result()  # a signal while the server was starting
             return self._start_error("the PLC and its OPC UA server", plc_task)
         self._install_signals()  # the daemon installed its own handlers; the order of stopping is ours
         url = ready.result()
@@ -257,9 +276,8 @@ class Up:
         twin_settings = cfg.twin.model_copy(update={"endpoint": self.url})
         twin_ready: asyncio.Future[Twin] = loop.create_future()
         twin_task = asyncio.create_task(
-            twin_serve(twin_settings, on_ready=lambda t: twin_ready.done() or twin_ready.set_result(t),
-                       stop=self.twin_stop), name="twin-daemon")
-        await asyncio.wait({twin_task, twin_ready}, return_when=asyncio.FIRST_COMPLETED)
+            twin_serve(twin_settings, on_ready=_resolver(twin_ready), stop=self.twin_stop), name="twin-daemon")
+        await _first(twin_task, twin_ready)
         self._install_signals()
         if not twin_ready.done():
             reason = self._start_error("the twin", twin_task)
@@ -288,8 +306,10 @@ class Up:
         ui_task = asyncio.create_task(self._ui(), name="ui") if cfg.ui else None
         stop_wait = asyncio.create_task(self.stop_requested.wait(), name="stop-wait")
         await asyncio.wait({plc_task, twin_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        self._install_signals()  # a part that ended by itself removed the handlers it had replaced
         code = 0
-        if not stop_wait.done():
+        signalled = self.twin_stop.is_set() or self.daemon.should_exit.is_set()  # caught by a part's own handler
+        if not stop_wait.done() and not signalled:
             which = "the PLC daemon" if plc_task.done() else "the twin"
             log.error("%s ended by itself: stopping everything", which)
             code = 1
