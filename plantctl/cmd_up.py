@@ -507,11 +507,12 @@ def _users(cfg: UpConfig) -> None:
 
 def _process_pools() -> None:
     """Worker processes start from a fork server, not by forking this process (its threads,
-    event loop and signal handlers); the model library is preloaded there once."""
+    event loop and signal handlers); the model library is preloaded there once, and the
+    workers ignore Ctrl-C (plantctl/pool_worker.py)."""
     import multiprocessing
 
     multiprocessing.set_start_method("forkserver", force=True)
-    multiprocessing.set_forkserver_preload(["plc_sim.model.line", "optimizer_svc.forecast"])
+    multiprocessing.set_forkserver_preload(["plantctl.pool_worker", "plc_sim.model.line", "optimizer_svc.forecast"])
 
 
 def up(plant: PlantOpt = None,
@@ -527,7 +528,14 @@ def up(plant: PlantOpt = None,
        ui: Annotated[bool, typer.Option(help="live terminal view (off when stdout is not a terminal)")] = True) -> None:
     """Everything in one process on embedded defaults: the PLC and its OPC UA server in the local
     demo profile (None policy on, any client certificate accepted, anonymous viewers), the twin
-    with its embedded historian, and the optimizer every minute as its own engineer user."""
+    with its embedded historian, and the optimizer every minute as its own engineer user.
+
+    The first start in a data directory makes the demo users `operator` and `engineer` and
+    prints their generated passwords once (an HMI logs in with them; the engineer writes
+    setpoints), and the optimizer's engineer user `optimizer`, whose password stays in
+    <data dir>/optimizer/password (0600). Twin data: <data dir>/twin; optimizer audit:
+    <data dir>/optimizer/audit.jsonl. SIGTERM or Ctrl-C stops the optimizer, the twin, then
+    the server; a second one forces the exit. SIGUSR1 runs the optimizer now."""
     ui = ui and sys.stdout.isatty()
     _setup_logging(ui)
     cfg = load_up(config, {"plant": plant, "model": model, "scenario": scenario, "seed": seed,

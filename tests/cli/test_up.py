@@ -50,7 +50,8 @@ def _text(path: Path | None) -> str:
 
 
 @contextmanager
-def plant_up(tmp_path: Path, *args: str, name: str = "up") -> Iterator[tuple[subprocess.Popen[str], Path, str]]:
+def plant_up(tmp_path: Path, *args: str, name: str = "up",
+             env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen[str], Path, str]]:
     """`plant up` on a free port with its data in tmp_path, standard output into <name>.out and
     the log into <name>.log; yields the process, the log file and the server URL once it
     listens. Stopped by SIGTERM (then killed) by PID."""
@@ -58,7 +59,8 @@ def plant_up(tmp_path: Path, *args: str, name: str = "up") -> Iterator[tuple[sub
     log = tmp_path / f"{name}.log"
     with log.open("w") as err, (tmp_path / f"{name}.out").open("w") as out:
         proc = subprocess.Popen([PLANT, "up", "--port", str(port), "--data-dir", str(tmp_path), *args],
-                                stdout=out, stderr=err, text=True, env={**os.environ, "COLUMNS": "200"})
+                                stdout=out, stderr=err, text=True, start_new_session=True,
+                                env={**os.environ, "COLUMNS": "200", **(env or {})})
     try:
         line = poll(lambda: next((x for x in _text(log).splitlines() if x.startswith("listening at ")), None),
                     90, "listening server", proc, log)
@@ -133,6 +135,26 @@ def test_plant_up_serves_mirrors_optimises_and_stops_on_sigterm(tmp_path: Path) 
     assert order == sorted(order), "the optimizer and the twin stop before the server"
     health = json.loads((tmp_path / "twin" / "health.json").read_text())
     assert health["running"] is False and health["stored"] > 0 and health["spool_depth"] == 0
+
+
+def test_ctrl_c_lets_the_run_under_way_finish_and_be_audited(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group (here: its own session), worker processes
+    included: they ignore it, the run under way finishes, is audited, and plant up exits 0."""
+    job = {"name": "cards", "problem": "cards", "interval_s": 600, "reps": 3, "verify_reps": 10, "hours": 336,
+           "warmup": 168, "budget_s": 4, "generations": 50, "pop_size": 10}
+    with plant_up(tmp_path, "--no-ui", "--time-factor", "600",
+                  env={"PLANT_OPTIMIZER_JOBS": json.dumps([job])}) as (proc, log, _url):
+        poll(lambda: "optimizer: job cards started" in _text(log), 60, "a run under way", proc, log)
+        os.killpg(proc.pid, signal.SIGINT)  # our own child's process group, as a terminal's Ctrl-C
+        try:
+            proc.wait(STOP_S)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"no exit within {STOP_S} s of Ctrl-C:\n{_text(log)[-4000:]}") from None
+        assert proc.returncode == 0, _text(log)[-4000:]
+    [entry] = audit_entries(tmp_path / "optimizer" / "audit.jsonl")
+    assert entry["outcome"] in ("written", "kept"), entry
+    text = _text(log)
+    assert text.index("optimizer: job cards") < text.index("optimizer stopped") < text.index("plant up stopped cleanly")
 
 
 DEMO = re.compile(r"demo user (\w+) \((\w+)\) password (\S+)")
