@@ -53,7 +53,7 @@ DEMO_USERS = (("operator", "operator"), ("engineer", "engineer"))
 """Demo users made on the first `plant up` of a data directory (name, role)."""
 PASSWORD_FILE = "password"
 """The optimizer's generated OPC UA password, in its data directory (mode 0600)."""
-OPTIMIZER_STOP_S = 15.0
+OPTIMIZER_STOP_S = 10.0
 """Seconds a run under way may take to finish at shutdown before the exit stops waiting."""
 TWIN_STOP_S = 15.0
 """Seconds the twin may take to stop (its own stop bounds mirror and flush at 5 s each)."""
@@ -549,12 +549,28 @@ def up(plant: PlantOpt = None,
     if isinstance(result, str):
         fail(result)
     if up_.abandoned:
+        _end_workers()
         logging.shutdown()
         with contextlib.suppress(Exception):
             sys.stderr.flush()
         os._exit(result or 1)  # a run under way still holds worker threads and processes
     if result:
         raise typer.Exit(result)
+
+
+def _end_workers() -> None:
+    """SIGTERM to the worker processes this process started (by PID), which a run abandoned at
+    shutdown leaves computing: they would otherwise wait for work from a queue nobody closes."""
+    import multiprocessing
+
+    workers = multiprocessing.active_children()
+    if workers:
+        log.warning("ending %d worker process(es) of the abandoned run", len(workers))
+    for p in workers:
+        with contextlib.suppress(OSError):
+            p.terminate()
+    for p in workers:
+        p.join(5)
 
 
 def register(app: typer.Typer) -> None:

@@ -157,6 +157,27 @@ def test_ctrl_c_lets_the_run_under_way_finish_and_be_audited(tmp_path: Path) -> 
     assert text.index("optimizer: job cards") < text.index("optimizer stopped") < text.index("plant up stopped cleanly")
 
 
+def session_processes(sid: int) -> list[str]:
+    r = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(sid)], capture_output=True, text=True, check=False)
+    return [x for x in r.stdout.splitlines() if x.strip()]
+
+
+def test_a_run_longer_than_the_shutdown_timeout_is_abandoned_with_exit_1(tmp_path: Path) -> None:
+    job = {"name": "cards", "problem": "cards", "interval_s": 600, "reps": 3, "verify_reps": 30, "hours": 2000,
+           "warmup": 500, "budget_s": 120, "generations": 1000, "pop_size": 10}
+    with plant_up(tmp_path, "--no-ui", "--time-factor", "600",
+                  env={"PLANT_OPTIMIZER_JOBS": json.dumps([job])}) as (proc, log, _url):
+        poll(lambda: "optimizer: job cards started" in _text(log), 60, "a run under way", proc, log)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        assert proc.returncode == 1, _text(log)[-4000:]
+        assert time.monotonic() - t0 < 25
+    text = _text(log)
+    assert "did not finish within" in text and "OPC UA server stopped" in text, text[-4000:]
+    poll(lambda: not session_processes(proc.pid), 20, "the worker processes gone")
+
+
 DEMO = re.compile(r"demo user (\w+) \((\w+)\) password (\S+)")
 
 
