@@ -226,6 +226,43 @@ def test_demo_users_are_made_once_and_the_engineer_writes_a_setpoint(tmp_path: P
     assert _text(tmp_path / "first.out") == "", "no live view when standard output is not a terminal"
 
 
+def test_the_live_view_in_a_terminal(tmp_path: Path) -> None:
+    """On a terminal (a pseudo-terminal here) plant up draws the view; Ctrl-C stops it with 0."""
+    import pty
+
+    master, slave = pty.openpty()
+    log = tmp_path / "view.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen([PLANT, "up", "--port", str(free_port()), "--data-dir", str(tmp_path),
+                                 "--time-factor", "600", "--optimize-every", "600"], stdout=slave, stderr=err,
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                env={**os.environ, "COLUMNS": "160", "LINES": "50", "TERM": "xterm"})
+    os.close(slave)
+    os.set_blocking(master, False)
+    seen = bytearray()
+
+    def drawn() -> bool:
+        with contextlib.suppress(BlockingIOError, OSError):
+            while chunk := os.read(master, 65536):
+                seen.extend(chunk)
+        text = seen.decode(errors="replace")
+        return all(x in text for x in ("plant time", "machines", "KPIs", "points stored", "optimizer", "MP3"))
+
+    try:
+        poll(drawn, 90, "the live view", proc, log)
+        os.killpg(proc.pid, signal.SIGINT)
+        deadline = time.monotonic() + STOP_S
+        while proc.poll() is None and time.monotonic() < deadline:
+            drawn()  # keep the terminal drained
+            time.sleep(0.1)
+        assert proc.returncode == 0, _text(log)[-4000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
 def test_a_port_in_use_is_one_error_line(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
