@@ -27,9 +27,9 @@ console = Console()
 
 KPIS = ("Zmax", "SL", "fill_rate", "throughput_per_h", "WIP", "oee", "LD", "energy_kwh", "downtime_h")
 """The main KPIs, in this order (those the line publishes)."""
-STATE_STYLE = {"busy": "green", "processing": "green", "idle": "yellow", "starved": "yellow", "blocked": "yellow",
-               "standby": "cyan", "down": "bold red", "broken": "bold red", "maintenance": "magenta",
-               "off": "dim", "off_shift": "dim"}
+STATE_STYLE = {"processing": "green", "idle": "yellow", "starved": "yellow", "blocked": "yellow", "standby": "cyan",
+               "waking": "cyan", "down": "bold red", "maintenance": "magenta", "off": "dim"}
+"""Colours of plc_sim.model.vocab.MACHINE_STATUSES."""
 
 OptimizerSnapshot = tuple[str | None, float | None, int, dict[str, Any] | None]
 """(job running or None, since when, runs so far, the last run's audit record or None)."""

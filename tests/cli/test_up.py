@@ -141,7 +141,7 @@ def test_ctrl_c_lets_the_run_under_way_finish_and_be_audited(tmp_path: Path) -> 
     """Ctrl-C reaches the whole process group (here: its own session), worker processes
     included: they ignore it, the run under way finishes, is audited, and plant up exits 0."""
     job = {"name": "cards", "problem": "cards", "interval_s": 600, "reps": 3, "verify_reps": 10, "hours": 336,
-           "warmup": 168, "budget_s": 4, "generations": 50, "pop_size": 10}
+           "warmup": 168, "budget_s": 2, "generations": 50, "pop_size": 10}
     with plant_up(tmp_path, "--no-ui", "--time-factor", "600",
                   env={"PLANT_OPTIMIZER_JOBS": json.dumps([job])}) as (proc, log, _url):
         poll(lambda: "optimizer: job cards started" in _text(log), 60, "a run under way", proc, log)
