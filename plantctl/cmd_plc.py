@@ -1,4 +1,5 @@
-"""`plant plc`, `plant up` and `plant users`: the PLC daemon with its OPC UA server."""
+"""`plant plc` and `plant users`: the PLC daemon with its OPC UA server (`plant up`, which runs
+it with the twin and the optimizer, is in cmd_up.py)."""
 
 from __future__ import annotations
 
@@ -77,15 +78,6 @@ def register(app: typer.Typer) -> None:
                       "time_factor": time_factor},
              {"host": host, "port": port, "data_dir": data_dir, "allow_none_policy": allow_none or None,
               "trust_all_clients": trust_all or None})
-
-    @app.command()
-    def up(plant: PlantOpt = None, model: str | None = None, scenario: int | None = None,
-           seed: int | None = None, time_factor: TimeFactorOpt = None, host: HostOpt = None, port: PortOpt = None,
-           config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
-        """Everything in one process on embedded defaults, local demo profile (None policy on,
-        any client certificate accepted, anonymous viewers): today the PLC and its server."""
-        _run(config, {"plant": plant, "model": model, "scenario": scenario, "seed": seed, "time_factor": time_factor},
-             {"host": host, "port": port, "data_dir": data_dir, "allow_none_policy": True, "trust_all_clients": True})
 
     app.add_typer(users_app, name="users")
 
