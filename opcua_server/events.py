@@ -37,7 +37,10 @@ log = logging.getLogger(__name__)
 
 ALARM_KINDS = ("breakdown", "repair", "alarm_acknowledged")
 NOTIFIER = ua.EventNotifier.SubscribeToEvents.mask | ua.EventNotifier.HistoryRead.mask
+"""Every notifier of the plant (Server, line, stations, machines) keeps event history: the
+events of the sources below it."""
 _REFUSED_ACK = {Refusal.INVALID_STATE: "BadConditionBranchAlreadyAcked"}
+_SERVER = ua.NodeId(ua.ObjectIds.Server)
 
 
 class PlantEvents:
@@ -61,27 +64,58 @@ class PlantEvents:
         """The events of each condition since its last breakdown: any of them can be acknowledged."""
         self._comments: dict[str, tuple[str, str]] = {}
         self.emitters: list[Node] = []
+        """The event sources whose events are historized (line and machines)."""
+        self.notifiers: dict[ua.NodeId, list[ua.NodeId]] = {}
+        """Each notifier (Server, line, stations, machines) and the event sources below it."""
+        self._chains: dict[str | None, list[ua.NodeId]] = {}
+        """The notifiers an event of a machine (or of the line, None) is reported at, itself first."""
 
-    async def setup(self, idx: int, line: Node, machines: dict[str, Node]) -> None:
-        """Event types, a generator per machine and the line, and the condition objects."""
+    async def setup(self, idx: int, line: Node, stations: dict[str, Node], machines: dict[str, tuple[str, Node]]) -> None:
+        """Event types, a generator per machine and the line, the notifier hierarchy (Server
+        HasNotifier line HasNotifier station HasNotifier machine, machine HasEventSource its
+        condition) and the condition objects. `machines`: name -> (station, node)."""
         s = self.server
         self.event_type = await self._event_type(idx, "PlantEventType", ua.ObjectIds.BaseEventType)
         self.alarm_type = await self._event_type(idx, "BreakdownAlarmType", ua.ObjectIds.AlarmConditionType)
-        for name, node in [(None, line), *machines.items()]:
+        server = s.get_node(ua.ObjectIds.Server)
+        for name, node in [(None, line), *((m, n) for m, (_, n) in machines.items())]:
             self._generators[name] = await s.get_event_generator(self.event_type, node)
-            await node.write_attribute(ua.AttributeIds.EventNotifier,
-                                       ua.DataValue(ua.Variant(NOTIFIER, ua.VariantType.Byte)))
             self.emitters.append(node)
-        for name, node in machines.items():
+        await _notifies(server, line)
+        self._chains[None] = [line.nodeid, _SERVER]
+        sources = [line.nodeid]
+        for st_name, st in stations.items():
+            await _notifies(line, st)
+            below = []
+            for name, (station, node) in machines.items():
+                if station == st_name:
+                    await _notifies(st, node)
+                    self._chains[name] = [node.nodeid, st.nodeid, line.nodeid, _SERVER]
+                    self.notifiers[node.nodeid] = [node.nodeid]
+                    below.append(node.nodeid)
+            self.notifiers[st.nodeid] = below
+            sources.extend(below)
+        self.notifiers[line.nodeid] = sources
+        self.notifiers[_SERVER] = sources
+        await self._write_notifiers()
+        for name, (_, node) in machines.items():
             cid = ua.NodeId(f"{node.nodeid.Identifier}/BreakdownAlarm", idx)
             cond = await node.add_object(cid, ua.QualifiedName("BreakdownAlarm", idx), objecttype=self.alarm_type.nodeid,
                                          instantiate_optional=False)
             await node.add_reference(cid, ua.ObjectIds.HasCondition, forward=True, bidirectional=False)
+            await node.add_reference(cid, ua.ObjectIds.HasEventSource, forward=True, bidirectional=False)
             self.conditions[name] = cond
             self._machines[cid] = name
             ack = await cond.get_child("0:Acknowledge")
             s.link_method(ack, self._acknowledge)
         s.link_method(s.get_node(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge), self._acknowledge)
+
+    async def _write_notifiers(self) -> None:
+        """EventNotifier: subscribe and history read at every notifier (asyncua's event
+        generators set SubscribeToEvents alone)."""
+        for nid in self.notifiers:
+            await self.server.get_node(nid).write_attribute(ua.AttributeIds.EventNotifier,
+                                                            ua.DataValue(ua.Variant(NOTIFIER, ua.VariantType.Byte)))
 
     async def _event_type(self, idx: int, name: str, base: int) -> Node:
         """An event type with a `Kind` property, both with string NodeIds (stable across restarts)."""
@@ -106,6 +140,7 @@ class PlantEvents:
             e.BranchId = ua.NodeId()
             self._alarm_generators[name] = gen
             await self._write_state(name, gen.event)
+        await self._write_notifiers()
 
     def start(self) -> None:
         self.plc.on_event(self._put)
@@ -146,8 +181,22 @@ class PlantEvents:
         gen.event.Severity = ev.severity
         gen.event.Kind = ev.kind
         await gen.trigger(time_attr=ev.time, message=clip(ev.message, self._max_message))
+        await self._notify_up(gen.event, ev.source)
         if ev.kind in ALARM_KINDS and ev.source in self._alarm_generators:
             await self._fire_alarm(ev)
+
+    async def _notify_up(self, event: Any, source: str | None) -> None:
+        """asyncua delivers an event to the monitored items of its emitting node only; the
+        same event goes to every notifier above its source, up to the Server object, where
+        alarm summaries subscribe."""
+        chain = self._chains.get(source, self._chains[None])
+        service = self.server.iserver.subscription_service
+        try:
+            for nid in chain[1:]:
+                event.emitting_node = nid
+                await service.trigger_event(event)
+        finally:
+            event.emitting_node = chain[0]
 
     async def _fire_alarm(self, ev: PlcEvent) -> None:
         alarms, name = self.plc.alarms, ev.source
@@ -167,6 +216,7 @@ class PlantEvents:
         e.Comment = ua.LocalizedText(comment)
         e.ClientUserId = user
         await gen.trigger(time_attr=ev.time, message=ev.message)
+        await self._notify_up(e, name)
         event_id = e.EventId.Value if isinstance(e.EventId, ua.Variant) else e.EventId
         if ev.kind == "breakdown":
             self._event_ids[name] = set()
@@ -211,3 +261,7 @@ class PlantEvents:
             self._comments.pop(name, None)
             return status(_REFUSED_ACK.get(e.refusal, e.refusal.value))
         return []
+
+
+async def _notifies(parent: Node, child: Node) -> None:
+    await parent.add_reference(child.nodeid, ua.ObjectIds.HasNotifier, forward=True, bidirectional=False)

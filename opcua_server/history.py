@@ -13,7 +13,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,8 @@ from asyncua.ua.ua_binary import variant_to_binary
 log = logging.getLogger(__name__)
 
 _SKIP_LOG_EVERY_S = 10.0
+_RECENT_IDS = 4096
+"""EventIds remembered to store an event once although each notifier above its source reports it."""
 
 
 def _timestamp(raw: bytes) -> datetime:
@@ -76,6 +78,7 @@ class PlantHistory(HistorySQLite):
         self._task: asyncio.Task | None = None
         self._event_counts: dict[ua.NodeId, int] = {}
         self._event_types: dict[ua.NodeId, set[ua.NodeId]] = {}
+        self._recent_ids: OrderedDict[Any, None] = OrderedDict()
         self.written = 0
         self.skipped = 0
         self._skipped_logged = 0
@@ -127,9 +130,16 @@ class PlantHistory(HistorySQLite):
         subscription, which labels every one as emitted by the Server object: the source
         node decides."""
         source = event.SourceNode
-        if event.EventType in self._event_types.get(source, ()):
-            event.emitting_node = source
-            self._enqueue(("event", source, event))
+        if event.EventType not in self._event_types.get(source, ()):
+            return
+        event_id = event.EventId.Value if isinstance(event.EventId, ua.Variant) else event.EventId
+        if event_id in self._recent_ids:  # the same event reported again at a notifier above its source
+            return
+        self._recent_ids[event_id] = None
+        if len(self._recent_ids) > _RECENT_IDS:
+            self._recent_ids.popitem(last=False)
+        event.emitting_node = source
+        self._enqueue(("event", source, event))
 
     async def save_node_value(self, node_id: ua.NodeId, datavalue: ua.DataValue) -> None:
         self.enqueue_value(node_id, datavalue)

@@ -26,6 +26,7 @@ from . import address_space
 from .access import CALLER, PlantAttributeService, PlantRuleset, status, tag_variant, write_result
 from .events import PlantEvents
 from .history import HistoryFeed, PlantHistory
+from .history_service import AGGREGATES, MAX_VALUES, HistoryService
 from .processor import PEER
 from .security import configure_security
 from .sessions import PlantInternalServer
@@ -100,8 +101,10 @@ class PlantServer:
         await self._sync(list(self.plc.table))
         await self._add_methods(idx)
         line = self.nodes.objects[(m.spec.line,)]
-        machines = {path[2]: obj for path, obj in self.nodes.objects.items() if path[1:] in self._machine_paths}
-        await self.events.setup(idx, line, machines)
+        machines = {path[2]: (path[1], obj) for path, obj in self.nodes.objects.items()
+                    if path[1:] in self._machine_paths}
+        stations = {st.name: self.nodes.objects[(m.spec.line, st.name)] for st in m.spec.stations}
+        await self.events.setup(idx, line, stations, machines)
         await self._setup_history()
         internal = len(s.iserver.subscription_service.subscriptions)
         s.iserver.max_subscriptions = settings.max_subscriptions + internal  # the limit counts clients' only
@@ -230,6 +233,8 @@ class PlantServer:
                 return status(bad.refusal.value)
             out: list[str] = []
             res = write_result(lambda: out.append(self.plc.command(spec.command, machine, role, name, **kw)))
+            if spec.event == "alarm_acknowledged" and res.value == ua.StatusCodes.BadInvalidState:
+                res = status("BadConditionBranchAlreadyAcked")  # no unacknowledged alarm: its text says so
             return res if not res.is_good() else [ua.Variant(out[0], ua.VariantType.String)]
         return call
 
@@ -252,6 +257,32 @@ class PlantServer:
         historized = [pn.nodes[t.key] for t in self.plc.table if t.historize]
         await s.historize_node_data_change(historized, period=None, count=count)
         await s.historize_node_event(self.events.emitters, period=None, count=count)
+        aspace = s.iserver.aspace
+        self.history_service = HistoryService(storage, lambda nid: nid in aspace, self.events.notifiers)
+        manager.read_history = self.history_service.read_history
+        await self._history_capabilities()
+
+    async def _history_capabilities(self) -> None:
+        """HistoryServerCapabilities as this server has them: raw, at-time, processed and
+        event reads; no inserts, updates or deletes; the aggregates of `history_service`."""
+        s = self.server
+        ids = ua.ObjectIds
+        values = {ids.HistoryServerCapabilities_AccessHistoryDataCapability: True,
+                  ids.HistoryServerCapabilities_AccessHistoryEventsCapability: True,
+                  ids.HistoryServerCapabilities_ServerTimestampSupported: True,
+                  ids.HistoryServerCapabilities_MaxReturnDataValues: ua.Variant(MAX_VALUES, ua.VariantType.UInt32),
+                  ids.HistoryServerCapabilities_MaxReturnEventValues: ua.Variant(MAX_VALUES, ua.VariantType.UInt32)}
+        for name in ("InsertData", "ReplaceData", "UpdateData", "DeleteRaw", "DeleteAtTime", "InsertEvent",
+                     "ReplaceEvent", "UpdateEvent", "DeleteEvent", "InsertAnnotation"):
+            values[getattr(ids, f"HistoryServerCapabilities_{name}Capability")] = False
+        for nid, value in values.items():
+            variant = value if isinstance(value, ua.Variant) else ua.Variant(value, ua.VariantType.Boolean)
+            await s.get_node(nid).write_value(variant)
+        folder = s.get_node(ids.HistoryServerCapabilities_AggregateFunctions)
+        have = {r.NodeId for r in await folder.get_references(ua.ObjectIds.Organizes)}
+        for agg in AGGREGATES.values():
+            if ua.NodeId(agg) not in have:
+                await folder.add_reference(ua.NodeId(agg), ua.ObjectIds.Organizes, forward=True, bidirectional=False)
 
 
 def _as_role(role: str | None) -> Role | None:
