@@ -23,11 +23,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from asyncua import Node, Server, ua
 
 from plc_sim.plc.checks import clip
+from plc_sim.plc.clock import PLANT_EPOCH
 from plc_sim.plc.runtime import PlcEvent, PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected
 
@@ -47,12 +49,14 @@ class PlantEvents:
     """Publishes the PLC's events from a queue (the PLC never waits for OPC UA)."""
 
     def __init__(self, server: Server, plc: PlcRuntime, caller: Callable[[], tuple[str | None, str]],
-                 queue_size: int = 10_000, max_message_length: int = 200) -> None:
+                 queue_size: int = 10_000, max_message_length: int = 200, plant_stamps: bool = False) -> None:
         self.server = server
         self.plc = plc
         self._caller = caller
         self._queue: asyncio.Queue[PlcEvent] = asyncio.Queue(maxsize=queue_size)
         self._max_message = max_message_length
+        self._plant_stamps = plant_stamps
+        """Event Time in plant time (`timestamps = "plant"`) rather than the wall clock."""
         self.skipped = 0
         """Events not published because the queue was full (the PLC outran the server)."""
         self._task: asyncio.Task | None = None
@@ -123,6 +127,11 @@ class PlantEvents:
                                                            base)
         await etype.add_property(ua.NodeId(f"Types/{name}/Kind", idx), ua.QualifiedName("Kind", idx), "",
                                  varianttype=ua.VariantType.String)
+        plant_time = await etype.add_property(ua.NodeId(f"Types/{name}/PlantTime", idx),
+                                              ua.QualifiedName("PlantTime", idx), PLANT_EPOCH,
+                                              varianttype=ua.VariantType.DateTime)
+        await plant_time.write_attribute(ua.AttributeIds.Description, ua.DataValue(ua.Variant(ua.LocalizedText(
+            "when the event happened in plant time (Time is the wall clock unless timestamps = \"plant\")"))))
         return etype
 
     async def setup_alarms(self) -> None:
@@ -180,10 +189,14 @@ class PlantEvents:
         gen = self._generators.get(ev.source, self._generators[None])
         gen.event.Severity = ev.severity
         gen.event.Kind = ev.kind
-        await gen.trigger(time_attr=ev.time, message=clip(ev.message, self._max_message))
+        gen.event.PlantTime = ev.time
+        await gen.trigger(time_attr=self._time(ev), message=clip(ev.message, self._max_message))
         await self._notify_up(gen.event, ev.source)
         if ev.kind in ALARM_KINDS and ev.source in self._alarm_generators:
             await self._fire_alarm(ev)
+
+    def _time(self, ev: PlcEvent) -> datetime:
+        return ev.time if self._plant_stamps else ev.wall
 
     async def _notify_up(self, event: Any, source: str | None) -> None:
         """asyncua delivers an event to the monitored items of its emitting node only; the
@@ -215,7 +228,8 @@ class PlantEvents:
         comment, user = self._comments.pop(name, ("", "")) if ev.kind == "alarm_acknowledged" else ("", "")
         e.Comment = ua.LocalizedText(comment)
         e.ClientUserId = user
-        await gen.trigger(time_attr=ev.time, message=ev.message)
+        e.PlantTime = ev.time
+        await gen.trigger(time_attr=self._time(ev), message=ev.message)
         await self._notify_up(e, name)
         event_id = e.EventId.Value if isinstance(e.EventId, ua.Variant) else e.EventId
         if ev.kind == "breakdown":

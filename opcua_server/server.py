@@ -8,6 +8,7 @@ import asyncio
 import logging
 import socket
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -18,6 +19,7 @@ from asyncua.crypto.permission_rules import User
 
 from plc_sim.model.vocab import ROLES, Role, role_allows
 from plc_sim.plc.checks import echo as clip
+from plc_sim.plc.clock import wall_clock
 from plc_sim.plc.commands import COMMANDS, Arg, CommandSpec, describe
 from plc_sim.plc.runtime import PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected, Tag
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 
 _QUALITY = {"good": ua.StatusCodes.Good, "uncertain": ua.StatusCodes.Uncertain, "bad": ua.StatusCodes.Bad}
 _DATA_TYPES = {"Double": ua.ObjectIds.Double, "Int32": ua.ObjectIds.Int32, "Boolean": ua.ObjectIds.Boolean,
-               "String": ua.ObjectIds.String}
+               "String": ua.ObjectIds.String, "DateTime": ua.ObjectIds.DateTime}
 
 
 class PlantUaServer(Server):
@@ -75,7 +77,7 @@ class PlantServer:
         self.server = PlantUaServer(iserver=iserver, user_manager=self.user_manager)
         self.nodes: address_space.PlantNodes | None = None
         self.events = PlantEvents(self.server, plc, self._caller, settings.event_queue_size,
-                                  max(1024, settings.max_logged_length))
+                                  max(1024, settings.max_logged_length), plant_stamps=settings.timestamps == "plant")
         self.history: PlantHistory | None = None
         self._notifying: set[asyncio.Task[None]] = set()
         self._machine_paths = {(st.name, mach.name) for row, st in zip(plc.model.machines, plc.spec.stations)
@@ -130,17 +132,24 @@ class PlantServer:
     # --- tag sync and writes ------------------------------------------------------------
 
     async def _sync(self, changed: list[Tag]) -> None:
-        """Write the scan's changed tags into the address space, stamped with plant time."""
+        """Write the scan's changed tags into the address space, all with the scan's stamp
+        (wall clock, or plant time with `timestamps = "plant"`) as SourceTimestamp and the
+        wall clock as ServerTimestamp."""
         pn = self.nodes
         write = self.server.iserver.aspace.write_attribute_value
         value_attr = ua.AttributeIds.Value
-        stamp = self.plc.plant_time()
+        now = wall_clock()
+        stamp = self.source_stamp(now)
         for i, tag in enumerate(changed):
             if i and not i % 100:
                 await asyncio.sleep(0)
             dv = ua.DataValue(tag_variant(tag.dtype, tag.value), StatusCode=ua.StatusCode(_QUALITY[tag.quality]),
-                              SourceTimestamp=stamp)
+                              SourceTimestamp=stamp, ServerTimestamp=now)
             await write(pn.nodes[tag.key].nodeid, value_attr, dv)
+
+    def source_stamp(self, wall: datetime) -> datetime:
+        """The source timestamp of a value read at wall-clock time `wall`."""
+        return self.plc.plant_time() if self.settings.timestamps == "plant" else wall
 
     def _write_tag(self, nodeid: ua.NodeId, variant: ua.Variant, user: User) -> ua.StatusCode | None:
         tag = self.nodes.tags.get(nodeid) if self.nodes else None
@@ -175,8 +184,9 @@ class PlantServer:
         """Put a commanded setpoint into its node at once, so that a read right after the
         write sees it; subscribers are notified from a task (the write service is sync here)."""
         aspace = self.server.iserver.aspace
+        now = wall_clock()
         dv = ua.DataValue(tag_variant(tag.dtype, tag.value), StatusCode=ua.StatusCode(ua.StatusCodes.Good),
-                          SourceTimestamp=self.plc.plant_time())
+                          SourceTimestamp=self.source_stamp(now), ServerTimestamp=now)
         aspace[nodeid].attributes[ua.AttributeIds.Value].value = dv
         task = asyncio.get_running_loop().create_task(self._notify(nodeid))
         self._notifying.add(task)
@@ -245,7 +255,8 @@ class PlantServer:
         count. Alarm condition events are not historized (their state is in the tags)."""
         s, pn = self.server, self.nodes
         path = Path(self.settings.data_dir) / "history.sqlite"
-        storage = PlantHistory(str(path), self.settings.history_queue_size, self.settings.history_batch_size)
+        storage = PlantHistory(str(path), self.settings.history_queue_size, self.settings.history_batch_size,
+                               self.settings.timestamps)
         await storage.init()
         self.history = storage
         manager = s.iserver.history_manager

@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from plc_sim.model.line import LineModel
@@ -27,17 +27,16 @@ from plc_sim.model.vocab import Role, role_allows
 
 from .alarms import AlarmBook
 from .checks import ECHO_CHARS, Refusal, Rejected, clip, echo
+from .clock import PLANT_EPOCH, wall_clock
 from .commands import Command, CommandContext, CommandSpec, command_spec, describe
 from .tagmap import build_tags
 from .tags import Tag
 
 log = logging.getLogger(__name__)
 
-PLANT_EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
-"""Calendar hour 0 of every plant: a Monday, 00:00 UTC (source timestamps are plant time)."""
 
 SEVERITY = {"breakdown": 800, "repair": 300, "maintenance_start": 200, "maintenance_end": 200,
-            "scan_overrun": 500, "write_refused": 400, "apply_failed": 500, "alarm_acknowledged": 300,
+            "scan_overrun": 100, "write_refused": 400, "apply_failed": 500, "alarm_acknowledged": 300,
             "command": 100}
 
 
@@ -50,9 +49,12 @@ class PlcEvent:
     message: str
     plant_h: float
     info: dict[str, Any] = field(default_factory=dict)
+    wall: datetime = field(default_factory=wall_clock)
+    """When the PLC reported it (wall clock, UTC)."""
 
     @property
     def time(self) -> datetime:
+        """When it happened in plant time."""
         return PLANT_EPOCH + timedelta(hours=self.plant_h)
 
 
@@ -91,7 +93,8 @@ class PlcRuntime:
         self.alarms = AlarmBook()
         self._noise_rng = random.Random(seed)
         self.calendar_h = 0.0
-        self.table = build_tags(self.model, self.alarms, self.noise, self.calendar_hours)
+        self.table = build_tags(self.model, self.alarms, self.noise, self.calendar_hours,
+                                lambda: self.time_factor or 0.0)
         self.scans = 0
         self.overruns = 0
         self.audit: deque[AuditRecord] = deque(maxlen=10_000)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from plc_sim.model.kpi import kpis
@@ -16,6 +17,7 @@ from plc_sim.model.spec import revalidated
 from plc_sim.model.vocab import MACHINE_STATUSES, MAINT_POLICIES
 
 from .alarms import AlarmBook
+from .clock import PLANT_EPOCH
 from .tags import Tag, TagTable
 
 LINE_KPIS = (("Zmax", ""), ("SL", ""), ("fill_rate", ""), ("WIP", "parts"), ("FG", "parts"), ("D", "orders"),
@@ -25,9 +27,10 @@ LINE_KPIS = (("Zmax", ""), ("SL", ""), ("fill_rate", ""), ("WIP", "parts"), ("FG
 
 
 def build_tags(model: LineModel, alarms: AlarmBook, noise: Callable[[], float],
-               clock: Callable[[], float]) -> TagTable:
+               clock: Callable[[], float], time_factor: Callable[[], float] = lambda: 0.0) -> TagTable:
     """The tag table of `model`: `alarms` backs the alarm tags, `noise` draws the sensor
-    noise of condition signals, `clock` gives the plant calendar hours (PlantTime)."""
+    noise of condition signals, `clock` gives the plant calendar hours (PlantTime,
+    PlantClock), `time_factor` the plant seconds per wall second (0: as fast as possible)."""
     table = TagTable()
     line = model.spec.line
     for s, st in enumerate(model.spec.stations):
@@ -35,6 +38,10 @@ def build_tags(model: LineModel, alarms: AlarmBook, noise: Callable[[], float],
         for mach in model.machines[s]:
             _machine_tags(table, model, alarms, noise, mach, (line, st.name, mach.name))
     _line_tags(table, model, clock, line)
+    table.add(Tag((line, "KPIs", "PlantClock"), "DateTime", lambda: PLANT_EPOCH + timedelta(hours=clock()),  # type: ignore[arg-type]
+                  description="plant time as a date and time (UTC): PLANT_EPOCH 2026-01-05 00:00 + PlantTime hours"))
+    table.add(Tag((line, "KPIs", "TimeFactor"), "Double", time_factor, "", 0.0, None,
+                  description="plant seconds per wall-clock second; 0 = as fast as possible"))
     return table
 
 

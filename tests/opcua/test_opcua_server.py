@@ -1,6 +1,6 @@
 """The OPC UA face of the PLC, tested with a real asyncua client over loopback."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
@@ -87,7 +87,7 @@ async def test_units_ranges_types_and_access(plant):
         assert ua.ua_binary.test_bit(access, ua.AccessLevel.HistoryRead)
 
 
-async def test_subscription_delivers_changes_in_plant_time_order(plant):
+async def test_subscription_delivers_changes_in_wall_clock_order_with_plant_time_beside(plant):
     plc, srv = plant
     async with _client(srv) as c:
         idx = await _ns(c)
@@ -95,20 +95,32 @@ async def test_subscription_delivers_changes_in_plant_time_order(plant):
 
         class Handler:
             def datachange_notification(self, node, val, data):
-                got.append((node.nodeid, data.monitored_item.Value.SourceTimestamp))
+                dv = data.monitored_item.Value
+                got.append((node.nodeid, dv.SourceTimestamp, dv.ServerTimestamp, val))
 
         sub = await c.create_subscription(50, Handler())
-        nodes = [_node(c, idx, "GearLine/KPIs/PlantTime"), _node(c, idx, "GearLine/MP3/MP3/PartsDone")]
+        nodes = [_node(c, idx, "GearLine/KPIs/PlantTime"), _node(c, idx, "GearLine/MP3/MP3/PartsDone"),
+                 _node(c, idx, "GearLine/KPIs/PlantClock")]
+        started = datetime.now(UTC)
         await sub.subscribe_data_change(nodes)
         await until(lambda: len(got) > 30, what="30 notifications")
         # One publish may carry several scans' changes grouped by monitored item, so the
         # order holds per node, not across nodes.
         for node in nodes:
-            stamps = [s for n, s in got if n == node.nodeid]
-            assert stamps == sorted(stamps), "source timestamps are plant time and never go back"
-            assert all(s >= PLANT_EPOCH for s in stamps)
-            assert stamps[-1] <= PLANT_EPOCH + timedelta(hours=plc.calendar_h)
-        assert len([n for n, _ in got if n == nodes[0].nodeid]) > 5, "PlantTime changes every scan"
+            stamps = [s for n, s, _, _ in got if n == node.nodeid]
+            assert stamps == sorted(stamps), "source timestamps are the wall clock and never go back"
+            assert all(started - timedelta(minutes=1) <= s <= datetime.now(UTC) for s in stamps), "never in the future"
+            assert all(server is not None for n, _, server, _ in got)
+        assert len([n for n, *_ in got if n == nodes[0].nodeid]) > 5, "PlantTime changes every scan"
+        # one scan, one stamp: PlantClock and PlantTime of the same stamp agree exactly
+        hours = {s: v for n, s, _, v in got if n == nodes[0].nodeid}
+        clocks = {s: v for n, s, _, v in got if n == nodes[2].nodeid}
+        common = set(hours) & set(clocks)
+        assert common
+        for s in common:
+            assert abs(clocks[s] - (PLANT_EPOCH + timedelta(hours=hours[s]))) < timedelta(milliseconds=1)
+        factor = await _node(c, idx, "GearLine/KPIs/TimeFactor").read_value()
+        assert factor == plc.time_factor
         await sub.delete()
 
 
@@ -226,7 +238,7 @@ async def test_history_read_returns_the_recent_past(plant):
         idx = await _ns(c)
         done = _node(c, idx, "GearLine/MP1/MP1/PartsDone")
         await until(lambda: srv.server.iserver.history_manager.storage is not None, what="history")
-        end = PLANT_EPOCH + timedelta(hours=plc.calendar_h + 1)
+        end = datetime.now(UTC) + timedelta(hours=1)  # source timestamps are the wall clock
         values = []
 
         async def have_history():

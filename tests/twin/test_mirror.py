@@ -8,6 +8,7 @@ import time
 import pytest
 from asyncua import ua
 
+from plc_sim.plc.clock import wall_clock
 from tests.support.opcua_harness import running_plant, until
 from tests.twin.conftest import twin_settings
 from twin_core.historian.sqlite import SqliteSink
@@ -62,13 +63,13 @@ async def test_events_and_alarm_conditions_arrive(tmp_path):
 
 
 async def test_bad_quality_stays_bad(tmp_path):
-    async with running_plant(tmp_path / "plc") as (plc, srv):
+    async with running_plant(tmp_path / "plc") as (_plc, srv):
         async with Twin(twin_settings(srv.url, tmp_path / "twin")) as twin:
             key = "GearLine/Control/S1_A"
             await until(lambda: twin.state.good_value(key) is not None, what="the good value first")
             good = twin.state.good_value(key)
             bad = ua.DataValue(StatusCode=ua.StatusCode(ua.StatusCodes.BadSensorFailure),
-                               SourceTimestamp=plc.plant_time())
+                               SourceTimestamp=srv.source_stamp(wall_clock()))  # as the server stamps
             await srv.server.iserver.aspace.write_attribute_value(ua.NodeId(f"Plant/{key}", srv.nodes.idx),
                                                                   ua.AttributeIds.Value, bad)
             await until(lambda: not twin.state.values[key].good, what="the bad status mirrored")
