@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from plc_sim.model.calendar import shift_status
 from plc_sim.model.kpi import kpis
 from plc_sim.model.line import MAX_CARDS, LineModel
 from plc_sim.model.machine import Machine
@@ -34,7 +35,7 @@ def build_tags(model: LineModel, alarms: AlarmBook, noise: Callable[[], float],
     table = TagTable()
     line = model.spec.line
     for s, st in enumerate(model.spec.stations):
-        _station_tags(table, model, s, (line, st.name))
+        _station_tags(table, model, s, (line, st.name), clock)
         for mach in model.machines[s]:
             _machine_tags(table, model, alarms, noise, mach, (line, st.name, mach.name))
     _line_tags(table, model, clock, line)
@@ -45,7 +46,15 @@ def build_tags(model: LineModel, alarms: AlarmBook, noise: Callable[[], float],
     return table
 
 
-def _station_tags(table: TagTable, m: LineModel, s: int, base: tuple[str, ...]) -> None:
+def _station_tags(table: TagTable, m: LineModel, s: int, base: tuple[str, ...], clock: Callable[[], float]) -> None:
+    def shift_active() -> bool:
+        plan = m.shift_plan[s]
+        if plan is None:
+            return m.calendar.is_working(clock())
+        return shift_status(m.spec.shift_plans[plan], m.env.now)[0]
+
+    table.add(Tag((*base, "ShiftActive"), "Boolean", shift_active,
+                  description="the station is on shift (its shift plan, or the plant calendar's working hours)"))
     table.add(Tag((*base, "QueueLength"), "Int32", lambda: len(m.jobs[s]), "parts", 0, None, historize=True,
                   description="jobs waiting for a machine of the station"))
     for p, name in enumerate(m.products):
