@@ -24,6 +24,9 @@ _VARIANT_OF = {"Double": ua.VariantType.Double, "Int32": ua.VariantType.Int32,
                "Boolean": ua.VariantType.Boolean, "String": ua.VariantType.String, "DateTime": ua.VariantType.DateTime}
 
 
+_USER_ATTRIBUTES = (ua.AttributeIds.UserAccessLevel, ua.AttributeIds.UserExecutable)
+
+
 def status(refusal_name: str) -> ua.StatusCode:
     return ua.StatusCode(getattr(ua.StatusCodes, refusal_name))
 
@@ -44,9 +47,12 @@ class PlantRuleset(PermissionRuleset):
 class PlantAttributeService(AttributeService):
     """Writes to plant tags go through the PLC; everything else as asyncua does it."""
 
-    def __init__(self, aspace, write_tag: Callable[[ua.NodeId, ua.Variant, User], ua.StatusCode | None]) -> None:
+    def __init__(self, aspace, write_tag: Callable[[ua.NodeId, ua.Variant, User], ua.StatusCode | None],
+                 user_attribute: Callable[[ua.NodeId, ua.AttributeIds, User | None], ua.Variant | None] | None = None
+                 ) -> None:
         super().__init__(aspace)
         self._write_tag = write_tag
+        self._user_attribute = user_attribute
 
     def read(self, params: ua.ReadParameters) -> list[ua.DataValue]:
         """Values with the timestamps the client asked for (TimestampsToReturn): the
@@ -57,7 +63,13 @@ class PlantAttributeService(AttributeService):
         server = ttr in (ua.TimestampsToReturn.Server, ua.TimestampsToReturn.Both)
         now = None
         out = []
+        user = CALLER.get()
         for rv, dv in zip(params.NodesToRead, results, strict=True):
+            if rv.AttributeId in _USER_ATTRIBUTES and self._user_attribute is not None \
+                    and (dv.StatusCode is None or dv.StatusCode.is_good()):
+                mine = self._user_attribute(rv.NodeId, rv.AttributeId, user)
+                out.append(dv if mine is None else ua.DataValue(mine))
+                continue
             if rv.AttributeId != ua.AttributeIds.Value or dv.Value is None:
                 out.append(dv)
                 continue

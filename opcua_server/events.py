@@ -70,6 +70,7 @@ class PlantEvents:
         self.emitters: list[Node] = []
         """The event sources whose events are historized (line and machines)."""
         self.notifiers: dict[ua.NodeId, list[ua.NodeId]] = {}
+        self.acknowledge_methods: list[ua.NodeId] = [ua.NodeId(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge)]
         """Each notifier (Server, line, stations, machines) and the event sources below it."""
         self._chains: dict[str | None, list[ua.NodeId]] = {}
         """The notifiers an event of a machine (or of the line, None) is reported at, itself first."""
@@ -112,6 +113,7 @@ class PlantEvents:
             self._machines[cid] = name
             ack = await cond.get_child("0:Acknowledge")
             s.link_method(ack, self._acknowledge)
+            self.acknowledge_methods.append(ack.nodeid)
         s.link_method(s.get_node(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge), self._acknowledge)
 
     async def _write_notifiers(self) -> None:

@@ -5,10 +5,11 @@ events and breakdown alarms as OPC UA events, history in SQLite, and security.""
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import logging
 import socket
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -73,7 +74,9 @@ class PlantServer:
         iserver = PlantInternalServer(settings, user_manager=self.user_manager)
         iserver.max_monitored_item_queue_size = settings.max_queue_size
         iserver.max_unacked_messages_per_subscription = settings.max_unacked_messages
-        iserver.attribute_service = PlantAttributeService(iserver.aspace, self._write_tag)
+        iserver.attribute_service = PlantAttributeService(iserver.aspace, self._write_tag, self._user_attribute)
+        self._method_roles: dict[ua.NodeId, Role] = {}
+        """The role each plant method needs (UserExecutable)."""
         self.server = PlantUaServer(iserver=iserver, user_manager=self.user_manager)
         self.nodes: address_space.PlantNodes | None = None
         self.events = PlantEvents(self.server, plc, self._caller, settings.event_queue_size,
@@ -91,6 +94,8 @@ class PlantServer:
         await s.init()
         s.set_endpoint(self.url)
         s.set_server_name(f"plant-twin PLC: {self.plc.spec.title or self.plc.spec.name}")
+        await s.set_build_info(PRODUCT_URI, "plant-twin", "plant-twin PLC OPC UA server", _version(), _version(),
+                               _build_date())
         await s.set_application_uri(settings.application_uri)
         s.limits.max_recv_buffer = s.limits.max_send_buffer = settings.max_chunk_size
         s.limits.max_message_size = settings.max_message_size
@@ -111,6 +116,8 @@ class PlantServer:
         internal = len(s.iserver.subscription_service.subscriptions)
         s.iserver.max_subscriptions = settings.max_subscriptions + internal  # the limit counts clients' only
         await self.events.setup_alarms()
+        for nid in self.events.acknowledge_methods:
+            self._method_roles[nid] = "operator"
         self.plc.on_scan_async(self._sync)
         self.events.start()
         await s.start()
@@ -173,6 +180,25 @@ class PlantServer:
                         result.name)
         return result
 
+    def _user_attribute(self, nodeid: ua.NodeId, attribute: ua.AttributeIds, user: User | None) -> ua.Variant | None:
+        """UserAccessLevel of a plant tag and UserExecutable of a plant method as the
+        session's role has them (a viewer sees no setpoint writable, no command executable)."""
+        role = _as_role(self.user_manager.role_of(user)) if user is not None else None
+        if attribute == ua.AttributeIds.UserAccessLevel:
+            tag = self.nodes.tags.get(nodeid) if self.nodes else None
+            if tag is None:
+                return None
+            access = ua.AccessLevel.CurrentRead.mask
+            if tag.writable and role_allows(role, tag.role):
+                access |= ua.AccessLevel.CurrentWrite.mask
+            if tag.historize:
+                access |= ua.AccessLevel.HistoryRead.mask
+            return ua.Variant(access, ua.VariantType.Byte)
+        needed = self._method_roles.get(nodeid)
+        if needed is None:
+            return None
+        return ua.Variant(role_allows(role, needed), ua.VariantType.Boolean)
+
     def _refuse(self, tag: Tag, value: object, who: str, e: Rejected) -> ua.StatusCode:
         """A refusal the server decides itself, reported to the PLC with the value cut short."""
         code = status(e.refusal.value)
@@ -225,6 +251,7 @@ class PlantServer:
                                          inputs, outputs)
         await method.write_attribute(ua.AttributeIds.Description, ua.DataValue(ua.Variant(
             ua.LocalizedText(spec.description), ua.VariantType.LocalizedText)))
+        self._method_roles[method.nodeid] = spec.role
 
     def _caller(self) -> tuple[Role | None, str]:
         user = CALLER.get()
@@ -294,6 +321,22 @@ class PlantServer:
         for agg in AGGREGATES.values():
             if ua.NodeId(agg) not in have:
                 await folder.add_reference(ua.NodeId(agg), ua.ObjectIds.Organizes, forward=True, bidirectional=False)
+
+
+PRODUCT_URI = "urn:plant-twin"
+
+
+def _version() -> str:
+    """This product's version, from its package metadata."""
+    try:
+        return importlib.metadata.version("plant-twin")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _build_date() -> datetime:
+    """When this package was installed or built (its files' time)."""
+    return datetime.fromtimestamp(Path(__file__).stat().st_mtime, UTC)
 
 
 def _as_role(role: str | None) -> Role | None:

@@ -68,12 +68,12 @@ async def test_units_ranges_types_and_access(plant):
         idx = await _ns(c)
         power = _node(c, idx, "GearLine/MP1/MP1/PowerKW")
         assert await power.read_type_definition() == ua.NodeId(ua.ObjectIds.AnalogItemType)
-        eu = await (await power.get_child(f"{idx}:EngineeringUnits")).read_value()
-        rng = await (await power.get_child(f"{idx}:EURange")).read_value()
+        eu = await (await power.get_child("0:EngineeringUnits")).read_value()
+        rng = await (await power.get_child("0:EURange")).read_value()
         assert eu.DisplayName.Text == "kW" and eu.UnitId == 4937729
         assert rng.Low == 0.0 and rng.High == 11.0
         k1 = _node(c, idx, "GearLine/Control/K1_A")
-        rng = await (await k1.get_child(f"{idx}:EURange")).read_value()
+        rng = await (await k1.get_child("0:EURange")).read_value()
         assert (rng.Low, rng.High) == (1, 999)
         assert await k1.read_data_type() == ua.NodeId(ua.ObjectIds.Int32)
         state = _node(c, idx, "GearLine/MP1/MP1/State")
@@ -85,6 +85,49 @@ async def test_units_ranges_types_and_access(plant):
         access = (await done.read_attribute(ua.AttributeIds.AccessLevel)).Value.Value
         assert not ua.ua_binary.test_bit(access, ua.AccessLevel.CurrentWrite)
         assert ua.ua_binary.test_bit(access, ua.AccessLevel.HistoryRead)
+
+
+async def test_standard_properties_analog_types_descriptions_and_user_access(plant):
+    _, srv = plant
+    async with _client(srv) as c:
+        idx = await _ns(c)
+        # TranslateBrowsePathsToNodeIds with the standard property names in namespace 0
+        step = ua.RelativePathElement(ReferenceTypeId=ua.NodeId(ua.ObjectIds.HasProperty), IncludeSubtypes=True,
+                                      IsInverse=False, TargetName=ua.QualifiedName("EURange", 0))
+        path = ua.BrowsePath(StartingNode=ua.NodeId("Plant/GearLine/MP1/MP1/PowerKW", idx),
+                             RelativePath=ua.RelativePath(Elements=[step]))
+        res = (await c.uaclient.translate_browsepaths_to_nodeids([path]))[0]
+        assert res.StatusCode.is_good() and res.Targets
+        # Int32 with a unit and a range: AnalogItemType; a unit without a range: BaseAnalogType, no EURange
+        k1 = _node(c, idx, "GearLine/Control/K1_A")
+        assert await k1.read_type_definition() == ua.NodeId(ua.ObjectIds.AnalogItemType)
+        energy = _node(c, idx, "GearLine/MP1/MP1/EnergyKWh")
+        assert await energy.read_type_definition() == ua.NodeId(ua.ObjectIds.BaseAnalogType)
+        names = [(await p.read_browse_name()) for p in await energy.get_properties()]
+        assert ua.QualifiedName("EngineeringUnits", 0) in names and ua.QualifiedName("EURange", 0) not in names
+        # every node says what it is, KPIs included
+        for p in ("GearLine/KPIs/B", "GearLine/KPIs/I3", "GearLine/MP1/MP1/PowerKW", "GearLine/MP1/MP1", "GearLine",
+                  "GearLine/KPIs/PlantClock", "GearLine/MP1/ShiftActive"):
+            text = (await _node(c, idx, p).read_description()).Text
+            assert text and len(text) > 8, p
+        assert "breakdown" in (await _node(c, idx, "GearLine/KPIs/B").read_description()).Text
+        assert "kilowatt" in (await _node(c, idx, "GearLine/MP1/MP1/PowerKW").read_description()).Text
+        enum = await _node(c, idx, "GearLine/MP1/MP1/State").read_data_type()
+        strings = await (await c.get_node(enum).get_child("0:EnumStrings")).read_value()
+        assert [t.Text for t in strings][:2] == ["processing", "idle"]
+        info = c.get_node(ua.ObjectIds.Server_ServerStatus_BuildInfo)
+        assert (await (await info.get_child("0:ProductName")).read_value()).startswith("plant-twin")
+    write = ua.AccessLevel.CurrentWrite
+    k1_id = ua.NodeId("Plant/GearLine/Control/K1_A", idx)
+    stop_id = ua.NodeId("Plant/GearLine/MP1/MP1/Stop", idx)
+    for user, writable, executable in ((None, False, False), ("vic", False, False), ("olga", False, True),
+                                       ("eve", True, True)):
+        async with _client(srv, user) as c:
+            level = (await c.get_node(k1_id).read_attribute(ua.AttributeIds.UserAccessLevel)).Value.Value
+            assert bool(ua.ua_binary.test_bit(level, write)) is writable, user
+            assert ua.ua_binary.test_bit(level, ua.AccessLevel.CurrentRead)
+            runs = (await c.get_node(stop_id).read_attribute(ua.AttributeIds.UserExecutable)).Value.Value
+            assert runs is executable, user
 
 
 async def test_subscription_delivers_changes_in_wall_clock_order_with_plant_time_beside(plant):

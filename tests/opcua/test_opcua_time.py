@@ -78,3 +78,23 @@ async def test_plant_stamps_on_request_and_history_never_mixes_runs(tmp_path):
         node = c.get_node(ua.NodeId("Plant/GearLine/KPIs/WIP", idx))
         values = await node.read_raw_history(PLANT_EPOCH - timedelta(days=1), PLANT_EPOCH + timedelta(days=3650))
         assert len({v.SourceTimestamp for v in values}) == len(values), "one run's plant times only"
+
+
+async def test_server_certificate_names_the_host_with_one_common_name(tmp_path):
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    from opcua_server.security import host_names, own_certificate
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.der"
+    await own_certificate(key, cert, "urn:plant-twin:opcua-server", "127.0.0.1")
+    c = x509.load_der_x509_certificate(cert.read_bytes())
+    assert len(c.subject.get_attributes_for_oid(NameOID.COMMON_NAME)) == 1
+    san = c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    dns, ips = host_names("127.0.0.1")
+    assert set(dns) <= set(san.get_values_for_type(x509.DNSName))
+    assert {"127.0.0.1", *ips} <= {str(a) for a in san.get_values_for_type(x509.IPAddress)}
+    assert "urn:plant-twin:opcua-server" in san.get_values_for_type(x509.UniformResourceIdentifier)
+    before = cert.read_bytes()
+    await own_certificate(key, cert, "urn:plant-twin:opcua-server", "127.0.0.1")
+    assert cert.read_bytes() == before, "a fitting certificate is kept"
