@@ -7,7 +7,7 @@ silently, answer Good for nodes without history and fail on the Server object).
 - ReadAtTime: the value at each requested time, interpolated (linear for Double tags,
   stepped for the others) between the values around it.
 - ReadProcessed: Average, Minimum, Maximum, Count, Interpolative and TimeAverage per
-  processing interval.
+  processing interval (one aggregate per node read, as Part 11 has it).
 - ReadEvent: at every notifier (Server, line, station, machine) the historized events of
   the sources below it, merged in time order, paged like values.
 - A node without history answers BadHistoryOperationUnsupported, an unknown node
@@ -74,9 +74,13 @@ class HistoryService:
 
     async def read_history(self, params: ua.HistoryReadParameters) -> list[ua.HistoryReadResult]:
         results = []
-        for rv in params.NodesToRead:
+        details = params.HistoryReadDetails
+        if isinstance(details, ua.ReadProcessedDetails) and len(details.AggregateType or []) != len(params.NodesToRead):
+            # one aggregate per node read (Part 11, 6.4.4)
+            return [ua.HistoryReadResult(StatusCode=_code("BadAggregateListMismatch")) for _ in params.NodesToRead]
+        for i, rv in enumerate(params.NodesToRead):
             try:
-                results.append(await self._read(params.HistoryReadDetails, rv))
+                results.append(await self._read(details, rv, i))
             except ValueError:
                 results.append(ua.HistoryReadResult(StatusCode=_code("BadContinuationPointInvalid")))
             except Exception:
@@ -84,7 +88,7 @@ class HistoryService:
                 results.append(ua.HistoryReadResult(StatusCode=_code("BadInternalError")))
         return results
 
-    async def _read(self, details: Any, rv: ua.HistoryReadValueId) -> ua.HistoryReadResult:
+    async def _read(self, details: Any, rv: ua.HistoryReadValueId, i: int) -> ua.HistoryReadResult:
         if not self.exists(rv.NodeId):
             return ua.HistoryReadResult(StatusCode=_code("BadNodeIdUnknown"))
         if isinstance(details, ua.ReadEventDetails):
@@ -102,7 +106,7 @@ class HistoryService:
         elif isinstance(details, ua.ReadAtTimeDetails):
             values, cont = await self._at_times(rv.NodeId, details.ReqTimes or []), None
         elif isinstance(details, ua.ReadProcessedDetails):
-            return await self._processed(rv.NodeId, details)
+            return await self._processed(rv.NodeId, details, details.AggregateType[i])
         else:
             return ua.HistoryReadResult(StatusCode=_code("BadHistoryOperationUnsupported"))
         return ua.HistoryReadResult(StatusCode=_code("Good"), ContinuationPoint=cont,
@@ -157,7 +161,7 @@ class HistoryService:
         series = await self._series(node, min(times), max(times))
         return [_value_at(series, _aware(t)) for t in times]
 
-    async def _processed(self, node: ua.NodeId, d: ua.ReadProcessedDetails) -> ua.HistoryReadResult:
+    async def _processed(self, node: ua.NodeId, d: ua.ReadProcessedDetails, agg: ua.NodeId) -> ua.HistoryReadResult:
         if _unset(d.StartTime) or _unset(d.EndTime) or d.StartTime == d.EndTime:
             return ua.HistoryReadResult(StatusCode=_code("BadInvalidTimestampArgument"))
         start, end = sorted([_aware(d.StartTime), _aware(d.EndTime)])
@@ -166,16 +170,15 @@ class HistoryService:
         n = math.ceil(span / step)
         if n > self.max_values:
             return ua.HistoryReadResult(StatusCode=_code("BadTooManyOperations"))
+        name = _AGGREGATE_NAMES.get(agg)
+        if name is None:
+            return ua.HistoryReadResult(StatusCode=_code("BadAggregateNotSupported"))
         series = await self._series(node, start, end)
         values = []
-        for agg in d.AggregateType or []:
-            name = _AGGREGATE_NAMES.get(agg)
-            if name is None:
-                return ua.HistoryReadResult(StatusCode=_code("BadAggregateNotSupported"))
-            for i in range(n):
-                a = start + timedelta(seconds=i * step)
-                b = min(a + timedelta(seconds=step), end)
-                values.append(_aggregate(name, series, a, b))
+        for i in range(n):
+            a = start + timedelta(seconds=i * step)
+            b = min(a + timedelta(seconds=step), end)
+            values.append(_aggregate(name, series, a, b))
         return ua.HistoryReadResult(StatusCode=_code("Good"), HistoryData=ua.HistoryData(DataValues=values))
 
     # --- events ---------------------------------------------------------------------------

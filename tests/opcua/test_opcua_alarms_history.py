@@ -225,10 +225,11 @@ async def test_read_at_time_and_aggregates(plant):
         end = t1 + timedelta(microseconds=1)
         proc = ua.ReadProcessedDetails(StartTime=t0, EndTime=end, ProcessingInterval=(end - t0).total_seconds() * 1000,
                                        AggregateType=list(aggregates.values()))
-        res = (await c.uaclient.history_read(ua.HistoryReadParameters(
-            HistoryReadDetails=proc, NodesToRead=[ua.HistoryReadValueId(NodeId=node.nodeid)])))[0]
-        assert res.StatusCode.is_good(), res.StatusCode
-        got = dict(zip(aggregates, [dv.Value.Value for dv in res.HistoryData.DataValues], strict=True))
+        res = await c.uaclient.history_read(ua.HistoryReadParameters(
+            HistoryReadDetails=proc, NodesToRead=[ua.HistoryReadValueId(NodeId=node.nodeid)] * len(aggregates)))
+        assert all(r.StatusCode.is_good() for r in res), [r.StatusCode for r in res]
+        assert all(len(r.HistoryData.DataValues) == 1 for r in res), "one interval"
+        got = dict(zip(aggregates, [r.HistoryData.DataValues[0].Value.Value for r in res], strict=True))
         assert got["Count"] == len(values)
         assert got["Minimum"] == min(values) and got["Maximum"] == max(values)
         assert got["Average"] == pytest.approx(sum(values) / len(values))
