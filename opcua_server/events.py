@@ -84,7 +84,8 @@ class PlantEvents:
         self.alarm_type = await self._event_type(idx, "BreakdownAlarmType", ua.ObjectIds.AlarmConditionType)
         server = s.get_node(ua.ObjectIds.Server)
         for name, node in [(None, line), *((m, n) for m, (_, n) in machines.items())]:
-            self._generators[name] = await s.get_event_generator(self.event_type, node)
+            self._generators[name] = gen = await s.get_event_generator(self.event_type, node)
+            gen.event.SourceName = source_name(node)
             self.emitters.append(node)
         await _notifies(server, line)
         self._chains[None] = [line.nodeid, _SERVER]
@@ -145,6 +146,7 @@ class PlantEvents:
             gen = await self.server.get_event_generator(self.alarm_type, machine)
             e = gen.event
             e.NodeId = cond.nodeid
+            e.SourceName = self._generators[name].event.SourceName
             e.ConditionName = f"{name} breakdown"
             e.ConditionClassId = ua.NodeId(ua.ObjectIds.MaintenanceConditionClassType)
             e.ConditionClassName = ua.LocalizedText("Maintenance")
@@ -277,6 +279,12 @@ class PlantEvents:
             self._comments.pop(name, None)
             return status(_REFUSED_ACK.get(e.refusal, e.refusal.value))
         return []
+
+
+def source_name(node: Node) -> str:
+    """An event's SourceName: the source's browse path below Plant ("GearLine/MP1/MP1"), not
+    its browse name, which a station and its machine share on the gear line."""
+    return str(node.nodeid.Identifier).removeprefix("Plant/")
 
 
 async def _notifies(parent: Node, child: Node) -> None:

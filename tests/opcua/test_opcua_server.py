@@ -262,7 +262,8 @@ async def test_breakdown_events_and_acknowledgement(plant):
                     what="a breakdown event")
         br = next(e for e in events if getattr(e, "Kind", None) == "breakdown")
         assert br.Severity >= 700 and "broke down" in br.Message.Text
-        name = br.SourceName
+        assert br.SourceName.startswith("GearLine/") and br.SourceNode == ua.NodeId(f"Plant/{br.SourceName}", idx)
+        name = br.SourceName.rsplit("/", 1)[-1]
         if not plc.alarms.acked(name):
             await _node(c, idx, f"GearLine/{name}/{name}").call_method(ua.QualifiedName("AcknowledgeAlarm", idx))
         acked = _node(c, idx, f"GearLine/{name}/{name}/AlarmAcked")
@@ -317,11 +318,12 @@ async def test_breakdown_condition_standard_acknowledge_and_refresh(plant):
 
         def fresh_breakdown():
             return next((e for e in reversed(alarms) if getattr(e, "Kind", None) == "breakdown"
-                         and not plc.alarms.acked(e.SourceName)), None)
+                         and not plc.alarms.acked(e.SourceName.rsplit("/", 1)[-1])), None)
         await until(fresh_breakdown, timeout=30, what="an unacknowledged breakdown alarm")
         br = fresh_breakdown()
         cond = c.get_node(br.NodeId)
-        assert br.NodeId == ua.NodeId(f"Plant/GearLine/{br.SourceName}/{br.SourceName}/BreakdownAlarm", idx)
+        machine = br.SourceName.rsplit("/", 1)[-1]
+        assert br.NodeId == ua.NodeId(f"Plant/{br.SourceName}/BreakdownAlarm", idx)
         assert await (await cond.get_child(["0:AckedState", "0:Id"])).read_value() is False
         ack = ua.NodeId(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge)
         comment = ua.Variant(ua.LocalizedText("on my way"), ua.VariantType.LocalizedText)
@@ -329,7 +331,7 @@ async def test_breakdown_condition_standard_acknowledge_and_refresh(plant):
             await cond.call_method(ack, ua.Variant(b"not-the-event", ua.VariantType.ByteString), comment)
         assert e.value.code == ua.StatusCodes.BadEventIdUnknown
         await cond.call_method(ack, ua.Variant(br.EventId, ua.VariantType.ByteString), comment)
-        assert plc.alarms.acked(br.SourceName)
+        assert plc.alarms.acked(machine)
         await until(_reads(await cond.get_child(["0:AckedState", "0:Id"]), True), what="AckedState/Id on the condition")
         assert (await (await cond.get_child("0:Comment")).read_value()).Text == "on my way"
         acked_ev = lambda: next((e for e in alarms if e.NodeId == br.NodeId  # noqa: E731
