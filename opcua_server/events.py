@@ -111,6 +111,7 @@ class PlantEvents:
             await node.add_reference(cid, ua.ObjectIds.HasCondition, forward=True, bidirectional=False)
             await node.add_reference(cid, ua.ObjectIds.HasEventSource, forward=True, bidirectional=False)
             self.conditions[name] = cond
+            await _describe(cond, f"breakdown alarm of machine {name}: active while it is down, until acknowledged retained")
             self._machines[cid] = name
             ack = await cond.get_child("0:Acknowledge")
             s.link_method(ack, self._acknowledge)
@@ -128,8 +129,11 @@ class PlantEvents:
         """An event type with a `Kind` property, both with string NodeIds (stable across restarts)."""
         etype = await self.server.create_custom_event_type(ua.NodeId(f"Types/{name}", idx), ua.QualifiedName(name, idx),
                                                            base)
-        await etype.add_property(ua.NodeId(f"Types/{name}/Kind", idx), ua.QualifiedName("Kind", idx), "",
-                                 varianttype=ua.VariantType.String)
+        kind = await etype.add_property(ua.NodeId(f"Types/{name}/Kind", idx), ua.QualifiedName("Kind", idx), "",
+                                        varianttype=ua.VariantType.String)
+        await _describe(kind, "what happened: breakdown, repair, maintenance_start, maintenance_end, scan_overrun, "
+                              "write_refused, apply_failed, alarm_acknowledged or command")
+        await _describe(etype, _TYPE_TEXT[name])
         plant_time = await etype.add_property(ua.NodeId(f"Types/{name}/PlantTime", idx),
                                               ua.QualifiedName("PlantTime", idx), PLANT_EPOCH,
                                               varianttype=ua.VariantType.DateTime)
@@ -279,6 +283,14 @@ class PlantEvents:
             self._comments.pop(name, None)
             return status(_REFUSED_ACK.get(e.refusal, e.refusal.value))
         return []
+
+
+_TYPE_TEXT = {"PlantEventType": "an event of the plant's PLC (Kind says which), from a machine or the line",
+              "BreakdownAlarmType": "a machine breakdown as an alarm condition (maintenance class)"}
+
+
+async def _describe(node: Node, text: str) -> None:
+    await node.write_attribute(ua.AttributeIds.Description, ua.DataValue(ua.Variant(ua.LocalizedText(text))))
 
 
 def source_name(node: Node) -> str:
