@@ -73,6 +73,8 @@ class HistoryService:
         return node in self.storage._datachanges_period
 
     async def read_history(self, params: ua.HistoryReadParameters) -> list[ua.HistoryReadResult]:
+        if params.ReleaseContinuationPoints:  # stateless continuation points: nothing held, nothing to read
+            return [ua.HistoryReadResult(StatusCode=_code("Good")) for _ in params.NodesToRead]
         results = []
         details = params.HistoryReadDetails
         if isinstance(details, ua.ReadProcessedDetails) and len(details.AggregateType or []) != len(params.NodesToRead):

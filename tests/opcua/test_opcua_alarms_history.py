@@ -46,6 +46,11 @@ def _machine(event) -> str:
     return event.SourceName.rsplit("/", 1)[-1]
 
 
+def _params(**kw) -> ua.HistoryReadParameters:
+    """HistoryRead parameters that keep continuation points (asyncua's default releases them)."""
+    return ua.HistoryReadParameters(ReleaseContinuationPoints=False, **kw)
+
+
 def _far_future():
     return datetime.now(UTC) + timedelta(days=3650)
 
@@ -117,8 +122,7 @@ async def test_event_history_at_the_server_and_at_each_source(plant):
         total = len(await c.nodes.server.read_event_history(None, _far_future()))
         while True:
             rv = ua.HistoryReadValueId(NodeId=SERVER, ContinuationPoint=cont)
-            res = (await c.uaclient.history_read(ua.HistoryReadParameters(HistoryReadDetails=details,
-                                                                           NodesToRead=[rv])))[0]
+            res = (await c.uaclient.history_read(_params(HistoryReadDetails=details, NodesToRead=[rv])))[0]
             assert res.StatusCode.is_good()
             pages += 1
             ids += [bytes(f.EventFields[0].Value) for f in res.HistoryData.Events]
@@ -176,7 +180,7 @@ async def test_value_history_pages_with_continuation_points(plant):
         stamps, cont, pages = [], None, 0
         first = None
         while True:
-            res = (await c.uaclient.history_read(ua.HistoryReadParameters(
+            res = (await c.uaclient.history_read(_params(
                 HistoryReadDetails=details, TimestampsToReturn=ua.TimestampsToReturn.Both,
                 NodesToRead=[ua.HistoryReadValueId(NodeId=node.nodeid, ContinuationPoint=cont)])))[0]
             assert res.StatusCode.is_good()
@@ -186,6 +190,10 @@ async def test_value_history_pages_with_continuation_points(plant):
             cont = res.ContinuationPoint
             if not cont or pages >= 1000:
                 break
+        released = (await c.uaclient.history_read(ua.HistoryReadParameters(
+            HistoryReadDetails=details, ReleaseContinuationPoints=True,
+            NodesToRead=[ua.HistoryReadValueId(NodeId=node.nodeid, ContinuationPoint=first.ContinuationPoint)])))[0]
+        assert released.StatusCode.is_good() and not released.ContinuationPoint
         assert first.ContinuationPoint, "50 of more than 120 values comes with a continuation point"
         assert len(first.HistoryData.DataValues) == 50
         assert pages >= 3 and len(stamps) > 120 and stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
@@ -198,7 +206,7 @@ async def test_history_of_nodes_without_history_is_refused(plant):
         details = ua.ReadRawModifiedDetails(IsReadModified=False, StartTime=ua.get_win_epoch() + timedelta(days=2),
                                             EndTime=_far_future(), NumValuesPerNode=10)
         nodes = [ua.NodeId("Plant/GearLine/MP1/MP1/GoodParts", idx), ua.NodeId("Plant/GearLine/NoSuchTag", idx)]
-        res = await c.uaclient.history_read(ua.HistoryReadParameters(
+        res = await c.uaclient.history_read(_params(
             HistoryReadDetails=details, NodesToRead=[ua.HistoryReadValueId(NodeId=n) for n in nodes]))
         assert [r.StatusCode.value for r in res] == [ua.StatusCodes.BadHistoryOperationUnsupported,
                                                     ua.StatusCodes.BadNodeIdUnknown]
@@ -218,7 +226,7 @@ async def test_read_at_time_and_aggregates(plant):
         await until(enough, timeout=60, what="historized power values")
         t0, t1 = raw[0].SourceTimestamp, raw[-1].SourceTimestamp
         at = ua.ReadAtTimeDetails(ReqTimes=[raw[3].SourceTimestamp, t0 - timedelta(days=400)], UseSimpleBounds=True)
-        res = (await c.uaclient.history_read(ua.HistoryReadParameters(
+        res = (await c.uaclient.history_read(_params(
             HistoryReadDetails=at, NodesToRead=[ua.HistoryReadValueId(NodeId=node.nodeid)])))[0]
         exact, before = res.HistoryData.DataValues
         assert exact.Value.Value == raw[3].Value.Value
@@ -230,7 +238,7 @@ async def test_read_at_time_and_aggregates(plant):
         end = t1 + timedelta(microseconds=1)
         proc = ua.ReadProcessedDetails(StartTime=t0, EndTime=end, ProcessingInterval=(end - t0).total_seconds() * 1000,
                                        AggregateType=list(aggregates.values()))
-        res = await c.uaclient.history_read(ua.HistoryReadParameters(
+        res = await c.uaclient.history_read(_params(
             HistoryReadDetails=proc, NodesToRead=[ua.HistoryReadValueId(NodeId=node.nodeid)] * len(aggregates)))
         assert all(r.StatusCode.is_good() for r in res), [r.StatusCode for r in res]
         assert all(len(r.HistoryData.DataValues) == 1 for r in res), "one interval"
