@@ -15,12 +15,16 @@ from asyncua import ua
 from asyncua.crypto.permission_rules import ADMIN_TYPES, USER_TYPES, PermissionRuleset, User, UserRole
 from asyncua.server.address_space import AttributeService
 
+from plc_sim.plc.clock import wall_clock
 from plc_sim.plc.tags import Rejected
 
 CALLER: ContextVar[User | None] = ContextVar("CALLER", default=None)
 
 _VARIANT_OF = {"Double": ua.VariantType.Double, "Int32": ua.VariantType.Int32,
-               "Boolean": ua.VariantType.Boolean, "String": ua.VariantType.String}
+               "Boolean": ua.VariantType.Boolean, "String": ua.VariantType.String, "DateTime": ua.VariantType.DateTime}
+
+
+_USER_ATTRIBUTES = (ua.AttributeIds.UserAccessLevel, ua.AttributeIds.UserExecutable)
 
 
 def status(refusal_name: str) -> ua.StatusCode:
@@ -43,9 +47,38 @@ class PlantRuleset(PermissionRuleset):
 class PlantAttributeService(AttributeService):
     """Writes to plant tags go through the PLC; everything else as asyncua does it."""
 
-    def __init__(self, aspace, write_tag: Callable[[ua.NodeId, ua.Variant, User], ua.StatusCode | None]) -> None:
+    def __init__(self, aspace, write_tag: Callable[[ua.NodeId, ua.Variant, User], ua.StatusCode | None],
+                 user_attribute: Callable[[ua.NodeId, ua.AttributeIds, User | None], ua.Variant | None] | None = None
+                 ) -> None:
         super().__init__(aspace)
         self._write_tag = write_tag
+        self._user_attribute = user_attribute
+
+    def read(self, params: ua.ReadParameters) -> list[ua.DataValue]:
+        """Values with the timestamps the client asked for (TimestampsToReturn): the
+        ServerTimestamp is filled when asked, the SourceTimestamp left out when not."""
+        results = super().read(params)
+        ttr = params.TimestampsToReturn
+        source = ttr in (ua.TimestampsToReturn.Source, ua.TimestampsToReturn.Both)
+        server = ttr in (ua.TimestampsToReturn.Server, ua.TimestampsToReturn.Both)
+        now = None
+        out = []
+        user = CALLER.get()
+        for rv, dv in zip(params.NodesToRead, results, strict=True):
+            if rv.AttributeId in _USER_ATTRIBUTES and self._user_attribute is not None \
+                    and (dv.StatusCode is None or dv.StatusCode.is_good()):
+                mine = self._user_attribute(rv.NodeId, rv.AttributeId, user)
+                out.append(dv if mine is None else ua.DataValue(mine))
+                continue
+            if rv.AttributeId != ua.AttributeIds.Value or dv.Value is None:
+                out.append(dv)
+                continue
+            if server and dv.ServerTimestamp is None:
+                now = now or wall_clock()
+            out.append(ua.DataValue(dv.Value, StatusCode=dv.StatusCode,
+                                    SourceTimestamp=dv.SourceTimestamp if source else None,
+                                    ServerTimestamp=(dv.ServerTimestamp or now) if server else None))
+        return out
 
     async def write(self, params: ua.WriteParameters, user: User = User(role=UserRole.Admin)) -> list[ua.StatusCode]:
         results: list[ua.StatusCode] = []

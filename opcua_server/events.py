@@ -23,11 +23,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from asyncua import Node, Server, ua
 
 from plc_sim.plc.checks import clip
+from plc_sim.plc.clock import PLANT_EPOCH
 from plc_sim.plc.runtime import PlcEvent, PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected
 
@@ -37,19 +39,24 @@ log = logging.getLogger(__name__)
 
 ALARM_KINDS = ("breakdown", "repair", "alarm_acknowledged")
 NOTIFIER = ua.EventNotifier.SubscribeToEvents.mask | ua.EventNotifier.HistoryRead.mask
+"""Every notifier of the plant (Server, line, stations, machines) keeps event history: the
+events of the sources below it."""
 _REFUSED_ACK = {Refusal.INVALID_STATE: "BadConditionBranchAlreadyAcked"}
+_SERVER = ua.NodeId(ua.ObjectIds.Server)
 
 
 class PlantEvents:
     """Publishes the PLC's events from a queue (the PLC never waits for OPC UA)."""
 
     def __init__(self, server: Server, plc: PlcRuntime, caller: Callable[[], tuple[str | None, str]],
-                 queue_size: int = 10_000, max_message_length: int = 200) -> None:
+                 queue_size: int = 10_000, max_message_length: int = 200, plant_stamps: bool = False) -> None:
         self.server = server
         self.plc = plc
         self._caller = caller
         self._queue: asyncio.Queue[PlcEvent] = asyncio.Queue(maxsize=queue_size)
         self._max_message = max_message_length
+        self._plant_stamps = plant_stamps
+        """Event Time in plant time (`timestamps = "plant"`) rather than the wall clock."""
         self.skipped = 0
         """Events not published because the queue was full (the PLC outran the server)."""
         self._task: asyncio.Task | None = None
@@ -61,34 +68,77 @@ class PlantEvents:
         """The events of each condition since its last breakdown: any of them can be acknowledged."""
         self._comments: dict[str, tuple[str, str]] = {}
         self.emitters: list[Node] = []
+        """The event sources whose events are historized (line and machines)."""
+        self.notifiers: dict[ua.NodeId, list[ua.NodeId]] = {}
+        self.acknowledge_methods: list[ua.NodeId] = [ua.NodeId(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge)]
+        """Each notifier (Server, line, stations, machines) and the event sources below it."""
+        self._chains: dict[str | None, list[ua.NodeId]] = {}
+        """The notifiers an event of a machine (or of the line, None) is reported at, itself first."""
 
-    async def setup(self, idx: int, line: Node, machines: dict[str, Node]) -> None:
-        """Event types, a generator per machine and the line, and the condition objects."""
+    async def setup(self, idx: int, line: Node, stations: dict[str, Node], machines: dict[str, tuple[str, Node]]) -> None:
+        """Event types, a generator per machine and the line, the notifier hierarchy (Server
+        HasNotifier line HasNotifier station HasNotifier machine, machine HasEventSource its
+        condition) and the condition objects. `machines`: name -> (station, node)."""
         s = self.server
         self.event_type = await self._event_type(idx, "PlantEventType", ua.ObjectIds.BaseEventType)
         self.alarm_type = await self._event_type(idx, "BreakdownAlarmType", ua.ObjectIds.AlarmConditionType)
-        for name, node in [(None, line), *machines.items()]:
-            self._generators[name] = await s.get_event_generator(self.event_type, node)
-            await node.write_attribute(ua.AttributeIds.EventNotifier,
-                                       ua.DataValue(ua.Variant(NOTIFIER, ua.VariantType.Byte)))
+        server = s.get_node(ua.ObjectIds.Server)
+        for name, node in [(None, line), *((m, n) for m, (_, n) in machines.items())]:
+            self._generators[name] = gen = await s.get_event_generator(self.event_type, node)
+            gen.event.SourceName = source_name(node)
             self.emitters.append(node)
-        for name, node in machines.items():
+        await _notifies(server, line)
+        self._chains[None] = [line.nodeid, _SERVER]
+        sources = [line.nodeid]
+        for st_name, st in stations.items():
+            await _notifies(line, st)
+            below = []
+            for name, (station, node) in machines.items():
+                if station == st_name:
+                    await _notifies(st, node)
+                    self._chains[name] = [node.nodeid, st.nodeid, line.nodeid, _SERVER]
+                    self.notifiers[node.nodeid] = [node.nodeid]
+                    below.append(node.nodeid)
+            self.notifiers[st.nodeid] = below
+            sources.extend(below)
+        self.notifiers[line.nodeid] = sources
+        self.notifiers[_SERVER] = sources
+        await self._write_notifiers()
+        for name, (_, node) in machines.items():
             cid = ua.NodeId(f"{node.nodeid.Identifier}/BreakdownAlarm", idx)
             cond = await node.add_object(cid, ua.QualifiedName("BreakdownAlarm", idx), objecttype=self.alarm_type.nodeid,
                                          instantiate_optional=False)
             await node.add_reference(cid, ua.ObjectIds.HasCondition, forward=True, bidirectional=False)
+            await node.add_reference(cid, ua.ObjectIds.HasEventSource, forward=True, bidirectional=False)
             self.conditions[name] = cond
+            await _describe(cond, f"breakdown alarm of machine {name}: active while it is down, until acknowledged retained")
             self._machines[cid] = name
             ack = await cond.get_child("0:Acknowledge")
             s.link_method(ack, self._acknowledge)
+            self.acknowledge_methods.append(ack.nodeid)
         s.link_method(s.get_node(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge), self._acknowledge)
+
+    async def _write_notifiers(self) -> None:
+        """EventNotifier: subscribe and history read at every notifier (asyncua's event
+        generators set SubscribeToEvents alone)."""
+        for nid in self.notifiers:
+            await self.server.get_node(nid).write_attribute(ua.AttributeIds.EventNotifier,
+                                                            ua.DataValue(ua.Variant(NOTIFIER, ua.VariantType.Byte)))
 
     async def _event_type(self, idx: int, name: str, base: int) -> Node:
         """An event type with a `Kind` property, both with string NodeIds (stable across restarts)."""
         etype = await self.server.create_custom_event_type(ua.NodeId(f"Types/{name}", idx), ua.QualifiedName(name, idx),
                                                            base)
-        await etype.add_property(ua.NodeId(f"Types/{name}/Kind", idx), ua.QualifiedName("Kind", idx), "",
-                                 varianttype=ua.VariantType.String)
+        kind = await etype.add_property(ua.NodeId(f"Types/{name}/Kind", idx), ua.QualifiedName("Kind", idx), "",
+                                        varianttype=ua.VariantType.String)
+        await _describe(kind, "what happened: breakdown, repair, maintenance_start, maintenance_end, scan_overrun, "
+                              "write_refused, apply_failed, alarm_acknowledged or command")
+        await _describe(etype, _TYPE_TEXT[name])
+        plant_time = await etype.add_property(ua.NodeId(f"Types/{name}/PlantTime", idx),
+                                              ua.QualifiedName("PlantTime", idx), PLANT_EPOCH,
+                                              varianttype=ua.VariantType.DateTime)
+        await plant_time.write_attribute(ua.AttributeIds.Description, ua.DataValue(ua.Variant(ua.LocalizedText(
+            "when the event happened in plant time (Time is the wall clock unless timestamps = \"plant\")"))))
         return etype
 
     async def setup_alarms(self) -> None:
@@ -100,12 +150,14 @@ class PlantEvents:
             gen = await self.server.get_event_generator(self.alarm_type, machine)
             e = gen.event
             e.NodeId = cond.nodeid
+            e.SourceName = self._generators[name].event.SourceName
             e.ConditionName = f"{name} breakdown"
             e.ConditionClassId = ua.NodeId(ua.ObjectIds.MaintenanceConditionClassType)
             e.ConditionClassName = ua.LocalizedText("Maintenance")
             e.BranchId = ua.NodeId()
             self._alarm_generators[name] = gen
             await self._write_state(name, gen.event)
+        await self._write_notifiers()
 
     def start(self) -> None:
         self.plc.on_event(self._put)
@@ -145,9 +197,27 @@ class PlantEvents:
         gen = self._generators.get(ev.source, self._generators[None])
         gen.event.Severity = ev.severity
         gen.event.Kind = ev.kind
-        await gen.trigger(time_attr=ev.time, message=clip(ev.message, self._max_message))
+        gen.event.PlantTime = ev.time
+        await gen.trigger(time_attr=self._time(ev), message=clip(ev.message, self._max_message))
+        await self._notify_up(gen.event, ev.source)
         if ev.kind in ALARM_KINDS and ev.source in self._alarm_generators:
             await self._fire_alarm(ev)
+
+    def _time(self, ev: PlcEvent) -> datetime:
+        return ev.time if self._plant_stamps else ev.wall
+
+    async def _notify_up(self, event: Any, source: str | None) -> None:
+        """asyncua delivers an event to the monitored items of its emitting node only; the
+        same event goes to every notifier above its source, up to the Server object, where
+        alarm summaries subscribe."""
+        chain = self._chains.get(source, self._chains[None])
+        service = self.server.iserver.subscription_service
+        try:
+            for nid in chain[1:]:
+                event.emitting_node = nid
+                await service.trigger_event(event)
+        finally:
+            event.emitting_node = chain[0]
 
     async def _fire_alarm(self, ev: PlcEvent) -> None:
         alarms, name = self.plc.alarms, ev.source
@@ -166,7 +236,9 @@ class PlantEvents:
         comment, user = self._comments.pop(name, ("", "")) if ev.kind == "alarm_acknowledged" else ("", "")
         e.Comment = ua.LocalizedText(comment)
         e.ClientUserId = user
-        await gen.trigger(time_attr=ev.time, message=ev.message)
+        e.PlantTime = ev.time
+        await gen.trigger(time_attr=self._time(ev), message=ev.message)
+        await self._notify_up(e, name)
         event_id = e.EventId.Value if isinstance(e.EventId, ua.Variant) else e.EventId
         if ev.kind == "breakdown":
             self._event_ids[name] = set()
@@ -211,3 +283,21 @@ class PlantEvents:
             self._comments.pop(name, None)
             return status(_REFUSED_ACK.get(e.refusal, e.refusal.value))
         return []
+
+
+_TYPE_TEXT = {"PlantEventType": "an event of the plant's PLC (Kind says which), from a machine or the line",
+              "BreakdownAlarmType": "a machine breakdown as an alarm condition (maintenance class)"}
+
+
+async def _describe(node: Node, text: str) -> None:
+    await node.write_attribute(ua.AttributeIds.Description, ua.DataValue(ua.Variant(ua.LocalizedText(text))))
+
+
+def source_name(node: Node) -> str:
+    """An event's SourceName: the source's browse path below Plant ("GearLine/MP1/MP1"), not
+    its browse name, which a station and its machine share on the gear line."""
+    return str(node.nodeid.Identifier).removeprefix("Plant/")
+
+
+async def _notifies(parent: Node, child: Node) -> None:
+    await parent.add_reference(child.nodeid, ua.ObjectIds.HasNotifier, forward=True, bidirectional=False)

@@ -10,11 +10,13 @@ counted (`skipped`) and logged."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
@@ -26,6 +28,10 @@ from asyncua.ua.ua_binary import variant_to_binary
 log = logging.getLogger(__name__)
 
 _SKIP_LOG_EVERY_S = 10.0
+_RUN_KEYS = {"wall": 1, "plant": 2}
+"""PRAGMA user_version of a history database: what its timestamps are."""
+_RECENT_IDS = 4096
+"""EventIds remembered to store an event once although each notifier above its source reports it."""
 
 
 def _timestamp(raw: bytes) -> datetime:
@@ -65,8 +71,9 @@ class PlantHistory(HistorySQLite):
     """asyncua's SQLite history with a bounded, batched writer, table names safe for string
     NodeIds like 'Plant/Line/Station/Machine/Tag', and events bounded by count."""
 
-    def __init__(self, path: str, queue_size: int, batch_size: int) -> None:
+    def __init__(self, path: str, queue_size: int, batch_size: int, timestamps: str = "wall") -> None:
         super().__init__(path)
+        self.timestamps = timestamps
         self.queue_size = queue_size
         self.batch_size = batch_size
         self._pending: deque[tuple[str, Any, Any]] = deque()
@@ -76,14 +83,34 @@ class PlantHistory(HistorySQLite):
         self._task: asyncio.Task | None = None
         self._event_counts: dict[ua.NodeId, int] = {}
         self._event_types: dict[ua.NodeId, set[ua.NodeId]] = {}
+        self._recent_ids: OrderedDict[Any, None] = OrderedDict()
         self.written = 0
         self.skipped = 0
         self._skipped_logged = 0
         self._skip_logged_at = 0.0
 
     async def init(self) -> None:
+        self._keep_runs_apart()
         await super().init()
+        await self._db.execute(f"PRAGMA user_version = {_RUN_KEYS[self.timestamps]}")
+        await self._db.commit()
         self._task = asyncio.create_task(self._write_loop())
+
+    def _keep_runs_apart(self) -> None:
+        """History never mixes runs: wall-clock keys never overlap, so a database of
+        wall-clock stamps is continued; plant time restarts at the plant epoch every run, so
+        with plant stamps (and for a database of another kind) the previous database is moved
+        to `history.previous.sqlite` and a new one started."""
+        path = Path(self._db_file)
+        if not path.exists():
+            return
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            kind = db.execute("PRAGMA user_version").fetchone()[0]
+        if self.timestamps == "plant" or kind != _RUN_KEYS["wall"]:
+            previous = path.with_name(f"{path.stem}.previous{path.suffix}")
+            log.info("history: %s kept as %s (%s)", path, previous,
+                     "plant-time stamps restart every run" if self.timestamps == "plant" else "not wall-clock stamps")
+            path.replace(previous)
 
     async def stop(self, timeout_s: float = 2.0) -> None:
         """Write what is queued (within `timeout_s`), then close the database."""
@@ -127,9 +154,16 @@ class PlantHistory(HistorySQLite):
         subscription, which labels every one as emitted by the Server object: the source
         node decides."""
         source = event.SourceNode
-        if event.EventType in self._event_types.get(source, ()):
-            event.emitting_node = source
-            self._enqueue(("event", source, event))
+        if event.EventType not in self._event_types.get(source, ()):
+            return
+        event_id = event.EventId.Value if isinstance(event.EventId, ua.Variant) else event.EventId
+        if event_id in self._recent_ids:  # the same event reported again at a notifier above its source
+            return
+        self._recent_ids[event_id] = None
+        if len(self._recent_ids) > _RECENT_IDS:
+            self._recent_ids.popitem(last=False)
+        event.emitting_node = source
+        self._enqueue(("event", source, event))
 
     async def save_node_value(self, node_id: ua.NodeId, datavalue: ua.DataValue) -> None:
         self.enqueue_value(node_id, datavalue)

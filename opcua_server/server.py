@@ -5,9 +5,11 @@ events and breakdown alarms as OPC UA events, history in SQLite, and security.""
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import logging
 import socket
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -18,6 +20,7 @@ from asyncua.crypto.permission_rules import User
 
 from plc_sim.model.vocab import ROLES, Role, role_allows
 from plc_sim.plc.checks import echo as clip
+from plc_sim.plc.clock import wall_clock
 from plc_sim.plc.commands import COMMANDS, Arg, CommandSpec, describe
 from plc_sim.plc.runtime import PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected, Tag
@@ -26,6 +29,7 @@ from . import address_space
 from .access import CALLER, PlantAttributeService, PlantRuleset, status, tag_variant, write_result
 from .events import PlantEvents
 from .history import HistoryFeed, PlantHistory
+from .history_service import AGGREGATES, MAX_VALUES, HistoryService
 from .processor import PEER
 from .security import configure_security
 from .sessions import PlantInternalServer
@@ -37,7 +41,7 @@ log = logging.getLogger(__name__)
 
 _QUALITY = {"good": ua.StatusCodes.Good, "uncertain": ua.StatusCodes.Uncertain, "bad": ua.StatusCodes.Bad}
 _DATA_TYPES = {"Double": ua.ObjectIds.Double, "Int32": ua.ObjectIds.Int32, "Boolean": ua.ObjectIds.Boolean,
-               "String": ua.ObjectIds.String}
+               "String": ua.ObjectIds.String, "DateTime": ua.ObjectIds.DateTime}
 
 
 class PlantUaServer(Server):
@@ -70,11 +74,13 @@ class PlantServer:
         iserver = PlantInternalServer(settings, user_manager=self.user_manager)
         iserver.max_monitored_item_queue_size = settings.max_queue_size
         iserver.max_unacked_messages_per_subscription = settings.max_unacked_messages
-        iserver.attribute_service = PlantAttributeService(iserver.aspace, self._write_tag)
+        iserver.attribute_service = PlantAttributeService(iserver.aspace, self._write_tag, self._user_attribute)
+        self._method_roles: dict[ua.NodeId, Role] = {}
+        """The role each plant method needs (UserExecutable)."""
         self.server = PlantUaServer(iserver=iserver, user_manager=self.user_manager)
         self.nodes: address_space.PlantNodes | None = None
         self.events = PlantEvents(self.server, plc, self._caller, settings.event_queue_size,
-                                  max(1024, settings.max_logged_length))
+                                  max(1024, settings.max_logged_length), plant_stamps=settings.timestamps == "plant")
         self.history: PlantHistory | None = None
         self._notifying: set[asyncio.Task[None]] = set()
         self._machine_paths = {(st.name, mach.name) for row, st in zip(plc.model.machines, plc.spec.stations)
@@ -88,6 +94,8 @@ class PlantServer:
         await s.init()
         s.set_endpoint(self.url)
         s.set_server_name(f"plant-twin PLC: {self.plc.spec.title or self.plc.spec.name}")
+        await s.set_build_info(PRODUCT_URI, "plant-twin", "plant-twin PLC OPC UA server", _version(), _version(),
+                               _build_date())
         await s.set_application_uri(settings.application_uri)
         s.limits.max_recv_buffer = s.limits.max_send_buffer = settings.max_chunk_size
         s.limits.max_message_size = settings.max_message_size
@@ -100,12 +108,16 @@ class PlantServer:
         await self._sync(list(self.plc.table))
         await self._add_methods(idx)
         line = self.nodes.objects[(m.spec.line,)]
-        machines = {path[2]: obj for path, obj in self.nodes.objects.items() if path[1:] in self._machine_paths}
-        await self.events.setup(idx, line, machines)
+        machines = {path[2]: (path[1], obj) for path, obj in self.nodes.objects.items()
+                    if path[1:] in self._machine_paths}
+        stations = {st.name: self.nodes.objects[(m.spec.line, st.name)] for st in m.spec.stations}
+        await self.events.setup(idx, line, stations, machines)
         await self._setup_history()
         internal = len(s.iserver.subscription_service.subscriptions)
         s.iserver.max_subscriptions = settings.max_subscriptions + internal  # the limit counts clients' only
         await self.events.setup_alarms()
+        for nid in self.events.acknowledge_methods:
+            self._method_roles[nid] = "operator"
         self.plc.on_scan_async(self._sync)
         self.events.start()
         await s.start()
@@ -127,17 +139,24 @@ class PlantServer:
     # --- tag sync and writes ------------------------------------------------------------
 
     async def _sync(self, changed: list[Tag]) -> None:
-        """Write the scan's changed tags into the address space, stamped with plant time."""
+        """Write the scan's changed tags into the address space, all with the scan's stamp
+        (wall clock, or plant time with `timestamps = "plant"`) as SourceTimestamp and the
+        wall clock as ServerTimestamp."""
         pn = self.nodes
         write = self.server.iserver.aspace.write_attribute_value
         value_attr = ua.AttributeIds.Value
-        stamp = self.plc.plant_time()
+        now = wall_clock()
+        stamp = self.source_stamp(now)
         for i, tag in enumerate(changed):
             if i and not i % 100:
                 await asyncio.sleep(0)
             dv = ua.DataValue(tag_variant(tag.dtype, tag.value), StatusCode=ua.StatusCode(_QUALITY[tag.quality]),
-                              SourceTimestamp=stamp)
+                              SourceTimestamp=stamp, ServerTimestamp=now)
             await write(pn.nodes[tag.key].nodeid, value_attr, dv)
+
+    def source_stamp(self, wall: datetime) -> datetime:
+        """The source timestamp of a value read at wall-clock time `wall`."""
+        return self.plc.plant_time() if self.settings.timestamps == "plant" else wall
 
     def _write_tag(self, nodeid: ua.NodeId, variant: ua.Variant, user: User) -> ua.StatusCode | None:
         tag = self.nodes.tags.get(nodeid) if self.nodes else None
@@ -161,6 +180,25 @@ class PlantServer:
                         result.name)
         return result
 
+    def _user_attribute(self, nodeid: ua.NodeId, attribute: ua.AttributeIds, user: User | None) -> ua.Variant | None:
+        """UserAccessLevel of a plant tag and UserExecutable of a plant method as the
+        session's role has them (a viewer sees no setpoint writable, no command executable)."""
+        role = _as_role(self.user_manager.role_of(user)) if user is not None else None
+        if attribute == ua.AttributeIds.UserAccessLevel:
+            tag = self.nodes.tags.get(nodeid) if self.nodes else None
+            if tag is None:
+                return None
+            access = ua.AccessLevel.CurrentRead.mask
+            if tag.writable and role_allows(role, tag.role):
+                access |= ua.AccessLevel.CurrentWrite.mask
+            if tag.historize:
+                access |= ua.AccessLevel.HistoryRead.mask
+            return ua.Variant(access, ua.VariantType.Byte)
+        needed = self._method_roles.get(nodeid)
+        if needed is None:
+            return None
+        return ua.Variant(role_allows(role, needed), ua.VariantType.Boolean)
+
     def _refuse(self, tag: Tag, value: object, who: str, e: Rejected) -> ua.StatusCode:
         """A refusal the server decides itself, reported to the PLC with the value cut short."""
         code = status(e.refusal.value)
@@ -172,8 +210,9 @@ class PlantServer:
         """Put a commanded setpoint into its node at once, so that a read right after the
         write sees it; subscribers are notified from a task (the write service is sync here)."""
         aspace = self.server.iserver.aspace
+        now = wall_clock()
         dv = ua.DataValue(tag_variant(tag.dtype, tag.value), StatusCode=ua.StatusCode(ua.StatusCodes.Good),
-                          SourceTimestamp=self.plc.plant_time())
+                          SourceTimestamp=self.source_stamp(now), ServerTimestamp=now)
         aspace[nodeid].attributes[ua.AttributeIds.Value].value = dv
         task = asyncio.get_running_loop().create_task(self._notify(nodeid))
         self._notifying.add(task)
@@ -212,6 +251,7 @@ class PlantServer:
                                          inputs, outputs)
         await method.write_attribute(ua.AttributeIds.Description, ua.DataValue(ua.Variant(
             ua.LocalizedText(spec.description), ua.VariantType.LocalizedText)))
+        self._method_roles[method.nodeid] = spec.role
 
     def _caller(self) -> tuple[Role | None, str]:
         user = CALLER.get()
@@ -230,6 +270,8 @@ class PlantServer:
                 return status(bad.refusal.value)
             out: list[str] = []
             res = write_result(lambda: out.append(self.plc.command(spec.command, machine, role, name, **kw)))
+            if spec.event == "alarm_acknowledged" and res.value == ua.StatusCodes.BadInvalidState:
+                res = status("BadConditionBranchAlreadyAcked")  # no unacknowledged alarm: its text says so
             return res if not res.is_good() else [ua.Variant(out[0], ua.VariantType.String)]
         return call
 
@@ -240,7 +282,8 @@ class PlantServer:
         count. Alarm condition events are not historized (their state is in the tags)."""
         s, pn = self.server, self.nodes
         path = Path(self.settings.data_dir) / "history.sqlite"
-        storage = PlantHistory(str(path), self.settings.history_queue_size, self.settings.history_batch_size)
+        storage = PlantHistory(str(path), self.settings.history_queue_size, self.settings.history_batch_size,
+                               self.settings.timestamps)
         await storage.init()
         self.history = storage
         manager = s.iserver.history_manager
@@ -252,6 +295,48 @@ class PlantServer:
         historized = [pn.nodes[t.key] for t in self.plc.table if t.historize]
         await s.historize_node_data_change(historized, period=None, count=count)
         await s.historize_node_event(self.events.emitters, period=None, count=count)
+        aspace = s.iserver.aspace
+        self.history_service = HistoryService(storage, lambda nid: nid in aspace, self.events.notifiers)
+        manager.read_history = self.history_service.read_history
+        await self._history_capabilities()
+
+    async def _history_capabilities(self) -> None:
+        """HistoryServerCapabilities as this server has them: raw, at-time, processed and
+        event reads; no inserts, updates or deletes; the aggregates of `history_service`."""
+        s = self.server
+        ids = ua.ObjectIds
+        values = {ids.HistoryServerCapabilities_AccessHistoryDataCapability: True,
+                  ids.HistoryServerCapabilities_AccessHistoryEventsCapability: True,
+                  ids.HistoryServerCapabilities_ServerTimestampSupported: True,
+                  ids.HistoryServerCapabilities_MaxReturnDataValues: ua.Variant(MAX_VALUES, ua.VariantType.UInt32),
+                  ids.HistoryServerCapabilities_MaxReturnEventValues: ua.Variant(MAX_VALUES, ua.VariantType.UInt32)}
+        for name in ("InsertData", "ReplaceData", "UpdateData", "DeleteRaw", "DeleteAtTime", "InsertEvent",
+                     "ReplaceEvent", "UpdateEvent", "DeleteEvent", "InsertAnnotation"):
+            values[getattr(ids, f"HistoryServerCapabilities_{name}Capability")] = False
+        for nid, value in values.items():
+            variant = value if isinstance(value, ua.Variant) else ua.Variant(value, ua.VariantType.Boolean)
+            await s.get_node(nid).write_value(variant)
+        folder = s.get_node(ids.HistoryServerCapabilities_AggregateFunctions)
+        have = {r.NodeId for r in await folder.get_references(ua.ObjectIds.Organizes)}
+        for agg in AGGREGATES.values():
+            if ua.NodeId(agg) not in have:
+                await folder.add_reference(ua.NodeId(agg), ua.ObjectIds.Organizes, forward=True, bidirectional=False)
+
+
+PRODUCT_URI = "urn:plant-twin"
+
+
+def _version() -> str:
+    """This product's version, from its package metadata."""
+    try:
+        return importlib.metadata.version("plant-twin")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _build_date() -> datetime:
+    """When this package was installed or built (its files' time)."""
+    return datetime.fromtimestamp(Path(__file__).stat().st_mtime, UTC)
 
 
 def _as_role(role: str | None) -> Role | None:

@@ -150,6 +150,14 @@ class PlantSession(InternalSession):
         self.iserver.__dict__.get("open_sessions", set()).discard(self)
         await super().close_session(delete_subs)
 
+    async def read(self, params: ua.ReadParameters) -> list[ua.DataValue]:
+        """As this session's user: UserAccessLevel and UserExecutable depend on the role."""
+        token = CALLER.set(self.user)
+        try:
+            return await super().read(params)
+        finally:
+            CALLER.reset(token)
+
     async def call(self, params: list[ua.CallMethodRequest]) -> list[ua.CallMethodResult]:
         token = CALLER.set(self.user)
         try:

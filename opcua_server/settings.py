@@ -4,7 +4,7 @@ and the `[opcua]` table of an optional TOML file. Every default works on a fresh
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
@@ -26,6 +26,11 @@ class ServerSettings(PartSettings):
     trust_all_clients: bool = False
     """Accept any client certificate (local demos). Off: only certificates in
     <data_dir>/pki/trusted are accepted for Sign and SignAndEncrypt."""
+    timestamps: Literal["wall", "plant"] = "wall"
+    """Source timestamps and event times: "wall" (UTC wall clock at the scan that read the
+    value, monotonic, never in the future: what historians expect), or "plant" (plant
+    time, which runs ahead of the wall clock at a time factor above 1). Plant time is always
+    in the PlantClock/PlantTime tags and in every event's PlantTime field."""
     allow_anonymous: bool = True
     """Anonymous sessions, which are viewers at most (read, browse, subscribe)."""
 

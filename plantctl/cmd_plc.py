@@ -51,7 +51,8 @@ def _run(config: Path | None, plc_overrides: dict[str, object], server_overrides
         spec = build_variant(load_plant(cfg.plant), model=cfg.model, scenario=cfg.scenario, sets=cfg.sets)
     except (PlantFileError, VariantError) as e:
         fail(str(e))
-    plc = PlcRuntime(spec, seed=cfg.seed, time_factor=cfg.time_factor, scan_s=cfg.scan_s)
+    plc = PlcRuntime(spec, seed=cfg.seed, time_factor=cfg.time_factor, scan_s=cfg.scan_s,
+                     overrun_report_s=cfg.overrun_report_s)
     daemon = PlcDaemon(plc, settings)
     try:
         asyncio.run(daemon.serve(on_ready=lambda url: typer.echo(f"listening at {url}", err=True)))

@@ -254,7 +254,8 @@ class Up:
         from twin_core.daemon import serve as twin_serve
 
         cfg = self.cfg
-        self.plc = PlcRuntime(cfg.spec, seed=cfg.plc.seed, time_factor=cfg.plc.time_factor, scan_s=cfg.plc.scan_s)
+        self.plc = PlcRuntime(cfg.spec, seed=cfg.plc.seed, time_factor=cfg.plc.time_factor, scan_s=cfg.plc.scan_s,
+                              overrun_report_s=cfg.plc.overrun_report_s)
         self.daemon = PlcDaemon(self.plc, cfg.server, shutdown_timeout_s=SERVER_STOP_S)
         loop = asyncio.get_running_loop()
         self._install_signals()

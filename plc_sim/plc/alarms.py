@@ -11,6 +11,8 @@ class Alarm:
     machine: str
     active: bool = False
     acked: bool = True
+    fault: bool = False
+    """A breakdown not yet reset (ResetFault)."""
 
 
 class AlarmBook:
@@ -22,7 +24,7 @@ class AlarmBook:
 
     def raise_(self, machine: str) -> Alarm:
         a = self._get(machine)
-        a.active, a.acked = True, False
+        a.active, a.acked, a.fault = True, False, True
         return a
 
     def clear(self, machine: str) -> Alarm:
@@ -37,6 +39,15 @@ class AlarmBook:
             raise ValueError(f"no unacknowledged alarm on {machine}")
         a.acked = True
         return a
+
+    def reset(self, machine: str) -> Alarm:
+        """Reset the fault of a repaired machine (its alarm acknowledged)."""
+        a = self._get(machine)
+        a.fault = False
+        return a
+
+    def fault(self, machine: str) -> bool:
+        return self._get(machine).fault
 
     def active(self, machine: str) -> bool:
         return self._get(machine).active

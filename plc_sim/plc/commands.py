@@ -119,6 +119,9 @@ def _reset(ctx: CommandContext, args: Mapping[str, Any]) -> str:
         raise InterlockError(f"{mach.name} is still down")
     if not ctx.alarms.acked(mach.name):
         raise InterlockError(f"acknowledge the alarm of {mach.name} first")
+    if not ctx.alarms.fault(mach.name):
+        raise InterlockError(f"{mach.name} has no fault to reset")
+    ctx.alarms.reset(mach.name)
     return "fault reset"
 
 

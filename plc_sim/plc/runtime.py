@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from plc_sim.model.line import LineModel
@@ -27,17 +28,16 @@ from plc_sim.model.vocab import Role, role_allows
 
 from .alarms import AlarmBook
 from .checks import ECHO_CHARS, Refusal, Rejected, clip, echo
+from .clock import PLANT_EPOCH, wall_clock
 from .commands import Command, CommandContext, CommandSpec, command_spec, describe
 from .tagmap import build_tags
 from .tags import Tag
 
 log = logging.getLogger(__name__)
 
-PLANT_EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
-"""Calendar hour 0 of every plant: a Monday, 00:00 UTC (source timestamps are plant time)."""
 
 SEVERITY = {"breakdown": 800, "repair": 300, "maintenance_start": 200, "maintenance_end": 200,
-            "scan_overrun": 500, "write_refused": 400, "apply_failed": 500, "alarm_acknowledged": 300,
+            "scan_overrun": 100, "write_refused": 400, "apply_failed": 500, "alarm_acknowledged": 300,
             "command": 100}
 
 
@@ -50,9 +50,12 @@ class PlcEvent:
     message: str
     plant_h: float
     info: dict[str, Any] = field(default_factory=dict)
+    wall: datetime = field(default_factory=wall_clock)
+    """When the PLC reported it (wall clock, UTC)."""
 
     @property
     def time(self) -> datetime:
+        """When it happened in plant time."""
         return PLANT_EPOCH + timedelta(hours=self.plant_h)
 
 
@@ -80,7 +83,7 @@ class PlcRuntime:
     """One simulated PLC over one line model."""
 
     def __init__(self, spec: PlantSpec, seed: int = 1, time_factor: float | None = 60.0,
-                 scan_s: float = 0.1, fast_step_h: float = 0.05) -> None:
+                 scan_s: float = 0.1, fast_step_h: float = 0.05, overrun_report_s: float = 60.0) -> None:
         if time_factor is not None and time_factor <= 0:
             raise ValueError("time_factor must be positive (or None for as fast as possible)")
         self.spec = spec
@@ -91,9 +94,17 @@ class PlcRuntime:
         self.alarms = AlarmBook()
         self._noise_rng = random.Random(seed)
         self.calendar_h = 0.0
-        self.table = build_tags(self.model, self.alarms, self.noise, self.calendar_hours)
+        self.table = build_tags(self.model, self.alarms, self.noise, self.calendar_hours,
+                                lambda: self.time_factor or 0.0)
         self.scans = 0
         self.overruns = 0
+        """Scans whose own work (advancing the plant, refreshing the tags) took longer than the period."""
+        self.late_scans = 0
+        """Scans started late because the event loop was busy (serving clients): caught up, not reported."""
+        self.overrun_report_s = overrun_report_s
+        self._overrun_unreported = 0
+        self._overrun_worst_ms = 0.0
+        self._overrun_reported_at = -math.inf
         self.audit: deque[AuditRecord] = deque(maxlen=10_000)
         self._pending: deque[_PendingWrite] = deque()
         self._event_listeners: list[Callable[[PlcEvent], None]] = []
@@ -211,16 +222,32 @@ class PlcRuntime:
             started = loop.time()
             target = cal0 + (started - t0) * self.time_factor / 3600.0
             cpu = time.perf_counter()
-            await self._publish(self.scan(target))
+            changed = self.scan(target)
             took = time.perf_counter() - cpu
+            await self._publish(changed)
             deadline += self.scan_s
-            if took > self.scan_s or loop.time() > deadline + self.scan_s:
+            if took > self.scan_s:
                 self.overruns += 1
-                self._emit("scan_overrun", None, f"scan took {took * 1000:.0f} ms (period {self.scan_s * 1000:.0f} ms)",
-                           took_ms=took * 1000)
+                self._report_overrun(took)
+            if took > self.scan_s or loop.time() > deadline + self.scan_s:
+                self.late_scans += took <= self.scan_s
                 deadline = loop.time() + self.scan_s * 0.2
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=max(deadline - loop.time(), 0.0))
+
+    def _report_overrun(self, took: float) -> None:
+        """A scan whose own work took longer than its period (not a busy event loop, such as
+        a client connecting): a low-severity `scan_overrun` event, at most one every
+        `overrun_report_s` seconds, counting the overruns since the last one."""
+        self._overrun_unreported += 1
+        self._overrun_worst_ms = max(self._overrun_worst_ms, took * 1000)
+        now = time.monotonic()
+        if now - self._overrun_reported_at < self.overrun_report_s:
+            return
+        n, worst = self._overrun_unreported, self._overrun_worst_ms
+        self._emit("scan_overrun", None, f"scan took {worst:.0f} ms (period {self.scan_s * 1000:.0f} ms); "
+                   f"{n} overrun{'s' if n > 1 else ''} since the last report", overruns=n, took_ms=worst)
+        self._overrun_reported_at, self._overrun_unreported, self._overrun_worst_ms = now, 0, 0.0
 
     async def _publish(self, changed: list[Tag]) -> None:
         for fn in self._async_scan_listeners:

@@ -30,6 +30,9 @@ class PlcSettings(PartSettings):
     as possible."""
     scan_s: float = Field(default=0.1, gt=0)
     """Scan period in wall seconds."""
+    overrun_report_s: float = Field(default=60.0, ge=0)
+    """At most one `scan_overrun` event (low severity, counting the overruns) per this many
+    seconds: a slow machine flooding the event log."""
 
     @field_validator("time_factor", mode="before")
     @classmethod

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from plc_sim.model.calendar import shift_status
 from plc_sim.model.kpi import kpis
 from plc_sim.model.line import MAX_CARDS, LineModel
 from plc_sim.model.machine import Machine
@@ -16,29 +18,61 @@ from plc_sim.model.spec import revalidated
 from plc_sim.model.vocab import MACHINE_STATUSES, MAINT_POLICIES
 
 from .alarms import AlarmBook
+from .clock import PLANT_EPOCH
 from .tags import Tag, TagTable
 
-LINE_KPIS = (("Zmax", ""), ("SL", ""), ("fill_rate", ""), ("WIP", "parts"), ("FG", "parts"), ("D", "orders"),
-             ("I3", "parts"), ("SC", "parts"), ("Rn", "parts"), ("B", "events"), ("M", "events"),
-             ("R", "events"), ("LD", "orders"), ("Rw", "parts"), ("energy_kwh", "kWh"),
-             ("downtime_h", "h"), ("throughput_per_h", "parts/h"), ("oee", ""))
+LINE_KPIS = (
+    ("Zmax", "EUR", "profit of the run since the warm-up, seed 004 equation 22 (sales and recycling less event, "
+                    "holding, lost-sales, raw-material and return costs)"),
+    ("SL", "", "service level (FG + I3 + SC + Rn) / D as seed 004 defines it, a ratio"),
+    ("fill_rate", "", "share of demand served from stock, a ratio 0..1"),
+    ("WIP", "parts", "work in process: parts in the line between raw material and finished goods"),
+    ("FG", "parts", "FG: finished parts sold, net of refunded returns, since the warm-up"),
+    ("D", "orders", "D: demand, orders received since the warm-up"),
+    ("I3", "parts", "I3: finished-goods inventory, its time average since the warm-up"),
+    ("SC", "parts", "SC: recycled (scrapped) items since the warm-up"),
+    ("Rn", "parts", "Rn: returned items since the warm-up"),
+    ("B", "events", "B: machine breakdowns since the warm-up"),
+    ("M", "events", "M: planned maintenance actions since the warm-up"),
+    ("R", "events", "R: repairs since the warm-up"),
+    ("LD", "orders", "LD: lost sales (orders not served) since the warm-up"),
+    ("Rw", "parts", "Rw: raw material procured since the warm-up"),
+    ("energy_kwh", "kWh", "energy used by the line's machines since the warm-up"),
+    ("downtime_h", "h", "unplanned machine downtime since the warm-up, summed over machines"),
+    ("throughput_per_h", "parts/h", "finished parts per plant hour since the warm-up"),
+    ("oee", "", "overall equipment effectiveness, mean over machines, a ratio 0..1"),
+)
+"""The line's KPIs: name (seed 004's where it has one), unit, description."""
 
 
 def build_tags(model: LineModel, alarms: AlarmBook, noise: Callable[[], float],
-               clock: Callable[[], float]) -> TagTable:
+               clock: Callable[[], float], time_factor: Callable[[], float] = lambda: 0.0) -> TagTable:
     """The tag table of `model`: `alarms` backs the alarm tags, `noise` draws the sensor
-    noise of condition signals, `clock` gives the plant calendar hours (PlantTime)."""
+    noise of condition signals, `clock` gives the plant calendar hours (PlantTime,
+    PlantClock), `time_factor` the plant seconds per wall second (0: as fast as possible)."""
     table = TagTable()
     line = model.spec.line
     for s, st in enumerate(model.spec.stations):
-        _station_tags(table, model, s, (line, st.name))
+        _station_tags(table, model, s, (line, st.name), clock)
         for mach in model.machines[s]:
             _machine_tags(table, model, alarms, noise, mach, (line, st.name, mach.name))
     _line_tags(table, model, clock, line)
+    table.add(Tag((line, "KPIs", "PlantClock"), "DateTime", lambda: PLANT_EPOCH + timedelta(hours=clock()),  # type: ignore[arg-type]
+                  description="plant time as a date and time (UTC): PLANT_EPOCH 2026-01-05 00:00 + PlantTime hours"))
+    table.add(Tag((line, "KPIs", "TimeFactor"), "Double", time_factor, "", 0.0, None,
+                  description="plant seconds per wall-clock second; 0 = as fast as possible"))
     return table
 
 
-def _station_tags(table: TagTable, m: LineModel, s: int, base: tuple[str, ...]) -> None:
+def _station_tags(table: TagTable, m: LineModel, s: int, base: tuple[str, ...], clock: Callable[[], float]) -> None:
+    def shift_active() -> bool:
+        plan = m.shift_plan[s]
+        if plan is None:
+            return m.calendar.is_working(clock())
+        return shift_status(m.spec.shift_plans[plan], m.env.now)[0]
+
+    table.add(Tag((*base, "ShiftActive"), "Boolean", shift_active,
+                  description="the station is on shift (its shift plan, or the plant calendar's working hours)"))
     table.add(Tag((*base, "QueueLength"), "Int32", lambda: len(m.jobs[s]), "parts", 0, None, historize=True,
                   description="jobs waiting for a machine of the station"))
     for p, name in enumerate(m.products):
@@ -55,29 +89,40 @@ def _machine_tags(table: TagTable, m: LineModel, alarms: AlarmBook, noise: Calla
     now = lambda: m.env.now  # noqa: E731
     add = table.add
     add(Tag((*base, "State"), "Int32", lambda: MACHINE_STATUSES.index(m.machine_status(mach)), enum=MACHINE_STATUSES,
-            historize=True, description="machine state"))
-    add(Tag((*base, "PartsDone"), "Int32", lambda: mach.done, "parts", 0, None, historize=True))
-    add(Tag((*base, "GoodParts"), "Int32", lambda: mach.good, "parts", 0, None))
-    add(Tag((*base, "PowerKW"), "Double", lambda: mach.p_now, "kW", 0.0, _max_power(mach), historize=True))
-    add(Tag((*base, "EnergyKWh"), "Double", lambda: mach.energy_now(now()), "kWh", 0.0, None))
-    add(Tag((*base, "CycleTime"), "Double", lambda: mach.last_cycle_h * 60.0, "min", 0.0, None))
-    add(Tag((*base, "EnergyPerPart"), "Double", lambda: mach.last_part_kwh, "kWh", 0.0, None))
-    add(Tag((*base, "AlarmActive"), "Boolean", lambda: alarms.active(mach.name)))
-    add(Tag((*base, "AlarmAcked"), "Boolean", lambda: alarms.acked(mach.name)))
+            historize=True, description="machine state (MachineStateEnum)"))
+    add(Tag((*base, "PartsDone"), "Int32", lambda: mach.done, "parts", 0, None, historize=True,
+            description="parts the machine has finished since the start"))
+    add(Tag((*base, "GoodParts"), "Int32", lambda: mach.good, "parts", 0, None,
+            description="good (not scrapped) parts the machine has finished since the start"))
+    add(Tag((*base, "PowerKW"), "Double", lambda: mach.p_now, "kW", 0.0, _max_power(mach), historize=True,
+            description="electrical power drawn now"))
+    add(Tag((*base, "EnergyKWh"), "Double", lambda: mach.energy_now(now()), "kWh", 0.0, None,
+            description="energy used since the start"))
+    add(Tag((*base, "CycleTime"), "Double", lambda: mach.last_cycle_h * 60.0, "min", 0.0, None,
+            description="processing time of the last finished part"))
+    add(Tag((*base, "EnergyPerPart"), "Double", lambda: mach.last_part_kwh, "kWh", 0.0, None,
+            description="energy used for the last finished part"))
+    add(Tag((*base, "AlarmActive"), "Boolean", lambda: alarms.active(mach.name),
+            description="the breakdown alarm is active (the machine is down)"))
+    add(Tag((*base, "AlarmAcked"), "Boolean", lambda: alarms.acked(mach.name),
+            description="the breakdown alarm is acknowledged (true when there is none)"))
     if mach.wear_spec is not None:
-        add(Tag((*base, "Wear"), "Double", lambda: mach.wear_now(now()), "", 0.0, None, historize=True))
+        add(Tag((*base, "Wear"), "Double", lambda: mach.wear_now(now()), "1", 0.0, None, historize=True,
+            description="tool wear, dimensionless (unit 1): accumulated wear of the wear model, grows while processing"))
     if mach.cond is not None:
         sig = lambda k: lambda: mach.signals(now(), noise)[k]  # noqa: E731
-        add(Tag((*base, "Vibration"), "Double", sig("vibration_mm_s"), "mm/s", 0.0, 20.0, historize=True))
-        add(Tag((*base, "SpindleTemperature"), "Double", sig("spindle_temp_c"), "degC", 0.0, 150.0, historize=True))
+        add(Tag((*base, "Vibration"), "Double", sig("vibration_mm_s"), "mm/s", 0.0, 20.0, historize=True,
+            description="vibration velocity (RMS) of the condition monitor"))
+        add(Tag((*base, "SpindleTemperature"), "Double", sig("spindle_temp_c"), "degC", 0.0, 150.0, historize=True,
+            description="spindle temperature of the condition monitor"))
     if mach.speed_spec is not None:
         sp = mach.speed_spec
         if sp.spindle_rpm:
             add(Tag((*base, "SpindleSpeed"), "Double", lambda: mach.signals(now())["spindle_rpm"], "rpm", 0.0,
-                    sp.spindle_rpm * sp.max_pct / 100))
+                    sp.spindle_rpm * sp.max_pct / 100, description="spindle speed now"))
         if sp.feed_mm_min:
             add(Tag((*base, "FeedRate"), "Double", lambda: mach.signals(now())["feed_mm_min"], "mm/min", 0.0,
-                    sp.feed_mm_min * sp.max_pct / 100))
+                    sp.feed_mm_min * sp.max_pct / 100, description="feed rate now"))
         add(Tag((*base, "SpeedSetpoint"), "Double", lambda: mach.speed_pct, "%", sp.min_pct, sp.max_pct,
                 apply=mach.set_speed, check=lambda v: _speed_check(mach, v), historize=True,
                 description="speed in percent of nominal; applies from the next job"))
@@ -86,17 +131,21 @@ def _machine_tags(table: TagTable, m: LineModel, alarms: AlarmBook, noise: Calla
                 apply=mach.set_standby_timeout, check=lambda v: _standby_check(mach, v),
                 description="idle hours before standby; 0 = never"))
     add(Tag((*base, "MaintenanceInterval"), "Double", lambda: mach.maint_spec.interval_h, "h", 1.0, 100_000.0,
-            apply=lambda v: mach.set_maintenance(interval_h=v), check=lambda v: mach.checked_maintenance(interval_h=v)))
+            apply=lambda v: mach.set_maintenance(interval_h=v), check=lambda v: mach.checked_maintenance(interval_h=v),
+            description="working hours between preventive maintenance actions (policy interval)"))
     add(Tag((*base, "MaintenancePolicy"), "String", lambda: mach.maint_spec.policy, choices=MAINT_POLICIES,
-            apply=lambda v: mach.set_maintenance(policy=v), check=lambda v: mach.checked_maintenance(policy=v)))
+            apply=lambda v: mach.set_maintenance(policy=v), check=lambda v: mach.checked_maintenance(policy=v),
+            description="maintenance policy, one of the Choices"))
     add(Tag((*base, "MaintenancePlan"), "String", lambda: _plan_text(mach.maint_spec.plan),
             parse=lambda text: _plan_windows(mach, text), apply=lambda v: mach.set_maintenance(plan=v),
             render=_plan_text,
             description='planned maintenance windows on the working clock, JSON [[start_h, duration_h], ...]; '
                         'used when MaintenancePolicy is "plan"'))
     if len(m.machines[mach.stage]) > 1:
-        add(Tag((*base, "DispatchWeight"), "Double", lambda: mach.weight, "", 0.0, 100.0,
-                apply=mach.set_dispatch_weight, check=lambda v: _weights_check(table, m, base[:-1], mach, v)))
+        add(Tag((*base, "DispatchWeight"), "Double", lambda: mach.weight, "1", 0.0, 100.0,
+                apply=mach.set_dispatch_weight, check=lambda v: _weights_check(table, m, base[:-1], mach, v),
+                description="relative share of the station's jobs sent to this machine, dimensionless (unit 1); "
+                            "0 = none"))
 
 
 def _line_tags(table: TagTable, m: LineModel, clock: Callable[[], float], line: str) -> None:
@@ -111,12 +160,15 @@ def _line_tags(table: TagTable, m: LineModel, clock: Callable[[], float], line: 
             return float(cache[name]) if name in cache else 0.0
         return read
 
-    for name, unit in LINE_KPIS:
-        table.add(Tag((line, "KPIs", name), "Double", kpi(name), unit, historize=name in ("WIP", "throughput_per_h")))
+    for name, unit, text in LINE_KPIS:
+        table.add(Tag((line, "KPIs", name), "Double", kpi(name), unit, historize=name in ("WIP", "throughput_per_h"),
+                      description=text))
     table.add(Tag((line, "KPIs", "PlantTime"), "Double", clock, "h", description="plant calendar hours"))
     for p, name in enumerate(m.products):
-        table.add(Tag((line, "Orders", f"Backlog_{name}"), "Int32", lambda p=p: len(m.backlog[p]), "orders", 0, None))
-        table.add(Tag((line, "Orders", f"Raw_{name}"), "Int32", lambda p=p: m.raw[p], "parts", 0, m.spec.raw.cap))
+        table.add(Tag((line, "Orders", f"Backlog_{name}"), "Int32", lambda p=p: len(m.backlog[p]), "orders", 0, None,
+                      description=f"orders of {name} waiting for finished goods"))
+        table.add(Tag((line, "Orders", f"Raw_{name}"), "Int32", lambda p=p: m.raw[p], "parts", 0, m.spec.raw.cap,
+                      description=f"raw material of {name} in stock"))
         table.add(Tag((line, "Control", f"C_{name}"), "Int32", lambda p=p: m.conwip_cap[p], "cards", 1, MAX_CARDS,
                       apply=lambda v, p=p: m.set_conwip(p, v), description=f"CONWIP cards of {name}"))
         for i, base in enumerate(m.spec.policy.S[name]):

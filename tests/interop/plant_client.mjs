@@ -3,10 +3,17 @@
 // out of range, measurement), call a machine method as an operator and, as anonymous, be
 // refused both. Prints one JSON object with what it saw on the last line of stdout.
 //
-// Usage: node plant_client.mjs <endpoint_url> <pki_dir>
+// With a third argument `alarms`: subscribe to events at the Server object (where alarm
+// summaries subscribe), acknowledge a breakdown with the standard Acknowledge method (and
+// be refused a second time), read history with paging (continuation points) and an
+// aggregate, translate a browse path to the standard 0:EURange property, and read
+// UserAccessLevel / UserExecutable per role.
+//
+// Usage: node plant_client.mjs <endpoint_url> <pki_dir> [alarms]
 // Users from the environment: PLANT_ENGINEER, PLANT_ENGINEER_PW, PLANT_OPERATOR, PLANT_OPERATOR_PW.
 
 import {
+  AggregateFunction,
   AttributeIds,
   BrowseDirection,
   ClientMonitoredItem,
@@ -19,6 +26,8 @@ import {
   SecurityPolicy,
   TimestampsToReturn,
   UserTokenType,
+  constructEventFilter,
+  makeBrowsePath,
 } from "node-opcua-client";
 import { OPCUACertificateManager } from "node-opcua-certificate-manager";
 
@@ -237,14 +246,130 @@ async function main(url, pkiDir, out) {
   }
 }
 
-const [url, pkiDir] = process.argv.slice(2);
+async function alarms(url, pkiDir, out) {
+  const certificateManager = new OPCUACertificateManager({ rootFolder: pkiDir, automaticallyAcceptUnknownCertificate: true });
+  const opened = [];
+  try {
+    for (const identity of [undefined, userIdentity("PLANT_ENGINEER"), userIdentity("PLANT_OPERATOR")]) {
+      opened.push(await openSession(url, certificateManager, identity));
+    }
+    const [anon, engineer, operator] = opened.map((o) => o.session);
+    const idx = (await anon.readNamespaceArray()).indexOf(NAMESPACE_URI);
+    const nid = (path) => `ns=${idx};s=Plant/${path}`;
+
+    // Events at the Server object (i=2253): plant events and condition events of every machine.
+    const sub = ClientSubscription.create(operator, {
+      requestedPublishingInterval: 50, requestedLifetimeCount: 600, requestedMaxKeepAliveCount: 10,
+      maxNotificationsPerPublish: 0, publishingEnabled: true, priority: 1,
+    });
+    await new Promise((resolve, reject) => { sub.once("started", resolve); sub.once("internal_error", reject); });
+    const names = ["EventId", "SourceName", "Message", "Severity", "ConditionName", "AckedState.Id", "ActiveState.Id",
+      `${idx}:Kind`, `${idx}:PlantTime`, "ConditionId"];
+    const events = [];
+    const item = ClientMonitoredItem.create(sub, { nodeId: "i=2253", attributeId: AttributeIds.EventNotifier },
+      { samplingInterval: 0, discardOldest: true, queueSize: 1000, filter: constructEventFilter(names) },
+      TimestampsToReturn.Neither);
+    item.on("changed", (fields) => {
+      events.push(Object.fromEntries(names.map((n, i) => [n, fields[i].value])));
+    });
+    const unacked = () => events.filter((e) => e.ConditionName && e["AckedState.Id"] === false && e[`${idx}:Kind`] === "breakdown");
+    const ack = (e) => operator.call({
+      objectId: e.ConditionId, methodId: "ns=0;i=9111",
+      inputArguments: [{ dataType: DataType.ByteString, value: e.EventId },
+        { dataType: DataType.LocalizedText, value: { text: "interop" } }],
+    });
+    let acked = null;
+    let first = null;
+    for (let tries = 0; tries < 5 && !acked; tries++) {
+      const seen = unacked().length;
+      await until(() => unacked().length > seen || (tries === 0 && seen > 0), "an unacknowledged breakdown at the Server object");
+      const e = unacked()[unacked().length - 1];
+      const res = await ack(e);
+      if (res.statusCode.name === "Good") {
+        acked = e;
+        first = res.statusCode.name;
+      }
+    }
+    if (!acked) throw new Error("no breakdown could be acknowledged");
+    const again = await ack(acked);
+    await until(() => events.some((e) => e.ConditionId?.toString() === acked.ConditionId.toString() && e["AckedState.Id"] === true),
+      "the acknowledged condition event");
+    out.events = {
+      plantEvents: events.filter((e) => !e.ConditionName && e[`${idx}:Kind`]).length,
+      conditionEvents: events.filter((e) => e.ConditionName).length,
+      plantTimeInEvents: events.every((e) => e[`${idx}:PlantTime`] instanceof Date),
+      acknowledged: { conditionId: acked.ConditionId.toString(), first, again: again.statusCode.name },
+    };
+    await sub.terminate();
+
+    // History: pages of 50 with continuation points, then an aggregate.
+    const wip = nid("GearLine/KPIs/WIP");
+    const start = new Date(Date.now() - 3600_000);
+    async function readFirstPage() {
+      const page = await anon.readHistoryValue(wip, start, new Date(Date.now() + 3600_000), { numValuesPerNode: 50 });
+      if (!page.statusCode.isGood()) throw new Error(`history: ${page.statusCode.name}`);
+      return page;
+    }
+    let firstPage = await readFirstPage();
+    for (const t0 = Date.now(); !(firstPage.historyData.dataValues.length === 50 && firstPage.continuationPoint?.length > 0);) {
+      if (Date.now() - t0 > DEADLINE_MS) throw new Error("timed out waiting for more than 50 historized values");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      firstPage = await readFirstPage();
+    }
+    out.history = { pages: 0, values: 0, sorted: true, firstPageValues: firstPage.historyData.dataValues.length };
+    let cp = firstPage.continuationPoint;
+    let stamps = firstPage.historyData.dataValues.map((dv) => dv.sourceTimestamp.getTime());
+    const end = new Date(Date.now() + 3600_000);
+    out.history.pages = 1;
+    while (cp && cp.length > 0 && out.history.pages < 200) {
+      const page = await anon.readHistoryValue({ nodeId: wip, continuationPoint: cp }, start, end, { numValuesPerNode: 50 });
+      if (!page.statusCode.isGood()) throw new Error(`history page: ${page.statusCode.name}`);
+      stamps = stamps.concat(page.historyData.dataValues.map((dv) => dv.sourceTimestamp.getTime()));
+      cp = page.continuationPoint;
+      out.history.pages += 1;
+    }
+    out.history.values = stamps.length;
+    out.history.unique = new Set(stamps).size === stamps.length;
+    out.history.sorted = stamps.every((t, i) => i === 0 || stamps[i - 1] <= t);
+    const power = nid("GearLine/MP1/MP1/PowerKW");
+    const now = new Date();
+    const agg = await anon.readAggregateValue([{ nodeId: power }, { nodeId: power }], start, now,
+      [AggregateFunction.Average, AggregateFunction.Maximum], now.getTime() - start.getTime());
+    out.aggregate = {
+      status: agg.map((r) => r.statusCode.name),
+      values: agg.map((r) => r.historyData.dataValues.map((dv) => ({ status: dv.statusCode.name, value: dv.value.value }))),
+    };
+
+    // TranslateBrowsePathsToNodeIds to the standard property 0:EURange.
+    const tr = await anon.translateBrowsePath(makeBrowsePath(power, "/0:EURange"));
+    out.translate = { status: tr.statusCode.name, targets: (tr.targets ?? []).map((t) => t.targetId.toString()) };
+
+    // UserAccessLevel and UserExecutable as each role sees them.
+    const k1 = nid("GearLine/Control/K1_A");
+    const stop = `${nid("GearLine/MP1/MP1")}/Stop`;
+    out.access = {};
+    for (const [role, session] of [["anonymous", anon], ["engineer", engineer], ["operator", operator]]) {
+      const level = (await session.read({ nodeId: k1, attributeId: AttributeIds.UserAccessLevel })).value.value;
+      const exec = (await session.read({ nodeId: stop, attributeId: AttributeIds.UserExecutable })).value.value;
+      out.access[role] = { userAccessLevel: level, userExecutable: exec };
+    }
+
+  } finally {
+    for (const { client, session } of opened) {
+      await session.close();
+      await client.disconnect();
+    }
+  }
+}
+
+const [url, pkiDir, mode] = process.argv.slice(2);
 if (!url || !pkiDir) {
   console.error("usage: node plant_client.mjs <endpoint_url> <pki_dir>");
   process.exit(2);
 }
 const out = {};
 try {
-  await main(url, pkiDir, out);
+  await (mode === "alarms" ? alarms : main)(url, pkiDir, out);
   process.stdout.write(`\n${JSON.stringify(out)}\n`);
   process.exit(0);
 } catch (err) {

@@ -32,11 +32,11 @@ def node_executable() -> str:
     return node
 
 
-async def run_node_client(node: str, url: str, pki_dir: Path) -> dict[str, Any]:
+async def run_node_client(node: str, url: str, pki_dir: Path, *mode: str) -> dict[str, Any]:
     """Run the node-opcua client against `url`; its JSON result (fails with its output)."""
     env = {**os.environ, "PLANT_ENGINEER": "eve", "PLANT_ENGINEER_PW": USERS["eve"][1],
            "PLANT_OPERATOR": "olga", "PLANT_OPERATOR_PW": USERS["olga"][1]}
-    proc = await asyncio.create_subprocess_exec(node, str(SCRIPT), url, str(pki_dir), cwd=INTEROP, env=env,
+    proc = await asyncio.create_subprocess_exec(node, str(SCRIPT), url, str(pki_dir), *mode, cwd=INTEROP, env=env,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout=NODE_TIMEOUT_S)
@@ -106,3 +106,32 @@ async def test_node_opcua_client_browses_reads_subscribes_writes_and_calls(tmp_p
         assert ("eve", "write GearLine/Control/K1_A", "accepted") in audit
         assert ("eve", "GearLine/Control/K1_A", "BadOutOfRange") in audit
         assert ("olga", "maintain(MP1)", "MP1: maintenance starts when the current job ends") in audit
+
+
+async def test_node_opcua_client_alarms_at_the_server_object_history_paging_and_roles(tmp_path: Path) -> None:
+    """Events at the Server object, the standard Acknowledge (twice), history pages of 50 with
+    continuation points and an aggregate, TranslateBrowsePath to 0:EURange, and
+    UserAccessLevel/UserExecutable by role, as node-opcua sees them."""
+    node = node_executable()
+    async with running_plant(tmp_path / "server", time_factor=3600.0 * 10) as (plc, srv):
+        r = await run_node_client(node, srv.url, tmp_path / "client-pki", "alarms")
+        ev = r["events"]
+        assert ev["conditionEvents"] >= 2 and ev["plantEvents"] >= 1 and ev["plantTimeInEvents"]
+        assert ev["acknowledged"]["first"] == "Good"
+        assert ev["acknowledged"]["again"] in ("BadConditionBranchAlreadyAcked", "BadEventIdUnknown")
+        assert any(a.action.startswith("acknowledge") and a.user == "olga" for a in plc.audit)
+
+        h = r["history"]
+        assert h["firstPageValues"] == 50 and h["pages"] >= 2 and h["values"] > 50 and h["unique"] and h["sorted"]
+        agg = r["aggregate"]
+        assert agg["status"] == ["Good", "Good"] and [len(v) for v in agg["values"]] == [1, 1]
+        average, maximum = (v[0]["value"] for v in agg["values"])
+        assert 0.0 <= average <= maximum <= 11.0
+
+        idx = srv.nodes.idx
+        assert r["translate"] == {"status": "Good", "targets": [f"ns={idx};s=Plant/GearLine/MP1/MP1/PowerKW/EURange"]}
+        write = 0x02
+        access = r["access"]
+        assert not access["anonymous"]["userAccessLevel"] & write and not access["anonymous"]["userExecutable"]
+        assert not access["operator"]["userAccessLevel"] & write and access["operator"]["userExecutable"]
+        assert access["engineer"]["userAccessLevel"] & write and access["engineer"]["userExecutable"]

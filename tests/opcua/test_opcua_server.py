@@ -1,6 +1,6 @@
 """The OPC UA face of the PLC, tested with a real asyncua client over loopback."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
@@ -68,12 +68,12 @@ async def test_units_ranges_types_and_access(plant):
         idx = await _ns(c)
         power = _node(c, idx, "GearLine/MP1/MP1/PowerKW")
         assert await power.read_type_definition() == ua.NodeId(ua.ObjectIds.AnalogItemType)
-        eu = await (await power.get_child(f"{idx}:EngineeringUnits")).read_value()
-        rng = await (await power.get_child(f"{idx}:EURange")).read_value()
+        eu = await (await power.get_child("0:EngineeringUnits")).read_value()
+        rng = await (await power.get_child("0:EURange")).read_value()
         assert eu.DisplayName.Text == "kW" and eu.UnitId == 4937729
         assert rng.Low == 0.0 and rng.High == 11.0
         k1 = _node(c, idx, "GearLine/Control/K1_A")
-        rng = await (await k1.get_child(f"{idx}:EURange")).read_value()
+        rng = await (await k1.get_child("0:EURange")).read_value()
         assert (rng.Low, rng.High) == (1, 999)
         assert await k1.read_data_type() == ua.NodeId(ua.ObjectIds.Int32)
         state = _node(c, idx, "GearLine/MP1/MP1/State")
@@ -87,7 +87,50 @@ async def test_units_ranges_types_and_access(plant):
         assert ua.ua_binary.test_bit(access, ua.AccessLevel.HistoryRead)
 
 
-async def test_subscription_delivers_changes_in_plant_time_order(plant):
+async def test_standard_properties_analog_types_descriptions_and_user_access(plant):
+    _, srv = plant
+    async with _client(srv) as c:
+        idx = await _ns(c)
+        # TranslateBrowsePathsToNodeIds with the standard property names in namespace 0
+        step = ua.RelativePathElement(ReferenceTypeId=ua.NodeId(ua.ObjectIds.HasProperty), IncludeSubtypes=True,
+                                      IsInverse=False, TargetName=ua.QualifiedName("EURange", 0))
+        path = ua.BrowsePath(StartingNode=ua.NodeId("Plant/GearLine/MP1/MP1/PowerKW", idx),
+                             RelativePath=ua.RelativePath(Elements=[step]))
+        res = (await c.uaclient.translate_browsepaths_to_nodeids([path]))[0]
+        assert res.StatusCode.is_good() and res.Targets
+        # Int32 with a unit and a range: AnalogItemType; a unit without a range: BaseAnalogType, no EURange
+        k1 = _node(c, idx, "GearLine/Control/K1_A")
+        assert await k1.read_type_definition() == ua.NodeId(ua.ObjectIds.AnalogItemType)
+        energy = _node(c, idx, "GearLine/MP1/MP1/EnergyKWh")
+        assert await energy.read_type_definition() == ua.NodeId(ua.ObjectIds.BaseAnalogType)
+        names = [(await p.read_browse_name()) for p in await energy.get_properties()]
+        assert ua.QualifiedName("EngineeringUnits", 0) in names and ua.QualifiedName("EURange", 0) not in names
+        # every node says what it is, KPIs included
+        for p in ("GearLine/KPIs/B", "GearLine/KPIs/I3", "GearLine/MP1/MP1/PowerKW", "GearLine/MP1/MP1", "GearLine",
+                  "GearLine/KPIs/PlantClock", "GearLine/MP1/ShiftActive"):
+            text = (await _node(c, idx, p).read_description()).Text
+            assert text and len(text) > 8, p
+        assert "breakdown" in (await _node(c, idx, "GearLine/KPIs/B").read_description()).Text
+        assert "kilowatt" in (await _node(c, idx, "GearLine/MP1/MP1/PowerKW").read_description()).Text
+        enum = await _node(c, idx, "GearLine/MP1/MP1/State").read_data_type()
+        strings = await (await c.get_node(enum).get_child("0:EnumStrings")).read_value()
+        assert [t.Text for t in strings][:2] == ["processing", "idle"]
+        info = c.get_node(ua.ObjectIds.Server_ServerStatus_BuildInfo)
+        assert (await (await info.get_child("0:ProductName")).read_value()).startswith("plant-twin")
+    write = ua.AccessLevel.CurrentWrite
+    k1_id = ua.NodeId("Plant/GearLine/Control/K1_A", idx)
+    stop_id = ua.NodeId("Plant/GearLine/MP1/MP1/Stop", idx)
+    for user, writable, executable in ((None, False, False), ("vic", False, False), ("olga", False, True),
+                                       ("eve", True, True)):
+        async with _client(srv, user) as c:
+            level = (await c.get_node(k1_id).read_attribute(ua.AttributeIds.UserAccessLevel)).Value.Value
+            assert bool(ua.ua_binary.test_bit(level, write)) is writable, user
+            assert ua.ua_binary.test_bit(level, ua.AccessLevel.CurrentRead)
+            runs = (await c.get_node(stop_id).read_attribute(ua.AttributeIds.UserExecutable)).Value.Value
+            assert runs is executable, user
+
+
+async def test_subscription_delivers_changes_in_wall_clock_order_with_plant_time_beside(plant):
     plc, srv = plant
     async with _client(srv) as c:
         idx = await _ns(c)
@@ -95,20 +138,32 @@ async def test_subscription_delivers_changes_in_plant_time_order(plant):
 
         class Handler:
             def datachange_notification(self, node, val, data):
-                got.append((node.nodeid, data.monitored_item.Value.SourceTimestamp))
+                dv = data.monitored_item.Value
+                got.append((node.nodeid, dv.SourceTimestamp, dv.ServerTimestamp, val))
 
         sub = await c.create_subscription(50, Handler())
-        nodes = [_node(c, idx, "GearLine/KPIs/PlantTime"), _node(c, idx, "GearLine/MP3/MP3/PartsDone")]
+        nodes = [_node(c, idx, "GearLine/KPIs/PlantTime"), _node(c, idx, "GearLine/MP3/MP3/PartsDone"),
+                 _node(c, idx, "GearLine/KPIs/PlantClock")]
+        started = datetime.now(UTC)
         await sub.subscribe_data_change(nodes)
         await until(lambda: len(got) > 30, what="30 notifications")
         # One publish may carry several scans' changes grouped by monitored item, so the
         # order holds per node, not across nodes.
         for node in nodes:
-            stamps = [s for n, s in got if n == node.nodeid]
-            assert stamps == sorted(stamps), "source timestamps are plant time and never go back"
-            assert all(s >= PLANT_EPOCH for s in stamps)
-            assert stamps[-1] <= PLANT_EPOCH + timedelta(hours=plc.calendar_h)
-        assert len([n for n, _ in got if n == nodes[0].nodeid]) > 5, "PlantTime changes every scan"
+            stamps = [s for n, s, _, _ in got if n == node.nodeid]
+            assert stamps == sorted(stamps), "source timestamps are the wall clock and never go back"
+            assert all(started - timedelta(minutes=1) <= s <= datetime.now(UTC) for s in stamps), "never in the future"
+            assert all(server is not None for n, _, server, _ in got)
+        assert len([n for n, *_ in got if n == nodes[0].nodeid]) > 5, "PlantTime changes every scan"
+        # one scan, one stamp: PlantClock and PlantTime of the same stamp agree exactly
+        hours = {s: v for n, s, _, v in got if n == nodes[0].nodeid}
+        clocks = {s: v for n, s, _, v in got if n == nodes[2].nodeid}
+        common = set(hours) & set(clocks)
+        assert common
+        for s in common:
+            assert abs(clocks[s] - (PLANT_EPOCH + timedelta(hours=hours[s]))) < timedelta(milliseconds=1)
+        factor = await _node(c, idx, "GearLine/KPIs/TimeFactor").read_value()
+        assert factor == plc.time_factor
         await sub.delete()
 
 
@@ -207,7 +262,8 @@ async def test_breakdown_events_and_acknowledgement(plant):
                     what="a breakdown event")
         br = next(e for e in events if getattr(e, "Kind", None) == "breakdown")
         assert br.Severity >= 700 and "broke down" in br.Message.Text
-        name = br.SourceName
+        assert br.SourceName.startswith("GearLine/") and br.SourceNode == ua.NodeId(f"Plant/{br.SourceName}", idx)
+        name = br.SourceName.rsplit("/", 1)[-1]
         if not plc.alarms.acked(name):
             await _node(c, idx, f"GearLine/{name}/{name}").call_method(ua.QualifiedName("AcknowledgeAlarm", idx))
         acked = _node(c, idx, f"GearLine/{name}/{name}/AlarmAcked")
@@ -226,7 +282,7 @@ async def test_history_read_returns_the_recent_past(plant):
         idx = await _ns(c)
         done = _node(c, idx, "GearLine/MP1/MP1/PartsDone")
         await until(lambda: srv.server.iserver.history_manager.storage is not None, what="history")
-        end = PLANT_EPOCH + timedelta(hours=plc.calendar_h + 1)
+        end = datetime.now(UTC) + timedelta(hours=1)  # source timestamps are the wall clock
         values = []
 
         async def have_history():
@@ -262,11 +318,12 @@ async def test_breakdown_condition_standard_acknowledge_and_refresh(plant):
 
         def fresh_breakdown():
             return next((e for e in reversed(alarms) if getattr(e, "Kind", None) == "breakdown"
-                         and not plc.alarms.acked(e.SourceName)), None)
+                         and not plc.alarms.acked(e.SourceName.rsplit("/", 1)[-1])), None)
         await until(fresh_breakdown, timeout=30, what="an unacknowledged breakdown alarm")
         br = fresh_breakdown()
         cond = c.get_node(br.NodeId)
-        assert br.NodeId == ua.NodeId(f"Plant/GearLine/{br.SourceName}/{br.SourceName}/BreakdownAlarm", idx)
+        machine = br.SourceName.rsplit("/", 1)[-1]
+        assert br.NodeId == ua.NodeId(f"Plant/{br.SourceName}/BreakdownAlarm", idx)
         assert await (await cond.get_child(["0:AckedState", "0:Id"])).read_value() is False
         ack = ua.NodeId(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge)
         comment = ua.Variant(ua.LocalizedText("on my way"), ua.VariantType.LocalizedText)
@@ -274,7 +331,7 @@ async def test_breakdown_condition_standard_acknowledge_and_refresh(plant):
             await cond.call_method(ack, ua.Variant(b"not-the-event", ua.VariantType.ByteString), comment)
         assert e.value.code == ua.StatusCodes.BadEventIdUnknown
         await cond.call_method(ack, ua.Variant(br.EventId, ua.VariantType.ByteString), comment)
-        assert plc.alarms.acked(br.SourceName)
+        assert plc.alarms.acked(machine)
         await until(_reads(await cond.get_child(["0:AckedState", "0:Id"]), True), what="AckedState/Id on the condition")
         assert (await (await cond.get_child("0:Comment")).read_value()).Text == "on my way"
         acked_ev = lambda: next((e for e in alarms if e.NodeId == br.NodeId  # noqa: E731

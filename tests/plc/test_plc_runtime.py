@@ -74,6 +74,29 @@ async def test_a_scan_longer_than_its_period_is_reported_as_an_overrun():
     assert f"period {plc.scan_s * 1000:.0f} ms" in events[0].message
 
 
+async def test_overruns_are_rate_limited_and_a_busy_loop_is_no_overrun():
+    """Every scan is slow (forced), one event reports them; then the event loop is kept
+    busy outside the scans (as by a client connecting): late scans, no overrun."""
+    plc = PlcRuntime(load_plant("gear_line"), seed=1, time_factor=3600.0, scan_s=0.05, overrun_report_s=3600.0)
+    events = []
+    plc.on_event(lambda e: e.kind == "scan_overrun" and events.append(e))
+    slow = [True]
+    plc.on_scan(lambda changed: slow[0] and time.sleep(2 * plc.scan_s))
+    stop = asyncio.Event()
+    task = asyncio.create_task(plc.run(stop))
+    await until(lambda: plc.overruns >= 5, what="five overruns")
+    assert len(events) == 1 and events[0].severity <= 200, "one low-severity report per overrun_report_s"
+    slow[0] = False
+    overruns, late = plc.overruns, plc.late_scans
+    for _ in range(3):
+        time.sleep(3 * plc.scan_s)  # another task hogging the loop between scans
+        scans = plc.scans
+        await until(lambda scans=scans: plc.scans > scans + 1, what="scans again")
+    stop.set()
+    await task
+    assert plc.overruns == overruns and plc.late_scans > late and len(events) == 1
+
+
 def test_writes_are_validated_and_apply_at_the_next_scan(plc):
     cnc = plc.model.machine("CNC1")
     refused = []

@@ -8,6 +8,7 @@ import time
 import pytest
 from asyncua import ua
 
+from plc_sim.plc.clock import wall_clock
 from tests.support.opcua_harness import running_plant, until
 from tests.twin.conftest import twin_settings
 from twin_core.historian.sqlite import SqliteSink
@@ -58,17 +59,18 @@ async def test_events_and_alarm_conditions_arrive(tmp_path):
             await until(lambda: any(a.condition and a.active for a in twin.state.alarms.values()), timeout=30,
                         what="an active breakdown alarm condition")
             ev = next(e for e in twin.state.events if e.kind == "breakdown")
-            assert ev.severity >= 700 and ev.source in ("MP1", "MP2", "MP3") and ev.time is not None
+            assert ev.severity >= 700 and ev.source in ("GearLine/MP1/MP1", "GearLine/MP2/MP2", "GearLine/MP3/MP3")
+            assert ev.time is not None
 
 
 async def test_bad_quality_stays_bad(tmp_path):
-    async with running_plant(tmp_path / "plc") as (plc, srv):
+    async with running_plant(tmp_path / "plc") as (_plc, srv):
         async with Twin(twin_settings(srv.url, tmp_path / "twin")) as twin:
             key = "GearLine/Control/S1_A"
             await until(lambda: twin.state.good_value(key) is not None, what="the good value first")
             good = twin.state.good_value(key)
             bad = ua.DataValue(StatusCode=ua.StatusCode(ua.StatusCodes.BadSensorFailure),
-                               SourceTimestamp=plc.plant_time())
+                               SourceTimestamp=srv.source_stamp(wall_clock()))  # as the server stamps
             await srv.server.iserver.aspace.write_attribute_value(ua.NodeId(f"Plant/{key}", srv.nodes.idx),
                                                                   ua.AttributeIds.Value, bad)
             await until(lambda: not twin.state.values[key].good, what="the bad status mirrored")
@@ -193,7 +195,9 @@ async def test_retained_alarms_are_known_right_after_connecting(tmp_path):
         _pause(plc)
         scans = plc.scans
         await until(lambda: plc.scans > scans + 1, what="a scan after the pause")
-        retained = {a.machine for a in plc.alarms.retained()}
+        stations = plc.spec.stations
+        retained = {f"{plc.spec.line}/{stations[plc.model.machine(a.machine).stage].name}/{a.machine}"
+                    for a in plc.alarms.retained()}  # events' SourceName: the machine's path
         assert retained
         async with Twin(twin_settings(srv.url, tmp_path / "twin")) as twin:
             await until(lambda: retained <= set(twin.state.alarms), what=f"the retained alarms {retained}")
