@@ -20,8 +20,20 @@ from plc_sim.plc.tags import Rejected
 
 CALLER: ContextVar[User | None] = ContextVar("CALLER", default=None)
 
-_VARIANT_OF = {"Double": ua.VariantType.Double, "Int32": ua.VariantType.Int32,
-               "Boolean": ua.VariantType.Boolean, "String": ua.VariantType.String, "DateTime": ua.VariantType.DateTime}
+_UA_TYPES = ("Double", "Int32", "Boolean", "String", "DateTime")
+"""The PLC's data types, named as OPC UA names its built-in types."""
+
+
+def variant_type(dtype: str) -> ua.VariantType:
+    """The OPC UA variant type of a PLC data type (the one mapping every caller uses)."""
+    if dtype not in _UA_TYPES:
+        raise ValueError(f"no OPC UA type for {dtype!r}")
+    return getattr(ua.VariantType, dtype)
+
+
+def data_type_id(dtype: str) -> ua.NodeId:
+    """The NodeId of the OPC UA data type of a PLC data type."""
+    return ua.NodeId(getattr(ua.ObjectIds, variant_type(dtype).name))
 
 
 _USER_ATTRIBUTES = (ua.AttributeIds.UserAccessLevel, ua.AttributeIds.UserExecutable)
@@ -47,7 +59,7 @@ class PlantRuleset(PermissionRuleset):
 class PlantAttributeService(AttributeService):
     """Writes to plant tags go through the PLC; everything else as asyncua does it."""
 
-    def __init__(self, aspace, write_tag: Callable[[ua.NodeId, ua.Variant, User], ua.StatusCode | None],
+    def __init__(self, aspace: Any, write_tag: Callable[[ua.NodeId, ua.Variant, User], ua.StatusCode | None],
                  user_attribute: Callable[[ua.NodeId, ua.AttributeIds, User | None], ua.Variant | None] | None = None
                  ) -> None:
         super().__init__(aspace)
@@ -95,7 +107,7 @@ class PlantAttributeService(AttributeService):
 
 
 def tag_variant(dtype: str, value: Any) -> ua.Variant:
-    return ua.Variant(value, _VARIANT_OF[dtype])
+    return ua.Variant(value, variant_type(dtype))
 
 
 def write_result(fn: Callable[[], None]) -> ua.StatusCode:

@@ -19,6 +19,8 @@ from asyncua.common.structures104 import new_enum
 from plc_sim.model.vocab import MACHINE_STATUSES
 from plc_sim.plc.tags import Tag, TagTable
 
+from .access import variant_type
+
 UNECE_URI = "http://www.opcfoundation.org/UA/units/un/cefact"
 UNECE_CODES = {"1": (4404786, "1"), "EUR": (0, "EUR"), "kW": (4937729, "kW"), "kWh": (4937816, "kW·h"),
                "h": (4740434, "h"), "min": (5066068, "min"),
@@ -111,7 +113,7 @@ async def _variable(server: Server, parent: Node, idx: int, tag: Tag, pn: PlantN
     has a range (its EURange), BaseAnalogType when it has none (AnalogItemType's EURange is
     mandatory, and an invented one such as [0, 1e300] would mislead clients). EngineeringUnits
     and EURange are the standard properties (browse names in namespace 0)."""
-    vtype = getattr(ua.VariantType, tag.dtype)
+    vtype = variant_type(tag.dtype)
     nid = node_id(idx, tag.path)
     qn = ua.QualifiedName(tag.name, idx)
     analog = tag.dtype in ("Double", "Int32") and tag.unit != ""

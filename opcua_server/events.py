@@ -28,9 +28,10 @@ from typing import Any
 
 from asyncua import Node, Server, ua
 
+from plc_sim.model.vocab import Role
 from plc_sim.plc.checks import clip
 from plc_sim.plc.clock import PLANT_EPOCH
-from plc_sim.plc.runtime import PlcEvent, PlcRuntime
+from plc_sim.plc.runtime import SEVERITY, PlcEvent, PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected
 
 from .access import status
@@ -48,7 +49,7 @@ _SERVER = ua.NodeId(ua.ObjectIds.Server)
 class PlantEvents:
     """Publishes the PLC's events from a queue (the PLC never waits for OPC UA)."""
 
-    def __init__(self, server: Server, plc: PlcRuntime, caller: Callable[[], tuple[str | None, str]],
+    def __init__(self, server: Server, plc: PlcRuntime, caller: Callable[[], tuple[Role | None, str]],
                  queue_size: int = 10_000, max_message_length: int = 200, plant_stamps: bool = False) -> None:
         self.server = server
         self.plc = plc
@@ -221,10 +222,11 @@ class PlantEvents:
 
     async def _fire_alarm(self, ev: PlcEvent) -> None:
         alarms, name = self.plc.alarms, ev.source
+        assert name is not None, "alarm events come from a machine"
         gen = self._alarm_generators[name]
         e = gen.event
         active, acked = alarms.active(name), alarms.acked(name)
-        e.Severity = 800 if active else 300
+        e.Severity = SEVERITY["breakdown"] if active else SEVERITY["repair"]
         e.Kind = ev.kind
         e.Retain = active or not acked
         e.ActiveState = ua.LocalizedText("Active" if active else "Inactive")

@@ -74,7 +74,7 @@ def host_names(host: str) -> tuple[list[str], list[str]]:
     ips = ["127.0.0.1", "::1"]
     for name in (hostname, host):
         with contextlib.suppress(OSError):
-            ips += [info[4][0] for info in socket.getaddrinfo(name, None)]
+            ips += [str(info[4][0]) for info in socket.getaddrinfo(name, None)]
     try:
         ipaddress.ip_address(host)
         ips.append(host)

@@ -26,7 +26,16 @@ from plc_sim.plc.runtime import PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected, Tag
 
 from . import address_space
-from .access import CALLER, PlantAttributeService, PlantRuleset, status, tag_variant, write_result
+from .access import (
+    CALLER,
+    PlantAttributeService,
+    PlantRuleset,
+    data_type_id,
+    status,
+    tag_variant,
+    variant_type,
+    write_result,
+)
 from .events import PlantEvents
 from .history import HistoryFeed, PlantHistory
 from .history_service import AGGREGATES, MAX_VALUES, HistoryService
@@ -40,8 +49,6 @@ from .users import PlantUserManager, UserStore
 log = logging.getLogger(__name__)
 
 _QUALITY = {"good": ua.StatusCodes.Good, "uncertain": ua.StatusCodes.Uncertain, "bad": ua.StatusCodes.Bad}
-_DATA_TYPES = {"Double": ua.ObjectIds.Double, "Int32": ua.ObjectIds.Int32, "Boolean": ua.ObjectIds.Boolean,
-               "String": ua.ObjectIds.String, "DateTime": ua.ObjectIds.DateTime}
 
 
 class PlantUaServer(Server):
@@ -143,6 +150,7 @@ class PlantServer:
         (wall clock, or plant time with `timestamps = "plant"`) as SourceTimestamp and the
         wall clock as ServerTimestamp."""
         pn = self.nodes
+        assert pn is not None, "the address space is built before the first sync"
         write = self.server.iserver.aspace.write_attribute_value
         value_attr = ua.AttributeIds.Value
         now = wall_clock()
@@ -165,7 +173,7 @@ class PlantServer:
         role = _as_role(self.user_manager.role_of(user))
         who = user.name or "anonymous"
         limit = self.settings.max_logged_length
-        if variant.VariantType != getattr(ua.VariantType, tag.dtype) or isinstance(variant.Value, list):
+        if variant.VariantType != variant_type(tag.dtype) or isinstance(variant.Value, list):
             return self._refuse(tag, variant.Value, who, Rejected(
                 Refusal.TYPE_MISMATCH, f"{tag.key} takes a {tag.dtype}, not a {variant.VariantType.name}"))
         value = variant.Value
@@ -281,6 +289,7 @@ class PlantServer:
         """Key tags and the plant events of machines and line go to SQLite, bounded by
         count. Alarm condition events are not historized (their state is in the tags)."""
         s, pn = self.server, self.nodes
+        assert pn is not None, "the address space is built before history"
         path = Path(self.settings.data_dir) / "history.sqlite"
         storage = PlantHistory(str(path), self.settings.history_queue_size, self.settings.history_batch_size,
                                self.settings.timestamps)
@@ -347,7 +356,7 @@ def _as_role(role: str | None) -> Role | None:
 def _argument(name: str, dtype: str, description: str) -> ua.Argument:
     arg = ua.Argument()
     arg.Name = name
-    arg.DataType = ua.NodeId(_DATA_TYPES[dtype])
+    arg.DataType = data_type_id(dtype)
     arg.ValueRank = -1
     arg.ArrayDimensions = []
     arg.Description = ua.LocalizedText(description)
@@ -368,7 +377,7 @@ def _variant_problem(spec: CommandSpec, args: tuple[ua.Variant, ...], max_length
         return Rejected(Refusal.TOO_MANY_ARGUMENTS, f"{spec.method} takes {len(spec.args)} arguments, not {len(args)}")
     for a, v in zip(spec.args, args, strict=True):
         vtype = v.VariantType if isinstance(v, ua.Variant) else None
-        if vtype != getattr(ua.VariantType, a.dtype):
+        if vtype != variant_type(a.dtype):
             got = vtype.name if vtype else type(v).__name__
             return Rejected(Refusal.TYPE_MISMATCH, f"{spec.method} {a.name} takes a {a.dtype}, not a {got}")
         if isinstance(v.Value, str) and len(v.Value) > max_length:

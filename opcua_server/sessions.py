@@ -8,6 +8,7 @@ when that one was opened by the same user."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -29,6 +30,9 @@ class PlantSession(InternalSession):
     """A session with an unguessable authentication token, bound to the connection that
     created it (`channel`, set by `processor.PlantProcessor`), and with per-session limits on
     subscriptions and monitored items on top of the server-wide ones."""
+
+    session_timeout: float | None
+    _timeout_task: asyncio.Task[None] | None
 
     def __init__(self, iserver: PlantInternalServer, *args: Any, **kwargs: Any) -> None:
         super().__init__(iserver, *args, **kwargs)

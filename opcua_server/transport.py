@@ -94,7 +94,7 @@ class PlantProtocol(OPCUAProtocol):
         self._buffer = b""
         err = ua.ErrorMessage(ua.StatusCode(ua.StatusCodes.BadTcpMessageTooLarge), f"chunk larger than {limit} bytes")
         assert self.transport is not None
-        self.transport.write(uatcp_to_binary(ua.MessageType.Error, err))
+        self.transport.write(uatcp_to_binary(ua.MessageType.Error, err))  # type: ignore[attr-defined]
         self.transport.close()
 
 

@@ -10,6 +10,7 @@ import os
 import secrets
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
 from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.user_managers import UserManager
@@ -77,7 +78,8 @@ class PlantUserManager(UserManager):
         self.store = store
         self.allow_anonymous = allow_anonymous
 
-    def get_user(self, iserver, username=None, password=None, certificate=None) -> User | None:  # type: ignore[override]
+    def get_user(self, iserver: Any, username: str | None = None, password: str | None = None,
+                 certificate: Any = None) -> User | None:
         if username is None:
             return User(role=UserRole.Anonymous) if self.allow_anonymous else None
         checked = VERIFIED.get()

@@ -76,7 +76,7 @@ def _station_tags(table: TagTable, m: LineModel, s: int, base: tuple[str, ...], 
     table.add(Tag((*base, "QueueLength"), "Int32", lambda: len(m.jobs[s]), "parts", 0, None, historize=True,
                   description="jobs waiting for a machine of the station"))
     for p, name in enumerate(m.products):
-        table.add(Tag((*base, "OutputBuffer", name), "Int32", lambda p=p: m.buf[s][p], "parts", 0, None,
+        table.add(Tag((*base, "OutputBuffer", name), "Int32", _at(lambda p: m.buf[s][p], p), "parts", 0, None,
                       description=f"finished {name} parts waiting for the next station (finished goods at the last)"))
     if m.shift_plan[s] is not None:
         plans = tuple(m.spec.shift_plans)
@@ -86,7 +86,9 @@ def _station_tags(table: TagTable, m: LineModel, s: int, base: tuple[str, ...], 
 
 def _machine_tags(table: TagTable, m: LineModel, alarms: AlarmBook, noise: Callable[[], float], mach: Machine,
                   base: tuple[str, ...]) -> None:
-    now = lambda: m.env.now  # noqa: E731
+    def now() -> float:
+        return float(m.env.now)
+
     add = table.add
     add(Tag((*base, "State"), "Int32", lambda: MACHINE_STATUSES.index(m.machine_status(mach)), enum=MACHINE_STATUSES,
             historize=True, description="machine state (MachineStateEnum)"))
@@ -110,7 +112,9 @@ def _machine_tags(table: TagTable, m: LineModel, alarms: AlarmBook, noise: Calla
         add(Tag((*base, "Wear"), "Double", lambda: mach.wear_now(now()), "1", 0.0, None, historize=True,
             description="tool wear, dimensionless (unit 1): accumulated wear of the wear model, grows while processing"))
     if mach.cond is not None:
-        sig = lambda k: lambda: mach.signals(now(), noise)[k]  # noqa: E731
+        def sig(k: str) -> Callable[[], float]:
+            return lambda: mach.signals(now(), noise)[k]
+
         add(Tag((*base, "Vibration"), "Double", sig("vibration_mm_s"), "mm/s", 0.0, 20.0, historize=True,
             description="vibration velocity (RMS) of the condition monitor"))
         add(Tag((*base, "SpindleTemperature"), "Double", sig("spindle_temp_c"), "degC", 0.0, 150.0, historize=True,
@@ -165,26 +169,36 @@ def _line_tags(table: TagTable, m: LineModel, clock: Callable[[], float], line: 
                       description=text))
     table.add(Tag((line, "KPIs", "PlantTime"), "Double", clock, "h", description="plant calendar hours"))
     for p, name in enumerate(m.products):
-        table.add(Tag((line, "Orders", f"Backlog_{name}"), "Int32", lambda p=p: len(m.backlog[p]), "orders", 0, None,
+        table.add(Tag((line, "Orders", f"Backlog_{name}"), "Int32", _at(lambda p: len(m.backlog[p]), p), "orders", 0, None,
                       description=f"orders of {name} waiting for finished goods"))
-        table.add(Tag((line, "Orders", f"Raw_{name}"), "Int32", lambda p=p: m.raw[p], "parts", 0, m.spec.raw.cap,
+        table.add(Tag((line, "Orders", f"Raw_{name}"), "Int32", _at(lambda p: m.raw[p], p), "parts", 0, m.spec.raw.cap,
                       description=f"raw material of {name} in stock"))
-        table.add(Tag((line, "Control", f"C_{name}"), "Int32", lambda p=p: m.conwip_cap[p], "cards", 1, MAX_CARDS,
-                      apply=lambda v, p=p: m.set_conwip(p, v), description=f"CONWIP cards of {name}"))
+        table.add(Tag((line, "Control", f"C_{name}"), "Int32", _at(lambda p: m.conwip_cap[p], p), "cards", 1, MAX_CARDS,
+                      apply=_setter(lambda p, v: m.set_conwip(p, v), p), description=f"CONWIP cards of {name}"))
         for i, base in enumerate(m.spec.policy.S[name]):
-            table.add(Tag((line, "Control", f"S{i + 1}_{name}"), "Int32", lambda b=base: b, "parts", 0, None,
+            table.add(Tag((line, "Control", f"S{i + 1}_{name}"), "Int32", _at(lambda b: b, base), "parts", 0, None,
                           description="base stock (initial stock) of the stage; fixed while running"))
     for s, pool in enumerate(m.pools):
         if pool is None:
             continue
         if m.shared:
-            table.add(Tag((line, "Control", f"K{s + 1}"), "Int32", lambda pool=pool: pool.cap, "cards", 1, MAX_CARDS,
-                          apply=lambda v, s=s: m.set_kanbans(s, 0, v), description=f"shared kanbans of stage {s + 1}"))
+            table.add(Tag((line, "Control", f"K{s + 1}"), "Int32", _at(lambda pl: pl.cap, pool), "cards", 1, MAX_CARDS,
+                          apply=_setter(lambda s, v: m.set_kanbans(s, 0, v), s), description=f"shared kanbans of stage {s + 1}"))
         else:
             for p, name in enumerate(m.products):
-                table.add(Tag((line, "Control", f"K{s + 1}_{name}"), "Int32", lambda pool=pool, p=p: pool.cap[p],
-                              "cards", 1, MAX_CARDS, apply=lambda v, s=s, p=p: m.set_kanbans(s, p, v),
+                table.add(Tag((line, "Control", f"K{s + 1}_{name}"), "Int32", _at(lambda sp: sp[0].cap[sp[1]], (pool, p)),
+                              "cards", 1, MAX_CARDS, apply=_setter(lambda sp, v: m.set_kanbans(sp[0], sp[1], v), (s, p)),
                               description=f"kanbans of stage {s + 1} for {name}"))
+
+
+def _at(read: Callable[[Any], Any], key: Any) -> Callable[[], Any]:
+    """A reader bound to `key` now (a loop variable), not to the loop's last value."""
+    return lambda: read(key)
+
+
+def _setter(apply: Callable[[Any, Any], None], key: Any) -> Callable[[Any], None]:
+    """An apply function bound to `key` now."""
+    return lambda v: apply(key, v)
 
 
 def _max_power(mach: Machine) -> float:
