@@ -33,9 +33,25 @@ class UserStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._users: dict[str, dict[str, str]] = json.loads(path.read_text()) if path.exists() else {}
+        self._stamp: tuple[int, int] | None = None
+        self._users: dict[str, dict[str, str]] = {}
+        self._reload()
+
+    def _reload(self) -> None:
+        """Re-read the file when it changed (users added or removed by `plant users` while the
+        server runs take effect at the next login, no restart needed)."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            self._users, self._stamp = {}, None
+            return
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp != self._stamp:
+            self._users = json.loads(self.path.read_text())
+            self._stamp = stamp
 
     def add(self, name: str, role: str, password: str) -> None:
+        self._reload()
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
         if not name or not password:
@@ -45,6 +61,7 @@ class UserStore:
         self._save()
 
     def remove(self, name: str) -> None:
+        self._reload()
         if self._users.pop(name, None) is None:
             raise KeyError(name)
         self._save()
@@ -55,19 +72,24 @@ class UserStore:
         tmp.write_text(json.dumps(self._users, indent=1))
         os.chmod(tmp, 0o600)
         tmp.replace(self.path)
+        st = self.path.stat()
+        self._stamp = (st.st_mtime_ns, st.st_size)
 
     def verify(self, name: str, password: str) -> str | None:
         """The user's role if the password is right, else None (same time either way)."""
+        self._reload()
         u = self._users.get(name)
         salt = bytes.fromhex(u["salt"]) if u else b"\0" * 16
         ok = hmac.compare_digest(_hash(password, salt), u["hash"] if u else "0" * 64)
         return u["role"] if u and ok else None
 
     def role(self, name: str) -> str | None:
+        self._reload()
         u = self._users.get(name)
         return u["role"] if u else None
 
     def names(self) -> list[str]:
+        self._reload()
         return sorted(self._users)
 
 

@@ -1,0 +1,87 @@
+"""`plant certs`: the server's trust list of client certificates. A refused client's
+certificate lands in <data dir>/pki/rejected; `plant certs trust NAME` moves it into
+pki/trusted, which the running server re-reads at the next connection (no restart)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from plantctl.errors import fail
+
+certs_app = typer.Typer(help="Client certificates the OPC UA server trusts or has refused.", no_args_is_help=True)
+
+DataDirOpt = Annotated[Path | None, typer.Option(help="data directory (default: $PLANT_DATA_DIR, else ./data)")]
+
+
+def _pki(data_dir: Path | None) -> Path:
+    from opcua_server.settings import ServerSettings
+    from plantctl.errors import load_settings
+
+    settings = load_settings(ServerSettings, None, {"data_dir": data_dir})
+    if not settings.data_dir.is_dir():
+        fail(f"data directory {settings.data_dir} does not exist (PLANT_DATA_DIR or --data-dir)")
+    return settings.data_dir / "pki"
+
+
+def _describe(path: Path) -> str:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    try:
+        cert = x509.load_der_x509_certificate(path.read_bytes())
+    except ValueError:
+        return "(not a DER certificate)"
+    cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    name = str(cn[0].value) if cn else "?"
+    return f"CN={name}, valid until {cert.not_valid_after_utc:%Y-%m-%d}"
+
+
+def _find(folder: Path, name: str) -> Path:
+    hits = sorted(p for p in folder.glob("*") if p.is_file() and p.name.startswith(name)) if folder.is_dir() else []
+    if len(hits) != 1:
+        where = f"{len(hits)} certificates" if hits else "no certificate"
+        fail(f"{where} in {folder} named {name}* (see `plant certs list`)")
+    return hits[0]
+
+
+def _move(src: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / src.name
+    src.replace(dest)
+    return dest
+
+
+@certs_app.command("list")
+def certs_list(data_dir: DataDirOpt = None) -> None:
+    """Trusted and rejected client certificates."""
+    pki = _pki(data_dir)
+    for state in ("trusted", "rejected"):
+        folder = pki / state
+        files = sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
+        for path in files:
+            typer.echo(f"{state}\t{path.name}\t{_describe(path)}")
+
+
+@certs_app.command("trust")
+def certs_trust(name: Annotated[str, typer.Argument(help="file name (or its start) in pki/rejected")],
+                data_dir: DataDirOpt = None) -> None:
+    """Trust a refused client certificate (moves it from pki/rejected to pki/trusted)."""
+    pki = _pki(data_dir)
+    dest = _move(_find(pki / "rejected", name), pki / "trusted")
+    typer.echo(f"trusted {dest.name}")
+
+
+@certs_app.command("reject")
+def certs_reject(name: Annotated[str, typer.Argument(help="file name (or its start) in pki/trusted")],
+                 data_dir: DataDirOpt = None) -> None:
+    """Stop trusting a client certificate (moves it from pki/trusted to pki/rejected)."""
+    pki = _pki(data_dir)
+    dest = _move(_find(pki / "trusted", name), pki / "rejected")
+    typer.echo(f"no longer trusted: {dest.name}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(certs_app, name="certs")
