@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from plantctl.errors import check_data_dir, check_port, fail, load_settings, port_in_use_message
-from plc_sim.model.spec import PlantFileError, load_plant
+from plc_sim.model.spec import PlantFileError, PlantSpec, load_plant
 from plc_sim.model.variants import VariantError, build_variant
 from plc_sim.model.vocab import ROLES
 
@@ -52,7 +52,7 @@ def _run(config: Path | None, plc_overrides: dict[str, object], server_overrides
     except (PlantFileError, VariantError) as e:
         fail(str(e))
     plc = PlcRuntime(spec, seed=cfg.seed, time_factor=cfg.time_factor, scan_s=cfg.scan_s,
-                     overrun_report_s=cfg.overrun_report_s)
+                     overrun_report_s=cfg.overrun_report_s, start_h=start_hour(spec, cfg.seed, cfg.start_h))
     daemon = PlcDaemon(plc, settings)
     try:
         asyncio.run(daemon.serve(on_ready=lambda url: typer.echo(f"listening at {url}", err=True)))
@@ -61,6 +61,15 @@ def _run(config: Path | None, plc_overrides: dict[str, object], server_overrides
         if message is None:
             raise
         fail(message)
+
+
+def start_hour(spec: PlantSpec, seed: int, start_h: float | None) -> float:
+    """The configured start hour, or the plant's first hour on shift."""
+    if start_h is not None:
+        return start_h
+    from plc_sim.model.line import LineModel
+
+    return LineModel(spec, seed).first_shift_h()
 
 
 def register(app: typer.Typer) -> None:

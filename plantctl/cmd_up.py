@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from pydantic import Field
 
-from plantctl.cmd_plc import DataDirOpt, HostOpt, PlantOpt, PortOpt, TimeFactorOpt
+from plantctl.cmd_plc import DataDirOpt, HostOpt, PlantOpt, PortOpt, TimeFactorOpt, start_hour
 from plantctl.errors import check_data_dir, check_port, fail, load_settings, port_in_use_message
 from twin_core.settings import TwinSettings
 
@@ -255,7 +255,8 @@ class Up:
 
         cfg = self.cfg
         self.plc = PlcRuntime(cfg.spec, seed=cfg.plc.seed, time_factor=cfg.plc.time_factor, scan_s=cfg.plc.scan_s,
-                              overrun_report_s=cfg.plc.overrun_report_s)
+                              overrun_report_s=cfg.plc.overrun_report_s,
+                              start_h=start_hour(cfg.spec, cfg.plc.seed, cfg.plc.start_h))
         self.daemon = PlcDaemon(self.plc, cfg.server, shutdown_timeout_s=SERVER_STOP_S)
         loop = asyncio.get_running_loop()
         self._install_signals()

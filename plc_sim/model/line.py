@@ -564,6 +564,20 @@ class LineModel:
         if until > self.env.now:
             self.env.run(until=until)
 
+    def first_shift_h(self, step_h: float = 0.25) -> float:
+        """The first calendar hour of the first week (to `step_h`) at which a station is on
+        shift: where a demo or a PLC starts so that the plant moves at once."""
+        for k in range(int(168 / step_h)):
+            h = k * step_h
+            for s in range(self.n_stages):
+                plan = self.shift_plan[s]
+                if plan is None:
+                    if self.calendar.is_working(h):
+                        return h
+                elif shift_status(self.spec.shift_plans[plan], self.calendar.to_working(h))[0]:
+                    return h
+        return 0.0
+
     def run_calendar(self, until_h: float) -> None:
         """Advance to calendar hour `until_h` (the line works only in its shifts)."""
         self.run_working(self.calendar.to_working(until_h))

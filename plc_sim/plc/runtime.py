@@ -83,7 +83,8 @@ class PlcRuntime:
     """One simulated PLC over one line model."""
 
     def __init__(self, spec: PlantSpec, seed: int = 1, time_factor: float | None = 60.0,
-                 scan_s: float = 0.1, fast_step_h: float = 0.05, overrun_report_s: float = 60.0) -> None:
+                 scan_s: float = 0.1, fast_step_h: float = 0.05, overrun_report_s: float = 60.0,
+                 start_h: float = 0.0) -> None:
         if time_factor is not None and time_factor <= 0:
             raise ValueError("time_factor must be positive (or None for as fast as possible)")
         self.spec = spec
@@ -94,6 +95,10 @@ class PlcRuntime:
         self.alarms = AlarmBook()
         self._noise_rng = random.Random(seed)
         self.calendar_h = 0.0
+        if start_h > 0:  # the plant runs up to its start hour; KPIs count from there
+            self.model.run_calendar(start_h)
+            self.model.reset_stats()
+            self.calendar_h = start_h
         self.table = build_tags(self.model, self.alarms, self.noise, self.calendar_hours,
                                 lambda: self.time_factor or 0.0)
         self.scans = 0
@@ -112,7 +117,7 @@ class PlcRuntime:
         self._async_scan_listeners: list[Callable[[list[Tag]], Awaitable[None]]] = []
         self._machine_names = {x.name for row in self.model.machines for x in row}
         self.model.listeners.append(self._on_model_event)
-        self.table.refresh(0.0)
+        self.table.refresh(self.calendar_h)
 
     # --- time ---------------------------------------------------------------------------
 

@@ -30,6 +30,9 @@ class PlcSettings(PartSettings):
     as possible."""
     scan_s: float = Field(default=0.1, gt=0)
     """Scan period in wall seconds."""
+    start_h: float | None = Field(default=None, ge=0)
+    """Plant calendar hour to start at; None: the first hour a station is on shift (the gear
+    line: Monday 06:00), so that a demo moves from its first second."""
     overrun_report_s: float = Field(default=60.0, ge=0)
     """At most one `scan_overrun` event (low severity, counting the overruns) per this many
     seconds: a slow machine flooding the event log."""

@@ -184,3 +184,22 @@ def test_maintenance_plan_is_a_setpoint_written_as_json(plc):
     plc.scan(plc.calendar_h + 0.1)
     assert cnc.maint_spec.plan == [(40.0, 2.0), (200.0, 3.5)] and cnc.maint_spec.policy == "plan"
     assert plc.table.get(key).value == "[[40.0, 2.0], [200.0, 3.5]]"
+
+
+def test_a_plc_started_at_the_first_shift_moves_at_once():
+    """The demo starts in a working shift: Monday 06:00 on the gear line, stations on shift,
+    machines not off (issue: `make run` showed nothing but PlantTime for six wall minutes)."""
+    from plc_sim.model.line import LineModel
+
+    spec = load_plant("gear_line")
+    start = LineModel(spec, 1).first_shift_h()
+    assert start == 6.0
+    plc = PlcRuntime(spec, seed=1, time_factor=None, start_h=start)
+    assert plc.calendar_h == 6.0 and plc.table.get("GearLine/KPIs/PlantTime").value == 6.0
+    assert plc.table.get("GearLine/MP1/ShiftActive").value is True
+    plc.scan(6.5)
+    assert any(m.state != "off" for row in plc.model.machines for m in row)
+    night = PlcRuntime(spec, seed=1, time_factor=None)
+    night.scan(0.5)
+    assert night.table.get("GearLine/MP1/ShiftActive").value is False
+    assert all(m.state == "off" for row in night.model.machines for m in row), "off-shift machines are off"
