@@ -15,7 +15,7 @@ plant time) is what the OPC UA server publishes. What it does not show is filled
   S-KAP: every `C_<P>` tag then shows the same count); and the production requests that
   wait for an input part or a kanban (not published), from what the control policy implies:
   under HK-CONWIP each buffered part asks the next stage and each free CONWIP card the first
-  (the policy's own start); under BK-CONWIP the base-stock invariant (stock position = base
+  (as the policy starts a line); under BK-CONWIP the base-stock invariant (stock position = base
   stock) gives the open demand tokens of each stage, which join kanban and input part as
   the line joins them (only when both are there);
 - from the calendar: whether each station is on shift at the observed hour (a machine of a
@@ -127,13 +127,20 @@ def model_from_observation(spec: PlantSpec, obs: Observation, seed: int = 0) -> 
 def _requests(m: LineModel, obs: Observation, at_stage: list[list[int]]) -> None:
     """Re-issue the production requests the observation implies (they are not published).
     HK-CONWIP: every part in an output buffer is a request of the next stage waiting for a
-    kanban, every free CONWIP card a request at stage 1, as at a model's start. BK-CONWIP:
+    kanban, every free CONWIP card a request at stage 1 (a shared count dealt out in turn), as
+    at a model's start. BK-CONWIP:
     the base-stock invariant gives the demand tokens still open at stage s, for each product
     S(>=s) + backlog - parts at or after s; they are handed to the line in turn over the
     products and join a kanban and an input part (at stage 1 a raw blank and a free CONWIP
     card) only where those are there, as any token does."""
     if not broadcasts_demand(m.model_name):
-        m.policy.start(m)
+        for s in range(1, m.n_stages):
+            for p in range(m.n_products):
+                for _ in range(m.buf[s - 1][p]):
+                    m.request(s, p)
+        # a product drawn for a part the PLC does not name may overdraw its count: no request
+        for p in m.interleaved([max(f, 0) for f in m.free_cards_by_product()]):
+            m.request(0, p)
         return
     at_or_after = [[sum(row[p] for row in at_stage[s:]) for p in range(m.n_products)] for s in range(m.n_stages)]
     for s in range(m.n_stages):
