@@ -11,10 +11,17 @@ plant time) is what the OPC UA server publishes. What it does not show is filled
   fresh model of `spec`), wear where it is not published (zero; where it is, the failure
   threshold is drawn given survival to the observed wear) and the statistics (from now);
 - derived: cards in use, from the parts of each product in each stage (queue, machine,
-  output buffer); and the production requests that wait for an input part or a kanban (not
-  published), from what the control policy implies: under HK-CONWIP each buffered part asks
-  the next stage and each free CONWIP card the first; under BK-CONWIP the base-stock
-  invariant (stock position = base stock) gives the open demand tokens of each stage.
+  output buffer), per CONWIP count (one per product under D-KAP, one for the line under
+  S-KAP: every `C_<P>` tag then shows the same count); and the production requests that
+  wait for an input part or a kanban (not published), from what the control policy implies:
+  under HK-CONWIP each buffered part asks the next stage and each free CONWIP card the first
+  (as the policy starts a line); under BK-CONWIP the base-stock invariant (stock position = base
+  stock) gives the open demand tokens of each stage, which join kanban and input part as
+  the line joins them (only when both are there);
+- from the calendar: whether each station is on shift at the observed hour (a machine of a
+  station off shift is `off`, or finishes the job in hand first). A machine shown `off`
+  while its station is on shift (and was already before: not at the instant the shift
+  begins) is taken as stopped by an operator (the PLC's stop command) and stays stopped.
 
 The model is assembled as snapshot data (`LineModel.snapshot()` of a fresh model of `spec`,
 with every time moved to the observed plant time and the observed state written in) and
@@ -28,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from .calendar import WEEK_H, shift_status
 from .cards import DedicatedPool, SharedPool
 from .line import LineModel
 from .spec import Dist, PlantSpec
@@ -39,6 +47,10 @@ OBSERVE_STREAM = 0x0B5E
 
 SURVIVOR_TRIES = 1000
 """Draws tried for a time to failure beyond the observed time up, before giving up on aging."""
+
+SHIFT_EDGE_H = 1e-6
+"""A machine shown `off` this soon after its station's shift began may not have been
+switched on yet (the change and the reading fall on the same instant): not taken as stopped."""
 
 _MACHINE_TIMES = ("next_failure", "repair_end", "next_maint", "fail_at", "wake_end", "standby_at", "job_end",
                   "maint_end")
@@ -85,16 +97,24 @@ def model_from_observation(spec: PlantSpec, obs: Observation, seed: int = 0) -> 
         jobs.append(row)
     in_hand = [[0] * len(products) for _ in range(n)]
     for s, st in enumerate(spec.stations):
-        load = _load(spec, s)
+        on_shift = was_on = True
+        if st.shift is not None:
+            plan = spec.shift_plans[st.shift]
+            on_shift, was_on = shift_status(plan, now)[0], shift_status(plan, now - SHIFT_EDGE_H)[0]
+        load = _load(spec, s) if on_shift else 0.0
         for ms in st.machines:
             mach = fresh.machine(ms.name)
-            held = _machine_state(snap["machines"][ms.name], mach, obs, now, draw, mix, products, load)
+            d = snap["machines"][ms.name]
+            d["off_shift"] = not on_shift
+            held = _machine_state(d, mach, obs, now, draw, mix, products, load)
+            if on_shift and was_on and obs.machine_status.get(ms.name) == "off":
+                d["stopped"] = True
             if held is not None:
                 in_hand[s][held] += 1
     buf = [[int(obs.buffers.get(st.name, {}).get(name, 0)) for name in products] for st in spec.stations]
     at_stage = [[queued[s][p] + in_hand[s][p] + buf[s][p] for p in range(len(products))] for s in range(n)]
     _flow(snap, spec, obs, now, jobs, buf, at_stage)
-    _cards(snap, spec, obs, at_stage)
+    _cards(snap, spec, obs, at_stage, fresh.conwip_cap.key)
     model = LineModel.from_snapshot(spec, snap)
     for machines in model.machines:
         for m in machines:
@@ -107,23 +127,28 @@ def model_from_observation(spec: PlantSpec, obs: Observation, seed: int = 0) -> 
 def _requests(m: LineModel, obs: Observation, at_stage: list[list[int]]) -> None:
     """Re-issue the production requests the observation implies (they are not published).
     HK-CONWIP: every part in an output buffer is a request of the next stage waiting for a
-    kanban, every free CONWIP card a request at stage 1 (as at a model's start). BK-CONWIP:
+    kanban, every free CONWIP card a request at stage 1 (a shared count dealt out in turn), as
+    at a model's start. BK-CONWIP:
     the base-stock invariant gives the demand tokens still open at stage s, for each product
-    S(>=s) + backlog - parts at or after s."""
-    n, products = m.n_stages, m.products
+    S(>=s) + backlog - parts at or after s; they are handed to the line in turn over the
+    products and join a kanban and an input part (at stage 1 a raw blank and a free CONWIP
+    card) only where those are there, as any token does."""
     if not broadcasts_demand(m.model_name):
-        for s in range(1, n):
-            for p in range(len(products)):
+        for s in range(1, m.n_stages):
+            for p in range(m.n_products):
                 for _ in range(m.buf[s - 1][p]):
                     m.request(s, p)
-        for p in m.interleaved([max(f, 0) for f in m.conwip_free]):
+        # a product drawn for a part the PLC does not name may overdraw its count: no request
+        for p in m.interleaved([max(f, 0) for f in m.free_cards_by_product()]):
             m.request(0, p)
         return
-    for s in range(n):
-        open_tokens = [sum(m.spec.policy.S[name][s:]) + int(obs.backlog.get(name, 0))
-                       - sum(row[p] for row in at_stage[s:]) for p, name in enumerate(products)]
+    at_or_after = [[sum(row[p] for row in at_stage[s:]) for p in range(m.n_products)] for s in range(m.n_stages)]
+    for s in range(m.n_stages):
+        open_tokens = [sum(m.spec.policy.S[name][s:]) + int(obs.backlog.get(name, 0)) - at_or_after[s][p]
+                       for p, name in enumerate(m.products)]
         for p in m.interleaved([max(t, 0) for t in open_tokens]):
-            m.request(s, p)
+            m.tokens[s][p] += 1
+            m.join(s, p)
 
 
 def _shift_times(snap: dict[str, Any], now: float) -> None:
@@ -159,9 +184,15 @@ def _pick(draw: Stream, mix: list[float]) -> int:
 
 
 def _load(spec: PlantSpec, s: int) -> float:
-    """The share of time a machine of station s is busy: demand x processing time / machines."""
+    """The share of its working time a machine of station s is busy: demand x processing
+    time / machines, over the share of calendar time the station works (its shift plan)."""
     work = sum(spec.processing_hours(p, s).mean / spec.demand[p].interarrival.mean for p in spec.product_names)
-    return min(work / len(spec.stations[s].machines), 1.0)
+    st = spec.stations[s]
+    share = 1.0
+    if st.shift is not None:
+        plan = spec.shift_plans[st.shift]
+        share = plan.days_per_week * sum(b - a for a, b in plan.windows) / WEEK_H
+    return min(work / len(st.machines) / max(share, 1e-9), 1.0)
 
 
 def _machine_state(d: dict[str, Any], mach: Any, obs: Observation, now: float, draw: Stream, mix: list[float],
@@ -226,6 +257,7 @@ def _flow(snap: dict[str, Any], spec: PlantSpec, obs: Observation, now: float, j
     snap["raw"] = [int(obs.raw.get(p, snap["raw"][i])) for i, p in enumerate(products)]
     snap["backlog"] = [[now] * int(obs.backlog.get(p, 0)) for p in products]
     snap["recycle"] = [0, None]
+    snap["tokens"] = [[0] * len(products) for _ in range(n)]
     st = snap["stats"]
     st["wip"] = [sum(at_stage[s]) if s < n - 1 else sum(at_stage[s]) - sum(buf[s]) for s in range(n)]
     st["wip_area"] = [0.0] * n
@@ -235,14 +267,28 @@ def _flow(snap: dict[str, Any], spec: PlantSpec, obs: Observation, now: float, j
     st["demand_n"] = [0] * len(products)
     st["delivered"] = [0] * len(products)
     st["lost"] = [0] * len(products)
+    st["returned"] = [0] * len(products)
+    st["scrapped"] = [0] * len(products)
     st["life"] = {"released": 0, "delivered": 0, "scrapped": 0, "initial": sum(map(sum, at_stage))}
 
 
-def _cards(snap: dict[str, Any], spec: PlantSpec, obs: Observation, at_stage: list[list[int]]) -> None:
+def _cards(snap: dict[str, Any], spec: PlantSpec, obs: Observation, at_stage: list[list[int]],
+           key: list[int]) -> None:
+    """Card counts and free cards. CONWIP counts by `key` (product -> count, as in
+    `CardCounts`): a count shared by several products (S-KAP) is read from the first of
+    their `C_<P>` tags observed (they all show it) and is held by all their parts."""
     products = spec.product_names
-    caps = [int(obs.conwip.get(p, c)) for p, c in zip(products, snap["conwip_cap"], strict=True)]
+    caps = list(snap["conwip_cap"])
+    for k in range(len(caps)):
+        members = [name for p, name in enumerate(products) if key[p] == k]
+        seen = [obs.conwip[name] for name in members if name in obs.conwip]
+        if seen:
+            caps[k] = int(seen[0])
+    held = [0] * len(caps)
+    for p in range(len(products)):
+        held[key[p]] += sum(row[p] for row in at_stage)
     snap["conwip_cap"] = caps
-    snap["conwip_free"] = [caps[p] - sum(row[p] for row in at_stage) for p in range(len(products))]
+    snap["conwip_free"] = [c - h for c, h in zip(caps, held, strict=True)]
     for s, pool in enumerate(snap["pools"]):
         if pool is None:
             continue
@@ -276,7 +322,7 @@ def observation_of(m: LineModel, calendar_h: float | None = None,
     for i, p in enumerate(m.products):
         obs.backlog[p] = len(m.backlog[i])
         obs.raw[p] = m.raw[i]
-        obs.conwip[p] = m.conwip_cap[i]
+        obs.conwip[p] = m.conwip_cap[i]  # under S-KAP every product shows the one count
     for s, pool in enumerate(m.pools):
         if isinstance(pool, SharedPool):
             obs.kanbans[f"K{s + 1}"] = pool.cap

@@ -14,7 +14,8 @@ def observe(m: LineModel, calendar_h: float | None = None) -> Observation:
     return observation_of(m, calendar_h)
 
 
-@pytest.mark.parametrize("plant,model", [("gear_line", "BDOP"), ("gear_line", "HSOP"), ("auto_parts_cell", None)])
+@pytest.mark.parametrize("plant,model", [("gear_line", "BDOP"), ("gear_line", "BSOP"), ("gear_line", "HDOP"),
+                                         ("gear_line", "HSOP"), ("auto_parts_cell", None)])
 def test_model_from_observation_stands_where_the_plant_stands_and_runs_on(plant, model):
     from plc_sim.model.variants import build_variant
 
