@@ -32,6 +32,9 @@ CLIENT_QUEUE = 200_000
 """Notifications asyncua may hold for the mirror; an overflow forces a reconnect (and a marked gap)."""
 
 
+SEEN_EVENTS = 10_000
+"""EventIds remembered to drop an event reported again at another notifier."""
+
 class PlantChangedError(Exception):
     """The server came back with other tags than the plant the twin mirrors."""
 
@@ -40,6 +43,7 @@ class PlantChangedError(Exception):
 class MirrorStats:
     notifications: int = 0
     events: int = 0
+    duplicate_events: int = 0
     reconnects: int = 0
     overflows: int = 0
     problem: str = ""
@@ -53,6 +57,8 @@ class Mirror:
         self.stats = MirrorStats()
         self.layout: Layout | None = None
         self._paths: dict[ua.NodeId, str] = {}
+        self._seen_events: dict[bytes | str, None] = {}
+        """EventIds already handled, oldest first, at most SEEN_EVENTS of them."""
         self._lost = asyncio.Event()
         self.ready = asyncio.Event()
         """Set while subscribed (tests and the daemon wait on it)."""
@@ -230,6 +236,17 @@ class Mirror:
             self.historian.add(tag_point(path, value, status, stamp))
 
     def _event(self, e: Any) -> None:
+        """One plant event, once: a server reports an event at every notifier above its
+        source (machine, station, line, Server), and the twin subscribes to several."""
+        event_id = getattr(e, "EventId", None)
+        if event_id is not None:
+            key = bytes(event_id) if isinstance(event_id, (bytes, bytearray)) else repr(event_id)
+            if key in self._seen_events:
+                self.stats.duplicate_events += 1
+                return
+            self._seen_events[key] = None
+            if len(self._seen_events) > SEEN_EVENTS:
+                self._seen_events.pop(next(iter(self._seen_events)))
         ev = plant_event(e)
         self.state.add_event(ev)
         self.stats.events += 1

@@ -218,7 +218,7 @@ class LineModel:
     @staticmethod
     def interleaved(counts: list[int]) -> list[int]:
         """Products in round-robin order, `counts[p]` times each: fair initial requests."""
-        left = list(counts)
+        left = [max(n, 0) for n in counts]
         out: list[int] = []
         while any(left):
             for p, n in enumerate(left):

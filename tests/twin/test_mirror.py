@@ -61,6 +61,10 @@ async def test_events_and_alarm_conditions_arrive(tmp_path):
             ev = next(e for e in twin.state.events if e.kind == "breakdown")
             assert ev.severity >= 700 and ev.source in ("GearLine/MP1/MP1", "GearLine/MP2/MP2", "GearLine/MP3/MP3")
             assert ev.time is not None
+            await until(lambda: twin.mirror.stats.duplicate_events > 0, timeout=30,
+                        what="an event reported again at a notifier above its source")
+            keys = [(e.kind, e.source, e.time, e.condition, e.active, e.acked) for e in twin.state.events]
+            assert len(keys) == len(set(keys)), "every event is kept once"
 
 
 async def test_bad_quality_stays_bad(tmp_path):
