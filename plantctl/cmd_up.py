@@ -365,6 +365,8 @@ class Up:
         return 0
 
     async def _stop_twin(self, twin_task: asyncio.Task[None]) -> int:
+        if self.plc is not None:
+            self.plc.held = True  # plant time stands still: the twin flushes on a quiet plant
         self.twin_stop.set()
         try:
             await asyncio.wait_for(asyncio.shield(twin_task), TWIN_STOP_S)

@@ -47,14 +47,16 @@ class Twin:
         self.historian.start()
         self._task = asyncio.create_task(self.mirror.run(self._stop), name="mirror")
 
-    async def stop(self, flush_timeout_s: float = 5.0) -> None:
-        """Stop mirroring, then flush: pending points reach the spool, and the sink what it takes."""
+    async def stop(self, flush_timeout_s: float = 5.0, mirror_timeout_s: float = 2.0) -> None:
+        """Stop mirroring, then flush: pending points reach the spool, and the sink what it
+        takes within `flush_timeout_s`; the rest stays in the spool for the next start."""
         self._stop.set()
         if self._task is not None:
             try:
-                await asyncio.wait_for(self._task, 5.0)
+                await asyncio.wait_for(self._task, mirror_timeout_s)
             except TimeoutError:
                 self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
         await self.historian.close(flush_timeout_s)
 
     async def __aenter__(self) -> "Twin":

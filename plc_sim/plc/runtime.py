@@ -102,6 +102,8 @@ class PlcRuntime:
         self.table = build_tags(self.model, self.alarms, self.noise, self.calendar_hours,
                                 lambda: self.time_factor or 0.0)
         self.scans = 0
+        self.held = False
+        """Plant time stands still while held (a shutdown lets clients finish on a quiet plant)."""
         self.overruns = 0
         """Scans whose own work (advancing the plant, refreshing the tags) took longer than the period."""
         self.late_scans = 0
@@ -220,6 +222,9 @@ class PlcRuntime:
         t0, cal0 = loop.time(), self.calendar_h
         deadline = t0
         while not stop.is_set():
+            if self.held:
+                await asyncio.sleep(self.scan_s)
+                continue
             if self.time_factor is None:
                 await self._publish(self.scan(self.calendar_h + self.fast_step_h))
                 await asyncio.sleep(0)

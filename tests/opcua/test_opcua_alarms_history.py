@@ -76,7 +76,8 @@ async def test_the_server_object_gets_every_plant_and_condition_event(plant):
                                     for e in at_server.events), what="a plant event at the Server object")
         finally:
             stop()
-        assert any(getattr(e, "ConditionName", None) for e in at_line.events), "the line notifies its machines' alarms"
+        await until(lambda: any(getattr(e, "ConditionName", None) for e in at_line.events),
+                    what="the line notifying its machines' alarms")
         # the notifier tree: Server -> line -> stations -> machines, and truthful EventNotifier bits
         line = _node(c, idx, "GearLine")
         assert line.nodeid in {n.nodeid for n in await c.nodes.server.get_referenced_nodes(ua.ObjectIds.HasNotifier)}

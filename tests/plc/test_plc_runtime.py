@@ -203,3 +203,17 @@ def test_a_plc_started_at_the_first_shift_moves_at_once():
     night.scan(0.5)
     assert night.table.get("GearLine/MP1/ShiftActive").value is False
     assert all(m.state == "off" for row in night.model.machines for m in row), "off-shift machines are off"
+
+
+async def test_a_held_plc_keeps_plant_time_still():
+    plc = PlcRuntime(load_plant("gear_line"), seed=1, time_factor=None)
+    await _run_until(plc, 1.0)
+    plc.held = True
+    stop = asyncio.Event()
+    task = asyncio.create_task(plc.run(stop))
+    before = plc.calendar_h
+    for _ in range(5):
+        await asyncio.sleep(plc.scan_s)  # time passes on the wall clock; the plant must not move
+    stop.set()
+    await task
+    assert plc.calendar_h == before

@@ -185,7 +185,7 @@ class Historian:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         if self._tasks:
-            _done, late = await asyncio.wait(self._tasks, timeout=timeout_s)
+            _done, late = await asyncio.wait(self._tasks, timeout=timeout_s / 2)
             for t in late:
                 t.cancel()
             await asyncio.gather(*late, return_exceptions=True)
