@@ -64,8 +64,18 @@ async def test_mirrored_points_read_back_exactly(tmp_path, vm: VictoriaMetrics):
                 continue
             key = tuple(sorted({"__name__": f"{p.measurement}_{f}", **p.tags}.items()))
             expected.setdefault(key, {})[p.time_ns // 1_000_000] = float(v)
-    got = _by_series(await asyncio.to_thread(vm.export, '{__name__=~"tag_.*|event_.*"}'))
     want = {k: sorted(v.items()) for k, v in expected.items() if dict(k)["__name__"].startswith(("tag_", "event_"))}
+
+    def complete(got: dict[tuple, list[tuple[int, float]]]) -> bool:
+        return all([t for t, _v in got.get(k, [])] == [t for t, _v in pts] for k, pts in want.items())
+
+    # VictoriaMetrics makes a write searchable within about a second: poll the export with a deadline
+    deadline = time.monotonic() + 20
+    while True:
+        got = _by_series(await asyncio.to_thread(vm.export, '{__name__=~"tag_.*|event_.*"}'))
+        if complete(got) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.25)
     assert len(want) > 100, "tag and event series"
     for key, points in want.items():
         stored = got.get(key, [])
