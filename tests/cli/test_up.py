@@ -75,15 +75,15 @@ def plant_up(tmp_path: Path, *args: str, name: str = "up",
                 proc.wait()
 
 
-def stop(proc: subprocess.Popen[str], log: Path) -> float:
-    t0 = time.monotonic()
+def stop(proc: subprocess.Popen[str], log: Path) -> None:
+    """SIGTERM, then exit 0: plant up's own shutdown finished every part within its timeouts
+    (a part it had to abandon makes the exit 1). The wait is only a guard against a hang."""
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(STOP_S)
     except subprocess.TimeoutExpired:
         raise AssertionError(f"plant up did not stop within {STOP_S} s of SIGTERM:\n{_text(log)[-4000:]}") from None
     assert proc.returncode == 0, _text(log)[-4000:]
-    return time.monotonic() - t0
 
 
 def audit_entries(path: Path) -> list[dict[str, Any]]:
@@ -126,9 +126,8 @@ def test_plant_up_serves_mirrors_optimises_and_stops_on_sigterm(tmp_path: Path) 
         assert first["outcome"] in ("written", "kept", "refused", "readback_mismatch"), first
         assert first["snapshot"].startswith(f"opcua:{url}@plant_h="), "the optimizer read the live plant"
         assert "optimizer: job" in _text(log)
-        took = stop(proc, log)
+        stop(proc, log)
     text = _text(log)
-    assert took < STOP_S
     assert "Traceback" not in text, text[-4000:]
     order = [text.index(x) for x in ("optimizer stopped", "twin_core.daemon: stopped", "OPC UA server stopped",
                                      "plant up stopped cleanly")]

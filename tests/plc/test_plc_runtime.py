@@ -70,8 +70,7 @@ async def test_a_scan_longer_than_its_period_is_reported_as_an_overrun():
     await task
     assert plc.overruns >= 1
     took = events[0].info["took_ms"]
-    assert took >= 2 * plc.scan_s * 1000 and "scan took" in events[0].message
-    assert f"period {plc.scan_s * 1000:.0f} ms" in events[0].message
+    assert f"scan took {took:.0f} ms (period {plc.scan_s * 1000:.0f} ms)" in events[0].message
 
 
 async def test_overruns_are_rate_limited_and_a_busy_loop_is_no_overrun():
