@@ -5,10 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
-from asyncua import Client, ua
+from asyncua import ua
 from asyncua.common.events import get_filter_from_event_type
 
-from tests.support.opcua_harness import NS, USERS, running_plant, until
+from tests.support.opcua_harness import NS, running_plant, until
+from tests.support.opcua_harness import client as _client
+from tests.support.opcua_harness import plant_node as _node
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -21,16 +23,6 @@ async def plant(tmp_path_factory):
         yield plc, srv
 
 
-def _client(srv, user: str | None = None) -> Client:
-    c = Client(srv.url, timeout=10)
-    if user:
-        c.set_user(user)
-        c.set_password(USERS[user][1])
-    return c
-
-
-def _node(c: Client, idx: int, path: str):
-    return c.get_node(ua.NodeId(f"Plant/{path}", idx))
 
 
 class Collect:

@@ -6,10 +6,12 @@ import math
 
 import pytest
 import pytest_asyncio
-from asyncua import Client, ua
+from asyncua import ua
 
 from plc_sim.plc.checks import MAX_TEXT_CHARS
-from tests.support.opcua_harness import NS, USERS, running_plant, until
+from tests.support.opcua_harness import NS, running_plant, until
+from tests.support.opcua_harness import client as _client
+from tests.support.opcua_harness import plant_node as _node
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -20,16 +22,6 @@ async def plant(tmp_path_factory):
         yield plc, srv
 
 
-def _client(srv, user: str | None = None) -> Client:
-    c = Client(srv.url, timeout=10)
-    if user:
-        c.set_user(user)
-        c.set_password(USERS[user][1])
-    return c
-
-
-def _node(c: Client, idx: int, path: str):
-    return c.get_node(ua.NodeId(f"Plant/{path}", idx))
 
 
 def _double(v: float) -> ua.Variant:

@@ -7,7 +7,9 @@ import pytest_asyncio
 from asyncua import Client, ua
 
 from plc_sim.plc.runtime import PLANT_EPOCH
-from tests.support.opcua_harness import NS, USERS, running_plant, until
+from tests.support.opcua_harness import NS, running_plant, until
+from tests.support.opcua_harness import client as _client
+from tests.support.opcua_harness import plant_node as _node
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -18,20 +20,10 @@ async def plant(tmp_path_factory):
         yield plc, srv
 
 
-def _client(srv, user: str | None = None) -> Client:
-    c = Client(srv.url, timeout=10)
-    if user:
-        c.set_user(user)
-        c.set_password(USERS[user][1])
-    return c
-
 
 async def _ns(c: Client) -> int:
     return await c.get_namespace_index(NS)
 
-
-def _node(c: Client, idx: int, path: str):
-    return c.get_node(ua.NodeId(f"Plant/{path}", idx))
 
 
 async def test_browse_finds_every_machine_typed(plant):

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from asyncua import Client, Node, ua
+
 from opcua_server import daemon
 from opcua_server.server import PlantServer
 from opcua_server.settings import ServerSettings
@@ -59,3 +61,17 @@ async def until(predicate, timeout: float = 20.0, what: str = "condition") -> No
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+def client(srv: PlantServer, user: str | None = None) -> Client:
+    """An asyncua client of the test plant, logged in as one of USERS (anonymous: None)."""
+    c = Client(srv.url, timeout=10)
+    if user:
+        c.set_user(user)
+        c.set_password(USERS[user][1])
+    return c
+
+
+def plant_node(c: Client, idx: int, path: str) -> Node:
+    """The node of a browse path below Objects/Plant (its string NodeId)."""
+    return c.get_node(ua.NodeId(f"Plant/{path}", idx))
