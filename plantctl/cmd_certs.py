@@ -9,11 +9,10 @@ from typing import Annotated
 
 import typer
 
+from plantctl.cmd_plc import DataDirOpt
 from plantctl.errors import fail
 
 certs_app = typer.Typer(help="Client certificates the OPC UA server trusts or has refused.", no_args_is_help=True)
-
-DataDirOpt = Annotated[Path | None, typer.Option(help="data directory (default: $PLANT_DATA_DIR, else ./data)")]
 
 
 def _pki(data_dir: Path | None) -> Path:
@@ -39,17 +38,24 @@ def _describe(path: Path) -> str:
     return f"CN={name}, valid until {cert.not_valid_after_utc:%Y-%m-%d}"
 
 
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
+
+
 def _find(folder: Path, name: str) -> Path:
-    hits = sorted(p for p in folder.glob("*") if p.is_file() and p.name.startswith(name)) if folder.is_dir() else []
+    hits = [p for p in _files(folder) if p.name.startswith(name)]
     if len(hits) != 1:
         where = f"{len(hits)} certificates" if hits else "no certificate"
         fail(f"{where} in {folder} named {name}* (see `plant certs list`)")
     return hits[0]
 
 
-def _move(src: Path, folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    dest = folder / src.name
+def _move(data_dir: Path | None, name: str, source: str, target: str) -> Path:
+    """Move certificate `name*` from pki/<source> to pki/<target>."""
+    pki = _pki(data_dir)
+    src = _find(pki / source, name)
+    (pki / target).mkdir(parents=True, exist_ok=True)
+    dest = pki / target / src.name
     src.replace(dest)
     return dest
 
@@ -59,9 +65,7 @@ def certs_list(data_dir: DataDirOpt = None) -> None:
     """Trusted and rejected client certificates."""
     pki = _pki(data_dir)
     for state in ("trusted", "rejected"):
-        folder = pki / state
-        files = sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
-        for path in files:
+        for path in _files(pki / state):
             typer.echo(f"{state}\t{path.name}\t{_describe(path)}")
 
 
@@ -69,8 +73,7 @@ def certs_list(data_dir: DataDirOpt = None) -> None:
 def certs_trust(name: Annotated[str, typer.Argument(help="file name (or its start) in pki/rejected")],
                 data_dir: DataDirOpt = None) -> None:
     """Trust a refused client certificate (moves it from pki/rejected to pki/trusted)."""
-    pki = _pki(data_dir)
-    dest = _move(_find(pki / "rejected", name), pki / "trusted")
+    dest = _move(data_dir, name, "rejected", "trusted")
     typer.echo(f"trusted {dest.name}")
 
 
@@ -78,8 +81,7 @@ def certs_trust(name: Annotated[str, typer.Argument(help="file name (or its star
 def certs_reject(name: Annotated[str, typer.Argument(help="file name (or its start) in pki/trusted")],
                  data_dir: DataDirOpt = None) -> None:
     """Stop trusting a client certificate (moves it from pki/trusted to pki/rejected)."""
-    pki = _pki(data_dir)
-    dest = _move(_find(pki / "trusted", name), pki / "rejected")
+    dest = _move(data_dir, name, "trusted", "rejected")
     typer.echo(f"no longer trusted: {dest.name}")
 
 
