@@ -97,7 +97,9 @@ async def _describe(node: Node, text: str) -> None:
 
 
 _FOLDERS = {"KPIs": "key performance indicators of the line since the warm-up, and its clocks",
-            "Orders": "order backlog and raw material per product", "Control": "control setpoints and commands"}
+            "Orders": "order backlog and raw material per product", "Control": "control setpoints and commands",
+            "Recommendations": "setpoint changes proposed by an engineer (the optimizer in advisory mode), applied or "
+                               "dismissed by an operator"}
 
 
 async def _parent(pn: PlantNodes, path: tuple[str, ...]) -> Node:

@@ -237,18 +237,17 @@ class PlantServer:
 
     async def _add_methods(self, idx: int) -> None:
         """One OPC UA method per command of the PLC's command table: machine commands on
-        every machine, line commands on the line's Control folder."""
+        every machine, line commands on their folder of the line (Control, Recommendations)."""
         pn = self.nodes
         assert pn is not None, "the address space is built before the methods"
         line = self.plc.spec.line
-        control = pn.objects.get((line, "Control"))
         for spec in COMMANDS.values():
             if spec.target == "machine":
                 for path, obj in pn.objects.items():
                     if path[1:] in self._machine_paths:
                         await self._add_method(idx, obj, path, spec, path[2])
-            elif control is not None:
-                await self._add_method(idx, control, (line, "Control"), spec, None)
+            elif (folder := pn.objects.get((line, spec.folder))) is not None:
+                await self._add_method(idx, folder, (line, spec.folder), spec, None)
 
     async def _add_method(self, idx: int, parent: Node, path: tuple[str, ...], spec: CommandSpec,
                           machine: str | None) -> None:

@@ -136,7 +136,14 @@ def _run(settings: OptimizerSettings, job: JobSettings, link_factory: LinkFactor
     if not verdict.accepted:
         return out | {"outcome": "kept", "reasons": verdict.reasons, "written": {}}
     changes = changes_of(problem, result.best.sets, current, now_h)
-    report = asyncio.run(_write(link_factory(settings, base), changes))
+    link = link_factory(settings, base)
+    if settings.mode == "advisory":
+        report = asyncio.run(_recommend(link, changes, _summary(job, verdict)))
+        clock.lap("recommend_s")
+        return out | {"outcome": report.outcome, "reasons": [] if report.outcome == "recommended" else [report.detail],
+                      "recommendation": report.detail, "recommended": changes, "written": {},
+                      "writes": report.as_json()}
+    report = asyncio.run(_write(link, changes))
     clock.lap("write_s")
     return out | {"outcome": report.outcome, "reasons": [report.detail] if report.detail else [],
                   "written": changes, "writes": report.as_json()}
@@ -164,6 +171,19 @@ def _objectives(verdict: Verdict) -> dict[str, Any]:
 async def _read(link: PlantLink, keys: list[str]) -> tuple[dict[str, Value], float]:
     async with link:
         return await link.read(keys), await link.plant_time()
+
+
+def _summary(job: JobSettings, verdict: Verdict) -> str:
+    """What an operator reads beside a recommendation: the job, and the verified gain."""
+    name = next(iter(verdict.current), "")
+    before, after = verdict.current.get(name), verdict.candidate.get(name)
+    gain = f"{name} {before.mean:.6g} -> {after.mean:.6g} on {after.n} paired replications" if before and after else ""
+    return f"{job.name} ({job.problem}, {job.algorithm}): {gain}, p={verdict.p_value:.3g}"
+
+
+async def _recommend(link: PlantLink, changes: dict[str, Value], summary: str) -> Any:
+    async with link:
+        return await link.recommend(changes, summary)
 
 
 async def _write(link: PlantLink, changes: dict[str, Value]) -> Any:

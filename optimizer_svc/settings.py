@@ -65,6 +65,9 @@ class OptimizerSettings(PartSettings):
     application_uri: str = "urn:plant-twin:optimizer"
     data_dir: Path = Path("data/optimizer")
     """The optimizer's certificate (pki/own), its audit log (audit.jsonl)."""
+    mode: Literal["autonomous", "advisory"] = "autonomous"
+    """autonomous: write verified setpoints; advisory: publish them as a recommendation
+    (Recommendations/Recommend) that an operator applies or dismisses."""
     timeout_s: float = Field(default=10.0, gt=0)
     readback_timeout_s: float = Field(default=10.0, gt=0)
 

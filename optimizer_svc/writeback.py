@@ -148,6 +148,28 @@ class PlantLink:
             out[key] = await (await self.node(ref)).read_value()
         return out
 
+    async def recommend(self, changes: Mapping[str, Value], summary: str) -> WriteReport:
+        """Advisory mode: publish the changes as one recommendation (the server's
+        Recommendations/Recommend method checks every one) for an operator to apply."""
+        assert self.client is not None
+        report = WriteReport(outcome="recommended")
+        doc: dict[str, Value] = {}
+        for key, value in changes.items():
+            for ref in tag_refs(self.spec, key):
+                path = "/".join(ref.path)
+                doc[path] = _variant(value, ref.dtype).Value
+                report.writes.append(TagWrite(key, f"Objects/Plant/{path}", value, "Recommended"))
+        folder = await self.client.nodes.objects.get_child([f"{self._ns}:Plant", f"{self._ns}:{self.spec.line}",
+                                                            f"{self._ns}:Recommendations"])
+        try:
+            report.detail = str(await folder.call_method(f"{self._ns}:Recommend", json.dumps(doc), summary))
+        except UaStatusCodeError as e:
+            report.outcome, report.detail = "refused", f"Recommend refused: {ua.StatusCode(e.code).name}"
+            for w in report.writes:
+                w.status = ua.StatusCode(e.code).name
+            log.warning("%s", report.detail)
+        return report
+
     async def write(self, changes: Mapping[str, Value]) -> WriteReport:
         """Writes each change, stopping at the first refusal (and restoring what this run had
         written), then reads every written value back until it shows or the deadline passes."""

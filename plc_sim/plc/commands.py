@@ -19,6 +19,7 @@ from plc_sim.model.vocab import DataType, Role
 
 from .alarms import AlarmBook
 from .checks import Refusal, Rejected, check_value, clip
+from .recommendations import RecommendationBook
 
 
 class Command(enum.StrEnum):
@@ -31,9 +32,13 @@ class Command(enum.StrEnum):
     MAINTAIN = "maintain"
     SET_KANBANS = "set_kanbans"
     SET_CONWIP = "set_conwip"
+    RECOMMEND = "recommend"
+    APPLY_RECOMMENDATION = "apply_recommendation"
+    DISMISS_RECOMMENDATION = "dismiss_recommendation"
 
 
 Target = Literal["machine", "line"]
+"""A machine command is a method of every machine, a line command one of a folder of the line."""
 
 
 @dataclass(frozen=True)
@@ -49,12 +54,15 @@ class Arg:
 
 @dataclass(frozen=True)
 class CommandContext:
-    """What a handler works on: the line model, the alarm book, and the addressed machine
-    (None for a line command)."""
+    """What a handler works on: the line model, the alarm book, the addressed machine (None
+    for a line command), the recommendations, and who calls with which role."""
 
     model: LineModel
     alarms: AlarmBook
     machine: Machine | None
+    recommendations: RecommendationBook
+    user: str
+    role: Role | None
 
 
 Handler = Callable[[CommandContext, Mapping[str, Any]], str]
@@ -73,6 +81,8 @@ class CommandSpec:
     handler: Handler
     args: tuple[Arg, ...] = ()
     event: str | None = None
+    folder: str = "Control"
+    """The line's folder that holds a line command's method."""
 
     def checked_args(self, args: Mapping[str, Any]) -> dict[str, Any]:
         """The arguments if every one is there, known, and of its type and range; else Rejected."""
@@ -153,8 +163,23 @@ def _set_conwip(ctx: CommandContext, args: Mapping[str, Any]) -> str:
     return "CONWIP cards set"
 
 
+def _recommend(ctx: CommandContext, args: Mapping[str, Any]) -> str:
+    rec = ctx.recommendations.add(args["changes"], args["summary"], ctx.user, ctx.role, ctx.model.env.now)
+    return f"recommendation {rec.id}: {len(rec.changes)} setpoint change(s), open"
+
+
+def _apply_recommendation(ctx: CommandContext, args: Mapping[str, Any]) -> str:
+    rec = ctx.recommendations.apply(args["id"], ctx.user)
+    return f"recommendation {rec.id} applied: {', '.join(f'{k}={clip(v, 64)}' for k, v in rec.changes.items())}"
+
+
+def _dismiss_recommendation(ctx: CommandContext, args: Mapping[str, Any]) -> str:
+    return f"recommendation {ctx.recommendations.dismiss(args['id'], ctx.user).id} dismissed"
+
+
 _CARDS = Arg("value", "Int32", f"the new card count, 1..{MAX_CARDS}", 1, MAX_CARDS)
 _PRODUCT = Arg("product", "String", "the product's name in the plant file")
+_ID = Arg("id", "Int32", "the recommendation's id (Recommendations/Open)", 1, None)
 
 COMMANDS: dict[Command, CommandSpec] = {spec.command: spec for spec in (
     CommandSpec(Command.START, "Start", "operator", "machine", "start a stopped machine", _start),
@@ -170,6 +195,15 @@ COMMANDS: dict[Command, CommandSpec] = {spec.command: spec for spec in (
                 (Arg("stage", "Int32", "the stage, 1-based, one that has kanbans", 1, None), _PRODUCT, _CARDS)),
     CommandSpec(Command.SET_CONWIP, "SetConwip", "engineer", "line", "set the CONWIP card count of a product",
                 _set_conwip, (_PRODUCT, _CARDS)),
+    CommandSpec(Command.RECOMMEND, "Recommend", "engineer", "line",
+                "propose setpoint changes for an operator to apply (checked now and when applied)", _recommend,
+                (Arg("changes", "String", "JSON object: tag path below Objects/Plant (joined by /) -> value"),
+                 Arg("summary", "String", "why, e.g. the forecast gain and its interval")), folder="Recommendations"),
+    CommandSpec(Command.APPLY_RECOMMENDATION, "Apply", "operator", "line",
+                "write every change of an open recommendation (with its author's role), or none", _apply_recommendation,
+                (_ID,), folder="Recommendations"),
+    CommandSpec(Command.DISMISS_RECOMMENDATION, "Dismiss", "operator", "line", "close a recommendation unapplied",
+                _dismiss_recommendation, (_ID,), folder="Recommendations"),
 )}
 
 

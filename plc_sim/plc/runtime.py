@@ -30,6 +30,7 @@ from .alarms import AlarmBook
 from .checks import ECHO_CHARS, Refusal, Rejected, clip, echo
 from .clock import PLANT_EPOCH, wall_clock
 from .commands import Command, CommandContext, CommandSpec, command_spec, describe
+from .recommendations import InvalidStateError, RecommendationBook
 from .tagmap import build_tags
 from .tags import Tag
 
@@ -101,6 +102,8 @@ class PlcRuntime:
             self.calendar_h = start_h
         self.table = build_tags(self.model, self.alarms, self.noise, self.calendar_hours,
                                 lambda: self.time_factor or 0.0)
+        self.recommendations = RecommendationBook(self.table, self.write)
+        self.recommendations.add_tags(spec.line)
         self.scans = 0
         self.held = False
         """Plant time stands still while held (a shutdown lets clients finish on a quiet plant)."""
@@ -295,7 +298,7 @@ class PlcRuntime:
             spec = command_spec(name)
             if not role_allows(role, spec.role):
                 raise Rejected(Refusal.ACCESS_DENIED, f"{spec.command} needs the {spec.role} role")
-            ctx = self._context(spec, machine)
+            ctx = self._context(spec, machine, role, user)
             checked = spec.checked_args(args)
         except Rejected as e:
             self.report_refusal(what, None, user, e, source=self._machine_or_none(machine))
@@ -307,26 +310,29 @@ class PlcRuntime:
         self._emit("command", ctx.machine.name if ctx.machine else None, f"{user}: {what}: {result}")
         return result
 
-    def _context(self, spec: CommandSpec, machine: str | None) -> CommandContext:
+    def _context(self, spec: CommandSpec, machine: str | None, role: Role | None, user: str) -> CommandContext:
         if spec.target == "line":
             if machine is not None:
                 raise Rejected(Refusal.TOO_MANY_ARGUMENTS, f"{spec.command} is a line command, not one of a machine")
-            return CommandContext(self.model, self.alarms, None)
+            return CommandContext(self.model, self.alarms, None, self.recommendations, user, role)
         if machine is None:
             raise Rejected(Refusal.ARGUMENTS_MISSING, f"{spec.command} needs a machine")
         if self._machine_or_none(machine) is None:
             raise Rejected(Refusal.NOT_FOUND, f"no machine {clip(machine)}")
-        return CommandContext(self.model, self.alarms, self.model.machine(machine))
+        return CommandContext(self.model, self.alarms, self.model.machine(machine), self.recommendations, user, role)
 
     def _apply_command(self, spec: CommandSpec, ctx: CommandContext, args: Mapping[str, Any], what: str,
                        user: str) -> str:
-        """Run the handler: a ValueError is a refusal (it changed nothing), anything else a
-        failure, audited and reported as such."""
+        """Run the handler: a ValueError or Rejected is a refusal (it changed nothing), anything
+        else a failure, audited and reported as such."""
         source = ctx.machine.name if ctx.machine else None
         try:
             return spec.handler(ctx, args)
+        except Rejected as e:
+            self.report_refusal(what, None, user, e, source=source)
+            raise
         except ValueError as e:
-            refusal = Refusal.INVALID_STATE if isinstance(e, InterlockError) else Refusal.OUT_OF_RANGE
+            refusal = Refusal.INVALID_STATE if isinstance(e, InterlockError | InvalidStateError) else Refusal.OUT_OF_RANGE
             rejected = Rejected(refusal, str(e))
             self.report_refusal(what, None, user, rejected, source=source)
             raise rejected from None

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import re
 
+from asyncua import ua
 from pydantic import SecretStr
 
 from optimizer_svc.audit import AuditLog
 from optimizer_svc.cycle import run_job, shifted_plan
 from optimizer_svc.settings import JobSettings, OptimizerSettings
 from plc_sim.model.spec import PLANTS_DIR
-from tests.support.opcua_harness import USERS, running_plant
+from tests.support.opcua_harness import NS, USERS, client, plant_node, running_plant, until
 
 # The CNCs are busy over 90 % of their shift hours; the robots, the inspection point and
 # the AGVs idle much of the time, so standby on them saves energy without costing output.
@@ -60,6 +61,25 @@ async def test_a_refused_write_is_audited_and_not_retried(tmp_path):
         assert len(entry["writes"]["writes"]) == 1
         assert [plc.model.machine(m).standby_timeout_h for m in IDLERS] == [0.0] * 5
     assert [e["outcome"] for e in audit.entries()] == ["refused"]
+
+
+async def test_advisory_mode_only_recommends_and_an_operator_applies(tmp_path):
+    async with running_plant(tmp_path / "plant", plant="auto_parts_cell", time_factor=60.0) as (plc, srv):
+        settings = _settings(srv, tmp_path, mode="advisory")
+        entry = await asyncio.to_thread(run_job, settings, JOB, AuditLog(settings.data_dir / "audit.jsonl"))
+        assert entry["outcome"] == "recommended", entry["reasons"]
+        assert entry["written"] == {} and entry["recommended"]
+        assert [plc.model.machine(m).standby_timeout_h for m in IDLERS] == [0.0] * 5, "nothing written"
+        (rec,) = plc.recommendations.open()
+        assert rec.author == "eve" and f"p={entry['p_value']:.3g}" in rec.summary
+        assert {k.split("/")[2]: v for k, v in rec.changes.items()} == {
+            k.split(".")[1]: v for k, v in entry["recommended"].items()}
+        async with client(srv, "olga") as c:
+            idx = await c.get_namespace_index(NS)
+            folder = plant_node(c, idx, "AutoPartsCell/Recommendations")
+            await folder.call_method(ua.QualifiedName("Apply", idx), ua.Variant(rec.id, ua.VariantType.Int32))
+        await until(lambda: all(plc.model.machine(k.split(".")[1]).standby_timeout_h == v
+                                for k, v in entry["recommended"].items()), what="the recommendation applied")
 
 
 async def test_a_run_that_fails_verification_writes_nothing(tmp_path):

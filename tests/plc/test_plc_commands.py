@@ -36,7 +36,8 @@ def test_the_table_declares_every_command_with_role_and_arguments():
     assert (conwip.args[1].lo, conwip.args[1].hi) == (1, MAX_CARDS)
     assert kanbans.role == conwip.role == "engineer"
     assert [s.method for s in COMMANDS.values()] == ["Start", "Stop", "AcknowledgeAlarm", "ResetFault",
-                                                     "StartMaintenance", "SetKanbans", "SetConwip"]
+                                                     "StartMaintenance", "SetKanbans", "SetConwip", "Recommend",
+                                                     "Apply", "Dismiss"]
 
 
 BAD = [
