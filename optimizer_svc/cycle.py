@@ -2,9 +2,10 @@
 search, verify against the current setpoints, write back only what verification accepted,
 and record the run in the audit log whatever happens.
 
-Until the twin lands, the forecast starts from the plant file named in the settings with the
-setpoints read from the server applied (an empty plant at time 0, warmed up): it does not
-yet know the plant's live state (queues, wear, breakdowns under way)."""
+With `twin_dir` set (as `plant up` sets it), forecasts start from the twin's snapshot: the
+plant's observed state and the twin's estimated parameters, with the setpoints read from the
+server; a missing or stale snapshot skips the run. Without it, they start from the plant file
+(an empty line at time 0, warmed up) with the setpoints read from the server."""
 
 from __future__ import annotations
 
@@ -22,13 +23,14 @@ from plc_sim.model.variants import build_variant
 from .audit import AuditLog
 from .dask_pool import dask_executor
 from .evaluator import Evaluator
-from .forecast import Horizon, PlantForecaster
+from .forecast import Forecaster, Horizon, PlantForecaster
 from .overrides import PLAN_PREFIX, build_plant, plan_text
 from .problems.base import ForecastProblem
 from .problems.maintenance import PlanOptions, plan_problem
 from .problems.production import CardOptions, card_problem
 from .problems.setpoints import KINDS, SetpointOptions, setpoint_problem
 from .settings import JobSettings, OptimizerSettings
+from .snapshot import SnapshotUnusable, load_snapshot, snapshot_forecaster
 from .solve import Budget, solve
 from .space import Value
 from .verify import Verdict, VerifyOptions, verify
@@ -45,8 +47,10 @@ def plant_file(settings: OptimizerSettings) -> PlantSpec:
 
 
 def make_problem(settings: OptimizerSettings, job: JobSettings, ev: Evaluator) -> ForecastProblem:
+    """The job's problem; a forecast from a snapshot needs no warm-up (it starts from the plant's state)."""
     seeds = range(job.reps)
-    horizon = Horizon(job.hours, job.warmup, job.seed)
+    start_h = ev.forecaster.start_h
+    horizon = Horizon(job.hours, job.warmup if start_h is None else 0.0, job.seed)
     machines = tuple(job.machines) if job.machines else None
     if job.problem == "setpoints":
         opts = SetpointOptions(kinds=tuple(job.kinds or KINDS), machines=machines, weights=settings.weights,
@@ -54,7 +58,7 @@ def make_problem(settings: OptimizerSettings, job: JobSettings, ev: Evaluator) -
         return setpoint_problem(ev, seeds, horizon, opts)
     if job.problem == "cards":
         return card_problem(ev, seeds, horizon, CardOptions(vary_base_stock=False, steps=settings.steps))
-    return plan_problem(ev, seeds, horizon, PlanOptions(machines=machines))
+    return plan_problem(ev, seeds, horizon, PlanOptions(machines=machines), start_h=start_h or 0.0)
 
 
 def live_keys(problem: ForecastProblem) -> list[str]:
@@ -68,21 +72,24 @@ def _as_text(value: Value) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def shifted_plan(text: str, warmup: float, now_h: float) -> str:
-    """Forecast windows (warm-up first) moved to the plant's working clock from `now_h`."""
-    windows = [(start - warmup + now_h, dur) for start, dur in json.loads(text)]
+def shifted_plan(text: str, shift_h: float, now_h: float) -> str:
+    """Forecast windows moved by `shift_h` to the plant's working clock; those before `now_h` dropped."""
+    windows = [(start + shift_h, dur) for start, dur in json.loads(text)]
     return plan_text([(s, d) for s, d in windows if s >= now_h])
 
 
 def changes_of(problem: ForecastProblem, verdict_sets: tuple[str, ...], current: dict[str, Value],
                now_h: float) -> dict[str, Value]:
-    """What to write: each decision whose value differs from the current one."""
+    """What to write: each decision whose value differs from the current one. Plan windows of a
+    forecast on its own clock (warm-up first) are moved so that its horizon starts at `now_h`."""
+    start_h = problem.evaluator.forecaster.start_h
+    shift_h = now_h - problem.horizon.warmup if start_h is None else 0.0
     out: dict[str, Value] = {}
     for item in verdict_sets:
         key, _, text = item.partition("=")
         value: Value = text
         if key.startswith(PLAN_PREFIX):
-            value = shifted_plan(text, problem.horizon.warmup, now_h)
+            value = shifted_plan(text, shift_h, now_h)
         else:
             old = current.get(key)
             if isinstance(old, float):
@@ -102,6 +109,9 @@ def run_job(settings: OptimizerSettings, job: JobSettings, audit: AuditLog,
                              "plant_file": settings.plant}
     try:
         entry |= _run(settings, job, link_factory)
+    except SnapshotUnusable as e:
+        log.warning("optimisation job %s skipped: %s", job.name, e)
+        entry |= {"outcome": "skipped", "reasons": [str(e)]}
     except Exception as e:
         log.exception("optimisation job %s failed", job.name)
         entry |= {"outcome": "error", "reasons": [f"{type(e).__name__}: {e}"]}
@@ -118,7 +128,8 @@ def _run(settings: OptimizerSettings, job: JobSettings, link_factory: LinkFactor
     clock.lap("read_s")
     current_sets = [f"{k}={_as_text(v)}" for k, v in current.items() if not k.startswith(PLAN_PREFIX)]
     snapshot = f"opcua:{settings.server_url}@plant_h={now_h:.3f}"
-    forecaster = PlantForecaster(build_plant(base, current_sets), f"{settings.plant} + setpoints from {snapshot}")
+    forecaster = _forecaster(settings, base, current_sets, snapshot)
+    clock.lap("snapshot_s")
     with ExitStack() as stack:
         pool = stack.enter_context(dask_executor(settings.dask_scheduler)) if settings.dask_scheduler else None
         ev = stack.enter_context(Evaluator(forecaster, jobs=settings.workers, executor=pool))
@@ -129,6 +140,7 @@ def _run(settings: OptimizerSettings, job: JobSettings, link_factory: LinkFactor
                                                              margin=settings.margin, steps=settings.steps))
         clock.lap("verify_s")
     out: dict[str, Any] = {"timings": clock.laps, "snapshot": snapshot, "forecast": forecaster.source,
+                           "horizon": {"hours": problem.horizon.hours, "warmup": problem.horizon.warmup},
                            "current": current,
                            "candidate": list(result.best.sets), "search": {
                                "candidates": result.evaluations, "elapsed_s": round(result.elapsed_s, 3),
@@ -147,6 +159,15 @@ def _run(settings: OptimizerSettings, job: JobSettings, link_factory: LinkFactor
     clock.lap("write_s")
     return out | {"outcome": report.outcome, "reasons": [report.detail] if report.detail else [],
                   "written": changes, "writes": report.as_json()}
+
+
+def _forecaster(settings: OptimizerSettings, base: PlantSpec, current_sets: list[str], setpoints_from: str
+                ) -> Forecaster:
+    """From the twin's snapshot when a twin directory is set, else from the plant file."""
+    if settings.twin_dir is None:
+        return PlantForecaster(build_plant(base, current_sets), f"{settings.plant} + setpoints from {setpoints_from}")
+    snap, age = load_snapshot(settings.twin_dir, base.name, settings.snapshot_max_age_s)
+    return snapshot_forecaster(base, current_sets, snap, age, settings.twin_dir)
 
 
 class _Clock:

@@ -72,7 +72,12 @@ class OptimizerSettings(PartSettings):
     readback_timeout_s: float = Field(default=10.0, gt=0)
 
     plant: str = "gear_line"
-    """The plant file of the offline forecaster (until the twin's snapshot forecaster lands)."""
+    """The plant file: its model, with the twin's estimates when forecasting from a snapshot."""
+    twin_dir: Path | None = None
+    """The twin's data directory: forecasts start from its snapshot.json (the plant's observed
+    state and estimated parameters); None: from the plant file, empty and warmed up."""
+    snapshot_max_age_s: float = Field(default=60.0, gt=0)
+    """A run whose twin snapshot is older is skipped (the twin rewrites it every 5 s)."""
     model: str | None = None
     scenario: int | None = None
     sets: list[str] = []

@@ -77,7 +77,7 @@ def verify(problem: ForecastProblem, candidate: Evaluated, opts: VerifyOptions =
     if isinstance(cand, Invalid) or isinstance(cur, Invalid):
         return Verdict(False, [*reasons, "the plant refuses the candidate or the current setpoints"], seeds)
     verdict = Verdict(False, reasons, seeds, _summaries(problem, cand), _summaries(problem, cur))
-    for c in problem.constraints:
+    for c in problem.bind(cur):
         mean = verdict.candidate[c.name].mean
         if c.violation(mean) > 0:
             reasons.append(f"constraint {c.describe()} broken: {c.name} = {mean:.6g} on {len(seeds)} replications")

@@ -57,6 +57,8 @@ OPTIMIZER_STOP_S = 10.0
 """Seconds a run under way may take to finish at shutdown before the exit stops waiting."""
 TWIN_STOP_S = 15.0
 """Seconds the twin may take to stop (its own stop bounds mirror and flush at 5 s each)."""
+SNAPSHOT_WAIT_S = 30.0
+"""Seconds the optimizer waits for the twin's first snapshot before it starts anyway."""
 SERVER_STOP_S = 5.0
 """The PLC daemon's shutdown timeout."""
 UI_REFRESH_S = 0.5
@@ -288,8 +290,10 @@ class Up:
         self.twin = twin_ready.result()
         log.info("twin mirroring %s into %s", self.url, twin_settings.data_dir / "history.sqlite")
 
-        # 3. the optimizer, an engineer on a secure channel
-        opt = cfg.optimizer.model_copy(update={"server_url": self.url})
+        # 3. the optimizer, an engineer on a secure channel, forecasting from the twin's snapshots
+        twin_dir = cfg.optimizer.twin_dir or twin_settings.data_dir
+        await self._first_snapshot(twin_dir / "snapshot.json", twin_task)
+        opt = cfg.optimizer.model_copy(update={"server_url": self.url, "twin_dir": twin_dir})
         try:
             self.service = OptimizerService(opt, runner=self._optimizer_runner)
             self.service.start()
@@ -325,6 +329,19 @@ class Up:
         if code == 0:
             log.info("plant up stopped cleanly")
         return code
+
+    async def _first_snapshot(self, path: Path, twin_task: asyncio.Task[Any]) -> None:
+        """Until the twin has written a snapshot of this run (the optimizer's first run starts
+        from it), a stop is requested, the twin ends, or SNAPSHOT_WAIT_S pass (the runs are
+        then skipped, with the reason, until one is there)."""
+        loop = asyncio.get_running_loop()
+        started, deadline = time.time(), loop.time() + SNAPSHOT_WAIT_S
+        while not (path.exists() and path.stat().st_mtime >= started):
+            if self.stop_requested.is_set() or twin_task.done() or loop.time() > deadline:
+                log.warning("no twin snapshot in %s yet: optimisation runs are skipped until there is one", path.parent)
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_requested.wait(), 0.1)
 
     def _start_error(self, what: str, task: asyncio.Task[Any]) -> str:
         exc = None if task.cancelled() else task.exception()

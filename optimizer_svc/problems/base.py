@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from pymoo.core.problem import Problem
@@ -36,12 +36,22 @@ class Objective:
 
 @dataclass(frozen=True)
 class Constraint:
-    """`metric <= upper` or `metric >= lower` on the replication mean."""
+    """`metric <= upper` or `metric >= lower` on the replication mean. With `hold_share`, a
+    lower bound the current setpoints themselves miss on the same replications becomes their
+    own value less that share: where the plant cannot reach the floor over the horizon (its
+    state or its demand caps it), a candidate may still not do worse than now."""
 
     name: str
     metric: Metric
     upper: float | None = None
     lower: float | None = None
+    hold_share: float | None = None
+
+    def against(self, current: float | None) -> Constraint:
+        """This constraint as it binds when the current setpoints reach `current`."""
+        if self.hold_share is None or self.lower is None or current is None:
+            return self
+        return replace(self, lower=min(self.lower, current * (1.0 - self.hold_share)))
 
     def violation(self, value: float) -> float:
         """> 0 when broken, scaled by the bound so constraints weigh alike."""
@@ -93,6 +103,8 @@ class ForecastProblem(Problem):  # type: ignore[misc]
         self.pick_weights = tuple(pick_weights) if pick_weights else (1.0,) + (0.0,) * (len(objectives) - 1)
         self.report = tuple(report)
         self.archive: dict[tuple[float, ...], Evaluated] = {}
+        self.binding = self.constraints
+        """The constraints as they bind, once `baseline()` has measured the current setpoints."""
 
     def _evaluate(self, X: np.ndarray, out: dict[str, np.ndarray], *args: object, **kwargs: object) -> None:
         rows = self.evaluate_points(np.atleast_2d(X))
@@ -117,8 +129,13 @@ class ForecastProblem(Problem):  # type: ignore[misc]
             return Evaluated(x, values, sets, tuple(PENALTY_F * o.sign() for o in self.objectives),
                              tuple(1.0 for _ in self.constraints), outcome.reason)
         objs = tuple(float(np.mean([o.metric(k) for k in outcome])) for o in self.objectives)
-        viol = tuple(c.violation(float(np.mean([c.metric(k) for k in outcome]))) for c in self.constraints)
+        viol = tuple(c.violation(float(np.mean([c.metric(k) for k in outcome]))) for c in self.binding)
         return Evaluated(x, values, sets, objs, viol)
+
+    def bind(self, current: list[KPIs]) -> tuple[Constraint, ...]:
+        """The constraints against the current setpoints' replications (`Constraint.against`)."""
+        return tuple(c.against(float(np.mean([c.metric(k) for k in current])) if current else None)
+                     for c in self.constraints)
 
     def evaluate_values(self, values: Values) -> Evaluated:
         return self.evaluate_points(self.space.encode(values)[None, :])[0]
@@ -127,6 +144,8 @@ class ForecastProblem(Problem):  # type: ignore[misc]
         """The plant as it stands (no overrides: the current setpoints), on the same seeds; it
         joins the archive, so a search that finds nothing better recommends no change."""
         outcome = self.evaluator.evaluate([()], self.seeds, self.horizon)[0]
+        if not isinstance(outcome, Invalid):
+            self.binding = self.bind(outcome)
         row = self.judge((), self.space.current(), (), outcome)
         self.archive.setdefault((), row)
         return row

@@ -37,9 +37,12 @@ def plant_constraints(ob: Objectives) -> list[Constraint]:
     """The plant's own feasibility checks (`feasible` in the KPIs): R <= Rmax and
     T >= Tmin * (1 - t_min_tolerance), here on the mean over the replications. The tolerance
     is the plant file's: a run's Poisson demand falls short of the mean rate by chance, and
-    T cannot exceed what was ordered."""
+    T cannot exceed what was ordered. Over a short horizon (a week from the twin's snapshot)
+    the orders of the week may fall short of Tmin for every setting; the floor is then the
+    current setpoints' own T less the same tolerance (`Constraint.hold_share`)."""
+    tol = ob.t_min_tolerance
     return [Constraint("R", kpi("peak_kw"), upper=ob.r_max_kw),
-            Constraint("T", kpi("throughput_per_h"), lower=ob.t_min_per_h * (1.0 - ob.t_min_tolerance))]
+            Constraint("T", kpi("throughput_per_h"), lower=ob.t_min_per_h * (1.0 - tol), hold_share=tol)]
 
 
 def setpoint_space(spec: PlantSpec, opts: SetpointOptions) -> DecisionSpace:

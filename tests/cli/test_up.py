@@ -125,6 +125,7 @@ def test_plant_up_serves_mirrors_optimises_and_stops_on_sigterm(tmp_path: Path) 
         first = entries[0]
         assert first["outcome"] in ("written", "kept", "refused", "readback_mismatch"), first
         assert first["snapshot"].startswith(f"opcua:{url}@plant_h="), "the optimizer read the live plant"
+        assert first["forecast"].startswith(f"twin:{tmp_path / 'twin' / 'snapshot.json'}"), "and forecast from the twin"
         assert "optimizer: job" in _text(log)
         stop(proc, log)
     text = _text(log)

@@ -45,7 +45,7 @@ async def test_a_verified_improvement_is_written_and_audited(tmp_path):
         assert entry["snapshot"].startswith("opcua:")
         assert entry["before"]["Z"]["half_width"] > 0 and entry["after"]["Z"]["n"] == 6
         assert entry["writes"]["outcome"] == "written" and set(entry["timings"]) == {
-            "read_s", "search_s", "verify_s", "write_s"}
+            "read_s", "snapshot_s", "search_s", "verify_s", "write_s"}
     assert audit.entries() == [entry]
     assert {"time", "job", "problem", "algorithm", "outcome"} <= set(entry)
 
@@ -96,14 +96,14 @@ async def test_a_run_that_fails_verification_writes_nothing(tmp_path):
 async def test_a_solution_that_breaks_a_constraint_is_never_written(tmp_path):
     strict = tmp_path / "strict_cell.toml"
     text = (PLANTS_DIR / "auto_parts_cell.toml").read_text()
-    strict_text, n = re.subn(r"(?m)^t_min_per_h = [0-9.]+", "t_min_per_h = 5.0", text)
+    strict_text, n = re.subn(r"(?m)^r_max_kw = [0-9.]+", "r_max_kw = 5.0", text)
     assert n == 1
     strict.write_text(strict_text)
     async with running_plant(tmp_path / "plant", plant="auto_parts_cell", time_factor=60.0) as (plc, srv):
         settings = _settings(srv, tmp_path).model_copy(update={"plant": str(strict)})
         entry = await asyncio.to_thread(run_job, settings, JOB, AuditLog(settings.data_dir / "audit.jsonl"))
         assert entry["outcome"] == "kept"
-        assert any("constraint T >= 4.9 broken" in r for r in entry["reasons"]), "Tmin 5 within the 2 % tolerance"
+        assert any("constraint R <= 5 broken" in r for r in entry["reasons"]), entry["reasons"]
         assert entry["written"] == {}
         assert [plc.model.machine(m).standby_timeout_h for m in IDLERS] == [0.0] * 5
 
@@ -116,7 +116,7 @@ def test_an_unreachable_server_is_recorded_as_an_error(tmp_path):
 
 
 def test_plan_windows_move_to_the_plant_clock():
-    assert shifted_plan("[[100.0, 2.0], [300.0, 2.0]]", warmup=168.0, now_h=1000.0) == "[[1132.0, 2.0]]"
+    assert shifted_plan("[[100.0, 2.0], [300.0, 2.0]]", shift_h=1000.0 - 168.0, now_h=1000.0) == "[[1132.0, 2.0]]"
 
 
 async def test_a_live_card_job_changes_only_k_and_c_within_their_limits(tmp_path):

@@ -175,3 +175,12 @@ def test_card_decisions_of_the_four_models(model, cards):
         assert all(v.bounds()[1] - v.bounds()[0] <= 4 for v in live.space.variables)
         assert {v.key for v in offline.space.variables} >= {"S1.A", "S3.B"}
         assert ev.validity(live.space.to_sets(live.space.current())) is None
+
+
+def test_a_throughput_floor_the_current_setpoints_miss_holds_them_to_their_own_throughput():
+    from optimizer_svc.problems.base import Constraint, kpi
+
+    floor = Constraint("T", kpi("throughput_per_h"), lower=1.6 * 0.98, hold_share=0.02)
+    assert floor.against(1.7).lower == pytest.approx(1.568), "reached: the floor is Tmin"
+    assert floor.against(1.5).lower == pytest.approx(1.47), "missed over the horizon: no worse than now"
+    assert Constraint("R", kpi("peak_kw"), upper=120.0).against(200.0).upper == 120.0, "an upper bound stays"

@@ -30,11 +30,13 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def running_plant(data_dir: Path, plant: str = "gear_line", time_factor: float | None = 3600.0 * 10,
-                        **settings: object) -> AsyncIterator[tuple[PlcRuntime, PlantServer]]:
+                        start_h: float = 0.0, held: bool = False, **settings: object
+                        ) -> AsyncIterator[tuple[PlcRuntime, PlantServer]]:
     opts = {"port": free_port(), "data_dir": data_dir, "allow_none_policy": True, "trust_all_clients": True}
     opts.update(settings)
     daemon.install()  # the fast path and the sqlite3 converter; the collector is left alone
-    plc = PlcRuntime(load_plant(plant), seed=3, time_factor=time_factor, scan_s=0.05)
+    plc = PlcRuntime(load_plant(plant), seed=3, time_factor=time_factor, scan_s=0.05, start_h=start_h)
+    plc.held = held  # plant time stands still until the test releases it
     srv = PlantServer(plc, ServerSettings.load(**opts))
     for name, (role, pw) in USERS.items():
         srv.users.add(name, role, pw)
