@@ -22,7 +22,7 @@ from plc_sim.model.variants import build_variant
 
 from .audit import AuditLog
 from .dask_pool import dask_executor
-from .evaluator import Evaluator
+from .evaluator import Evaluator, shared_pool
 from .forecast import Forecaster, Horizon, PlantForecaster
 from .overrides import PLAN_PREFIX, build_plant, plan_text
 from .problems.base import ForecastProblem
@@ -131,7 +131,8 @@ def _run(settings: OptimizerSettings, job: JobSettings, link_factory: LinkFactor
     forecaster = _forecaster(settings, base, current_sets, snapshot)
     clock.lap("snapshot_s")
     with ExitStack() as stack:
-        pool = stack.enter_context(dask_executor(settings.dask_scheduler)) if settings.dask_scheduler else None
+        pool = stack.enter_context(dask_executor(settings.dask_scheduler)) if settings.dask_scheduler else \
+            shared_pool(settings.workers)
         ev = stack.enter_context(Evaluator(forecaster, jobs=settings.workers, executor=pool))
         problem = make_problem(settings, job, ev)
         result = solve(problem, job.algorithm, Budget(job.budget_s, job.generations, job.pop_size), seed=job.seed)

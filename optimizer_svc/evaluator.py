@@ -5,6 +5,7 @@ the current setpoints in verification, costs nothing twice."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -26,6 +27,32 @@ class Invalid:
     """A candidate the plant's own checks refuse; it is never simulated."""
 
     reason: str
+
+
+_SHARED: dict[int, ProcessPoolExecutor] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_pool(workers: int) -> ProcessPoolExecutor | None:
+    """The service's process pool of `workers` processes, kept between runs so that the
+    workers start (and import the model library) once, not at every run; None for one worker
+    (evaluate in this process). A pool broken by a dead worker is replaced."""
+    if workers <= 1:
+        return None
+    with _SHARED_LOCK:
+        pool = _SHARED.get(workers)
+        if pool is None or getattr(pool, "_broken", False):
+            pool = _SHARED[workers] = ProcessPoolExecutor(max_workers=workers)
+        return pool
+
+
+def close_shared_pools() -> None:
+    """Stop the service's pools (at shutdown; a later run starts new ones)."""
+    with _SHARED_LOCK:
+        pools = list(_SHARED.values())
+        _SHARED.clear()
+    for pool in pools:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 Outcome = list[KPIs] | Invalid

@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from .audit import AuditLog
 from .cycle import run_job
+from .evaluator import close_shared_pools
 from .settings import JobSettings, OptimizerSettings
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,9 @@ class OptimizerService:
         self.audit.record({"job": event.job_id, "outcome": "skipped", "reasons": ["the previous run is still running"]})
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stops scheduling; with `wait`, a run under way finishes (and is audited) first."""
+        """Stops scheduling; with `wait`, a run under way finishes (and is audited) first; then
+        the evaluation workers stop."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
+        if wait:
+            close_shared_pools()
