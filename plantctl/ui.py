@@ -123,18 +123,19 @@ class Dashboard:
         lines.append(Text(f"{now}; runs so far {runs}; next run {nxt}; audit {self.optimizer_dir / 'audit.jsonl'}"))
         if last is not None:
             outcome = str(last.get("outcome"))
-            style = {"written": "green", "kept": "yellow"}.get(outcome, "red")
+            style = {"written": "green", "recommended": "cyan", "kept": "yellow", "skipped": "yellow"}.get(outcome, "red")
             when = last.get("time", "")
             lines.append(Text.assemble("last run ", (f"{last.get('job')}: {outcome}", f"bold {style}"),
                                        f"  at {when}, {last.get('elapsed_s', 0):.1f} s"))
             imp = last.get("improvement")
             if isinstance(imp, dict) and imp.get("mean") is not None:
                 lines.append(Text(f"improvement {imp['mean']:,.4g} (p = {_fmt(last.get('p_value'))})"))
-            written = last.get("written") or {}
+            written = last.get("written") or last.get("recommended") or {}
             if written:
                 current = last.get("current") or {}
-                lines.append(Text("changed " + ", ".join(f"{k}: {_fmt(current.get(k))} -> {_fmt(v)}"
-                                                         for k, v in written.items())))
+                verb = "changed " if last.get("written") else f"{last.get('recommendation', 'recommended')}: "
+                lines.append(Text(verb + ", ".join(f"{k}: {_fmt(current.get(k))} -> {_fmt(v)}"
+                                                   for k, v in written.items())))
             elif outcome != "written":
                 lines.append(Text("changed nothing"))
             for reason in (last.get("reasons") or [])[:2]:

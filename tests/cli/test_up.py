@@ -386,3 +386,8 @@ def test_the_view_renders_from_the_live_objects(tmp_path: Path) -> None:
     assert "12,345" in text and "cards: written" in text and "C.A: 8 -> 9" in text
     out.print(board.render(None, ("cards", time.time() - 3, 0, None), None))
     assert "running cards" in out.export_text()
+    advised = last | {"outcome": "recommended", "written": {}, "recommended": {"C.A": 9},
+                      "recommendation": "recommendation 4: 1 setpoint change(s), open"}
+    out.print(board.render(health, (None, None, 2, advised), None))
+    text = out.export_text()
+    assert "cards: recommended" in text and "recommendation 4: 1 setpoint change(s), open: C.A: 8 -> 9" in text
