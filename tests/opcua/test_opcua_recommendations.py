@@ -50,9 +50,12 @@ async def test_an_operator_applies_a_recommendation_of_an_engineer(plant):
     async with _client(srv, "eve") as c:
         out = await _call(c, "Recommend", _str(json.dumps(changes)), _str("Zmax +3 % (p=0.01)"))
         rid = int(out.split()[1].rstrip(":"))
-    async with _client(srv, "vic") as c:
-        assert await _status(c, "Apply", _int(rid)) == ua.StatusCodes.BadUserAccessDenied
-        assert await _status(c, "Recommend", _str(json.dumps(changes)), _str("")) == ua.StatusCodes.BadUserAccessDenied
+    for who in ("vic", None):  # a viewer, an anonymous client
+        async with _client(srv, who) as c:
+            assert await _status(c, "Apply", _int(rid)) == ua.StatusCodes.BadUserAccessDenied
+            assert await _status(c, "Dismiss", _int(rid)) == ua.StatusCodes.BadUserAccessDenied
+            assert await _status(c, "Recommend", _str(json.dumps(changes)), _str("")) == \
+                ua.StatusCodes.BadUserAccessDenied
     assert plc.model.conwip_cap[0] != 14
     async with _client(srv, "olga") as c:
         idx = await c.get_namespace_index(NS)
