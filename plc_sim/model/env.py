@@ -6,7 +6,7 @@ from heapq import heappop, heappush
 from typing import Any
 
 import simpy
-from simpy.events import NORMAL, URGENT
+from simpy.events import NORMAL, PENDING, URGENT
 
 _new_event = object.__new__
 
@@ -25,6 +25,14 @@ class PlantEnv(simpy.Environment):
         ev._ok = True
         ev._value = None
         heappush(self._queue, (t, NORMAL, next(self._eid), ev))
+        return ev
+
+    def event(self) -> simpy.Event:
+        """A pending event, as simpy's `event()` makes it, without the bound-class call."""
+        ev = _new_event(simpy.Event)
+        ev.env = self
+        ev.callbacks = []
+        ev._value = PENDING
         return ev
 
     def run(self, until: Any = None) -> Any:

@@ -302,8 +302,10 @@ class Machine(MachineRecord):
         elif self.waking:
             yield from self._finish_wake()
         if self.job is not None:
-            yield from self._do_job()
+            yield from self._job_until_done()
+            self._end_job()
         jobs = line.jobs[self.stage]
+        timers, run_key = line.timers, self._run_key
         while True:
             if self.failed:
                 yield self._await_repair()
@@ -313,7 +315,23 @@ class Machine(MachineRecord):
             elif jobs and self.weight > 0 and not self.off_shift and not self.stopped:
                 if not self.asleep:
                     self._start_job(jobs.popleft())
-                    yield from self._do_job()
+                    if self.wear_mode:
+                        yield from self._job_until_done()
+                    else:
+                        # The common case inline (no generator per job): no breakdown, no wear
+                        # clock, so only an interruption sends the job to the general loop.
+                        job_end = self.job_end
+                        self._busy_wait = True
+                        ev = timers[run_key] = env.at(job_end)  # type: ignore[arg-type]
+                        try:
+                            yield ev
+                        except simpy.Interrupt:
+                            self.work_left = job_end - env._now  # type: ignore[operator]
+                        finally:
+                            self._busy_wait = False
+                        if self.work_left is not None:
+                            yield from self._job_until_done()
+                    self._end_job()
                     continue
                 self.asleep = False
                 self.waking = True
@@ -366,24 +384,8 @@ class Machine(MachineRecord):
             self.job_end = now + self.rs_proc.sample(self.proc_dists[p]) * self.cycle_factor / v
         self._changed()
 
-    def _do_job(self) -> Proc:
-        env = self.env
-        if not (self.failed or self.wear_mode or self.work_left is not None):
-            # The common case, kept short: no breakdown pending, no wear clock, no work left
-            # over from an interruption; an interruption falls through to the general loop.
-            job_end = self.job_end
-            self._busy_wait = True
-            ev = self.line.timers[self._run_key] = env.at(job_end)  # type: ignore[arg-type]
-            try:
-                yield ev
-            except simpy.Interrupt:
-                self.work_left = job_end - env.now  # type: ignore[operator]
-            finally:
-                self._busy_wait = False
-            if self.work_left is not None:
-                yield from self._job_until_done()
-        else:
-            yield from self._job_until_done()
+    def _end_job(self) -> None:
+        """The job's last minute is done: book it and hand the part to the line."""
         self.fail_at = None
         p = self.job
         assert p is not None
@@ -391,7 +393,7 @@ class Machine(MachineRecord):
         self.job_end = None
         self.done += 1
         self._changed()
-        self.last_cycle_h = env._now - self.job_start
+        self.last_cycle_h = self.env._now - self.job_start
         self.last_part_kwh = self.energy - self.job_energy0
         if self.maint_spec.policy == "condition":
             self._check_condition()
