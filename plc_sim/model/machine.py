@@ -610,7 +610,7 @@ class Machine(MachineRecord):
         if ev is None:
             return False
         self._wake = None
-        ev.succeed()
+        self.env.trigger_now(ev)
         return True
 
     def can_take_work(self) -> bool:
