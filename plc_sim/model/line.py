@@ -342,12 +342,12 @@ class LineModel:
         if len(ms) == 1:
             ms[0].kick()
             return
-        best, key = None, None
+        best, best_awake, best_share = None, False, 0.0
         for m in ms:
             if m.can_take_work():
-                k = (not m.asleep, -m.done / m.weight)
-                if key is None or k > key:
-                    best, key = m, k
+                awake, share = not m.asleep, -m.done / m.weight
+                if best is None or awake > best_awake or (awake == best_awake and share > best_share):
+                    best, best_awake, best_share = m, awake, share
         if best is not None:
             best.kick()
 

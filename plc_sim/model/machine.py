@@ -208,6 +208,7 @@ class Machine(MachineRecord):
         self._maint_key = f"{self.name}.maint"
         self._physics = self.wear_spec is not None or self.cond is not None
         self._pw = {st: self._draw(st) for st in STATES}
+        self._job_speed_of: tuple[Speed | None, float] | None = None
         self.proc: simpy.Process | None = None
         self.maint_proc: simpy.Process | None = None
 
@@ -377,12 +378,19 @@ class Machine(MachineRecord):
         if self.speed_spec is None and self.cycle_factor == 1.0:
             self.job_end = now + self.rs_proc.sample(self.proc_dists[p])
         else:
-            v = self.job_v = self.speed_pct / 100.0
-            if self.speed_spec is not None:
-                self.job_defect = self.defect_base * v ** self.speed_spec.defect_exp
-            self._pw[PROCESSING] = self._draw(PROCESSING)
-            self.job_end = now + self.rs_proc.sample(self.proc_dists[p]) * self.cycle_factor / v
+            if self._job_speed_of != (self.speed_spec, self.speed_pct):
+                self._set_job_speed()
+            self.job_end = now + self.rs_proc.sample(self.proc_dists[p]) * self.cycle_factor / self.job_v
         self._changed()
+
+    def _set_job_speed(self) -> None:
+        """Speed, defect rate and processing power of jobs at the current setpoint; they are
+        kept until the setpoint (or the speed section) changes, not recomputed per job."""
+        v = self.job_v = self.speed_pct / 100.0
+        if self.speed_spec is not None:
+            self.job_defect = self.defect_base * v ** self.speed_spec.defect_exp
+        self._pw[PROCESSING] = self._draw(PROCESSING)
+        self._job_speed_of = (self.speed_spec, self.speed_pct)
 
     def _end_job(self) -> None:
         """The job's last minute is done: book it and hand the part to the line."""
@@ -705,6 +713,7 @@ class Machine(MachineRecord):
         self.acc = {MachineState(k): v for k, v in d["acc"].items()}
         self._resume_waiting = d["waiting"]
         self._pw[PROCESSING] = self._draw(PROCESSING)
+        self._job_speed_of = None
         self.maint_spec = Maintenance.model_validate(self.maint)
         if self.speed_spec is not None:
             self.speed_spec = revalidated(self.speed_spec, setpoint_pct=self.speed_pct)
