@@ -35,12 +35,6 @@ class PlantEnv(simpy.Environment):
         ev._value = PENDING
         return ev
 
-    def trigger_now(self, ev: simpy.Event) -> None:
-        """`ev.succeed()` for a pending event of this environment, without its checks."""
-        ev._ok = True
-        ev._value = None
-        heappush(self._queue, (self._now, NORMAL, next(self._eid), ev))
-
     def run(self, until: Any = None) -> Any:
         """`simpy.Environment.run`; a numeric `until` takes the inlined loop `_run_to`."""
         if until is None or isinstance(until, simpy.Event):

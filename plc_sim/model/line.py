@@ -296,34 +296,27 @@ class LineModel:
         return free > sum(self.carded[0]) + (pool.waiting_total() if pool is not None else 0)
 
     def try_start(self, s: int, p: int) -> None:
-        """Start every carded request of (s, p) that has its input (and CONWIP card at stage 1)."""
-        if self.carded[s][p]:
-            if s:
-                self._start_from_buffer(s, p)
-            else:
-                self._start_stage1(p)
-
-    def _start_stage1(self, p: int) -> None:
-        """Stage-1 requests of product p take a raw blank and a CONWIP card each."""
-        carded, raw, cards = self.carded[0], self.raw, self.conwip_free
-        values, k = cards.values, cards.key[p]
-        life, jobs, wake = self.life, self.jobs[0], self.wake_station[0]
-        while carded[p]:
-            if raw[p] <= 0 or values[k] <= 0:
-                return
-            raw[p] -= 1
-            values[k] -= 1
-            life["released"] += 1
-            self._wip(0, 1)
-            carded[p] -= 1
-            jobs.append(p)
-            wake()
-
-    def _start_from_buffer(self, s: int, p: int) -> None:
-        """Stage-s requests of product p take a part of the stage before each, whose kanban
-        comes free."""
-        carded, inputs = self.carded[s], self.buf[s - 1]
+        """Start every carded request of (s, p) that has its input: at stage 1 a raw blank
+        and a CONWIP card, further on a part of the stage before, whose kanban comes free."""
+        carded = self.carded[s]
+        if not carded[p]:
+            return
         jobs, wake = self.jobs[s], self.wake_station[s]
+        if s == 0:
+            raw, cards, life = self.raw, self.conwip_free, self.life
+            values, k = cards.values, cards.key[p]
+            while carded[p]:
+                if raw[p] <= 0 or values[k] <= 0:
+                    return
+                raw[p] -= 1
+                values[k] -= 1
+                life["released"] += 1
+                self._wip(0, 1)
+                carded[p] -= 1
+                jobs.append(p)
+                wake()
+            return
+        inputs = self.buf[s - 1]
         while carded[p]:
             if not inputs[p]:
                 return
@@ -344,7 +337,7 @@ class LineModel:
             return
         best, best_awake, best_share = None, False, 0.0
         for m in ms:
-            if m.can_take_work():
+            if m._wake is not None and m.weight > 0 and not (m.off_shift or m.failed or m.stopped):  # can_take_work()
                 awake, share = not m.asleep, -m.done / m.weight
                 if best is None or awake > best_awake or (awake == best_awake and share > best_share):
                     best, best_awake, best_share = m, awake, share

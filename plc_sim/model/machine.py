@@ -20,9 +20,11 @@ import math
 from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, fields
+from heapq import heappush
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
+from simpy.events import NORMAL
 
 from .counters import LineCounters
 from .rules import condition_maintenance_problem, dispatch_weights_problem
@@ -317,17 +319,21 @@ class Machine(MachineRecord):
                 if not self.asleep:
                     self._start_job(jobs.popleft())
                     if self.wear_mode:
+                        self._arm_wear_clock()
+                    job_end = self.job_end
+                    assert job_end is not None
+                    if self.fail_at is not None and self.fail_at < job_end:
                         yield from self._job_until_done()
                     else:
-                        # The common case inline (no generator per job): no breakdown, no wear
-                        # clock, so only an interruption sends the job to the general loop.
-                        job_end = self.job_end
+                        # The common case inline (no generator per job): the machine does not
+                        # wear out before the job ends, so only an interruption (a rate-model
+                        # breakdown) sends the job to the general loop.
                         self._busy_wait = True
-                        ev = timers[run_key] = env.at(job_end)  # type: ignore[arg-type]
+                        ev = timers[run_key] = env.at(job_end)
                         try:
                             yield ev
                         except simpy.Interrupt:
-                            self.work_left = job_end - env._now  # type: ignore[operator]
+                            self.work_left = job_end - env._now
                         finally:
                             self._busy_wait = False
                         if self.work_left is not None:
@@ -422,8 +428,8 @@ class Machine(MachineRecord):
                 self.job_end = env.now + self.work_left
                 self.work_left = None
                 self._changed()
-            if self.wear_mode and self.fail_at is None:
-                self.fail_at = env.now + max(self.w_fail - self.wear_now(env.now), 0.0) / self._wear_rate()
+            if self.wear_mode:
+                self._arm_wear_clock()
             job_end, fail_at = self.job_end, self.fail_at
             assert job_end is not None
             breaks = fail_at is not None and fail_at < job_end
@@ -442,6 +448,12 @@ class Machine(MachineRecord):
                 self._break_down()
                 continue
             return
+
+    def _arm_wear_clock(self) -> None:
+        """Wear model: the time the running job wears the machine out (kept once set)."""
+        if self.fail_at is None:
+            now = self.env.now
+            self.fail_at = now + max(self.w_fail - self.wear_now(now), 0.0) / self._wear_rate()
 
     def _break_down(self) -> None:
         self.failed = True
@@ -618,7 +630,10 @@ class Machine(MachineRecord):
         if ev is None:
             return False
         self._wake = None
-        self.env.trigger_now(ev)
+        ev._ok = True  # ev.succeed(), inline: the machine's hottest path
+        ev._value = None
+        env = self.env
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), ev))
         return True
 
     def can_take_work(self) -> bool:
