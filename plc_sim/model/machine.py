@@ -211,6 +211,7 @@ class Machine(MachineRecord):
         self._physics = self.wear_spec is not None or self.cond is not None
         self._pw = {st: self._draw(st) for st in STATES}
         self._job_speed_of: tuple[Speed | None, float] | None = None
+        self._set_wear_per_h()
         self.proc: simpy.Process | None = None
         self.maint_proc: simpy.Process | None = None
 
@@ -250,7 +251,7 @@ class Machine(MachineRecord):
         if self.wear_spec is None:
             return 0.0
         if self.state == PROCESSING:
-            return self.wear + self._wear_rate() * (now - self.state_t)
+            return self.wear + self._wear_per_h * (now - self.state_t)
         return self.wear
 
     def temp_now(self, now: float) -> float:
@@ -397,6 +398,12 @@ class Machine(MachineRecord):
             self.job_defect = self.defect_base * v ** self.speed_spec.defect_exp
         self._pw[PROCESSING] = self._draw(PROCESSING)
         self._job_speed_of = (self.speed_spec, self.speed_pct)
+        self._set_wear_per_h()
+
+    def _set_wear_per_h(self) -> None:
+        """The wear rate of the job speed `job_v`, kept in step with it (wear is booked at
+        every state change of a running machine)."""
+        self._wear_per_h = self._wear_rate() if self.wear_spec is not None else 0.0
 
     def _end_job(self) -> None:
         """The job's last minute is done: book it and hand the part to the line."""
@@ -453,7 +460,7 @@ class Machine(MachineRecord):
         """Wear model: the time the running job wears the machine out (kept once set)."""
         if self.fail_at is None:
             now = self.env.now
-            self.fail_at = now + max(self.w_fail - self.wear_now(now), 0.0) / self._wear_rate()
+            self.fail_at = now + max(self.w_fail - self.wear_now(now), 0.0) / self._wear_per_h
 
     def _break_down(self) -> None:
         self.failed = True
@@ -666,7 +673,7 @@ class Machine(MachineRecord):
             self.energy += self.p_now * dt
             if self._physics:
                 if self.wear_spec is not None and old == PROCESSING:
-                    self.wear += self._wear_rate() * dt
+                    self.wear += self._wear_per_h * dt
                 if self.cond is not None:
                     self.temp = self.temp_now(now)
         self.state_t = now
@@ -729,6 +736,7 @@ class Machine(MachineRecord):
         self._resume_waiting = d["waiting"]
         self._pw[PROCESSING] = self._draw(PROCESSING)
         self._job_speed_of = None
+        self._set_wear_per_h()
         self.maint_spec = Maintenance.model_validate(self.maint)
         if self.speed_spec is not None:
             self.speed_spec = revalidated(self.speed_spec, setpoint_pct=self.speed_pct)
