@@ -64,6 +64,7 @@ class LineModel:
         self.n_stages = N = len(spec.stations)
         self.env = PlantEnv(initial_time=_snapshot["now"] if _snapshot else 0.0)
         self.streams = Streams(seed, stream_names(spec))
+        self._rs_returns = self.streams["returns"]
         self.timers: dict[str, simpy.Event] = {}
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
         pol = spec.policy
@@ -104,6 +105,9 @@ class LineModel:
                 first = self.env.now + spec.machine_maintenance(ms).interval_h * k / n_m
                 row.append(Machine(self, s, ms.name, MachinePhysics.of(spec, ms, s), dists, self.streams, first))
             self.machines.append(row)
+        self.wake_station: list[Callable[[], object]] = [
+            row[0].kick if len(row) == 1 else partial(self.dispatch, s) for s, row in enumerate(self.machines)]
+        """Per station, what wakes the machine for a new job (`dispatch`, the lone machine's `kick`)."""
         self.next_order = [self.env.now + self.streams[f"demand.{p}"].sample(d.interarrival)
                            for p, d in zip(self.products, self.demand_spec)]
         self.next_raw = [self.env.now + self.streams[f"raw.{p}"].sample(spec.raw.interval) for p in self.products]
@@ -266,9 +270,10 @@ class LineModel:
             return
         pool = self.pools[s]
         carded = self.carded[s]
+        waiting = pool.n_waiting if pool is not None else None
         inputs = self.buf[s - 1] if s else None
         while tokens[p]:
-            claimed = carded[p] + (pool.n_waiting[p] if pool is not None else 0)
+            claimed = carded[p] + waiting[p] if waiting is not None else carded[p]
             if inputs is not None:
                 if inputs[p] <= claimed:
                     return
@@ -291,31 +296,36 @@ class LineModel:
         return free > sum(self.carded[0]) + (pool.waiting_total() if pool is not None else 0)
 
     def try_start(self, s: int, p: int) -> None:
-        """Start every carded request of (s, p) that has its input (and CONWIP card at stage 1)."""
+        """Start every carded request of (s, p) that has its input: at stage 1 a raw blank
+        and a CONWIP card, further on a part of the stage before, whose kanban comes free."""
         carded = self.carded[s]
-        while carded[p]:
-            if s == 0:
-                cards = self.conwip_free
-                k = cards.key[p]
-                if self.raw[p] <= 0 or cards.values[k] <= 0:
+        if not carded[p]:
+            return
+        jobs, wake = self.jobs[s], self.wake_station[s]
+        if s == 0:
+            raw, cards, life = self.raw, self.conwip_free, self.life
+            values, k = cards.values, cards.key[p]
+            while carded[p]:
+                if raw[p] <= 0 or values[k] <= 0:
                     return
-                self.raw[p] -= 1
-                cards.values[k] -= 1
-                self.life["released"] += 1
+                raw[p] -= 1
+                values[k] -= 1
+                life["released"] += 1
                 self._wip(0, 1)
-            else:
-                if not self.buf[s - 1][p]:
-                    return
-                self.buf[s - 1][p] -= 1
-                self._wip_move(s - 1)
-                self._release_kanban(s - 1, p)
+                carded[p] -= 1
+                jobs.append(p)
+                wake()
+            return
+        inputs = self.buf[s - 1]
+        while carded[p]:
+            if not inputs[p]:
+                return
+            inputs[p] -= 1
+            self._wip_move(s - 1)
+            self._release_kanban(s - 1, p)
             carded[p] -= 1
-            self.jobs[s].append(p)
-            ms = self.machines[s]
-            if len(ms) == 1:
-                ms[0].kick()
-            else:
-                self.dispatch(s)
+            jobs.append(p)
+            wake()
 
     def dispatch(self, s: int) -> None:
         """Wake the machine that takes the next job at station s: an awake one before one
@@ -325,12 +335,12 @@ class LineModel:
         if len(ms) == 1:
             ms[0].kick()
             return
-        best, key = None, None
+        best, best_awake, best_share = None, False, 0.0
         for m in ms:
-            if m.can_take_work():
-                k = (not m.asleep, -m.done / m.weight)
-                if key is None or k > key:
-                    best, key = m, k
+            if m._wake is not None and m.weight > 0 and not (m.off_shift or m.failed or m.stopped):  # can_take_work()
+                awake, share = not m.asleep, -m.done / m.weight
+                if best is None or awake > best_awake or (awake == best_awake and share > best_share):
+                    best, best_awake, best_share = m, awake, share
         if best is not None:
             best.kick()
 
@@ -421,7 +431,7 @@ class LineModel:
         self.delivered[p] += 1
         self.life["delivered"] += 1
         self._card_free(p)
-        rs = self.streams["returns"]
+        rs = self._rs_returns
         if rs.uniform() < rs.sample(self.spec.quality.return_prob):
             self.count.Rn += 1
             self.returned[p] += 1
@@ -500,29 +510,32 @@ class LineModel:
 
     def _orders(self, p: int) -> Proc:
         name = self.products[p]
-        rs = self.streams[f"demand.{name}"]
+        key = f"demand.{name}"
+        rs = self.streams[key]
         d = self.demand_spec[p]
         fg = self.buf[self.n_stages - 1]
         fl = d.fluctuation
+        env = self.env
         while True:
-            yield self.timer(f"demand.{name}", self.next_order[p])
+            yield self.timer(key, self.next_order[p])
+            now = env._now
             gap = rs.sample(d.interarrival)
             if fl is not None:
-                gap /= 1.0 + fl.amplitude * math.sin(2 * math.pi * (self.env.now + fl.phase_h) / fl.period_h)
-            self.next_order[p] = self.env.now + gap
+                gap /= 1.0 + fl.amplitude * math.sin(2 * math.pi * (now + fl.phase_h) / fl.period_h)
+            self.next_order[p] = now + gap
             self.demand_n[p] += 1
             lost = not fg[p] and len(self.backlog[p]) > d.lost_sale_queue
             if self.listeners:
-                self.emit("order", {"product": name, "t": self.env.now, "lost": lost})
+                self.emit("order", {"product": name, "t": now, "lost": lost})
             if fg[p]:
                 self.count.from_stock += 1
                 self.policy.on_order(self, p)
-                self._deliver(p, self.env.now)
+                self._deliver(p, now)
             elif lost:
                 self.lost[p] += 1
                 self.count.LD += 1
             else:
-                self.backlog[p].append(self.env.now)
+                self.backlog[p].append(now)
                 self.policy.on_order(self, p)
 
     def _deliveries(self, p: int) -> Proc:

@@ -20,9 +20,11 @@ import math
 from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, fields
+from heapq import heappush
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
+from simpy.events import NORMAL
 
 from .counters import LineCounters
 from .rules import condition_maintenance_problem, dispatch_weights_problem
@@ -208,6 +210,8 @@ class Machine(MachineRecord):
         self._maint_key = f"{self.name}.maint"
         self._physics = self.wear_spec is not None or self.cond is not None
         self._pw = {st: self._draw(st) for st in STATES}
+        self._job_speed_of: tuple[Speed | None, float] | None = None
+        self._set_wear_per_h()
         self.proc: simpy.Process | None = None
         self.maint_proc: simpy.Process | None = None
 
@@ -247,7 +251,7 @@ class Machine(MachineRecord):
         if self.wear_spec is None:
             return 0.0
         if self.state == PROCESSING:
-            return self.wear + self._wear_rate() * (now - self.state_t)
+            return self.wear + self._wear_per_h * (now - self.state_t)
         return self.wear
 
     def temp_now(self, now: float) -> float:
@@ -302,8 +306,10 @@ class Machine(MachineRecord):
         elif self.waking:
             yield from self._finish_wake()
         if self.job is not None:
-            yield from self._do_job()
+            yield from self._job_until_done()
+            self._end_job()
         jobs = line.jobs[self.stage]
+        timers, run_key = line.timers, self._run_key
         while True:
             if self.failed:
                 yield self._await_repair()
@@ -313,7 +319,27 @@ class Machine(MachineRecord):
             elif jobs and self.weight > 0 and not self.off_shift and not self.stopped:
                 if not self.asleep:
                     self._start_job(jobs.popleft())
-                    yield from self._do_job()
+                    if self.wear_mode:
+                        self._arm_wear_clock()
+                    job_end = self.job_end
+                    assert job_end is not None
+                    if self.fail_at is not None and self.fail_at < job_end:
+                        yield from self._job_until_done()
+                    else:
+                        # The common case inline (no generator per job): the machine does not
+                        # wear out before the job ends, so only an interruption (a rate-model
+                        # breakdown) sends the job to the general loop.
+                        self._busy_wait = True
+                        ev = timers[run_key] = env.at(job_end)
+                        try:
+                            yield ev
+                        except simpy.Interrupt:
+                            self.work_left = job_end - env._now
+                        finally:
+                            self._busy_wait = False
+                        if self.work_left is not None:
+                            yield from self._job_until_done()
+                    self._end_job()
                     continue
                 self.asleep = False
                 self.waking = True
@@ -359,31 +385,28 @@ class Machine(MachineRecord):
         if self.speed_spec is None and self.cycle_factor == 1.0:
             self.job_end = now + self.rs_proc.sample(self.proc_dists[p])
         else:
-            v = self.job_v = self.speed_pct / 100.0
-            if self.speed_spec is not None:
-                self.job_defect = self.defect_base * v ** self.speed_spec.defect_exp
-            self._pw[PROCESSING] = self._draw(PROCESSING)
-            self.job_end = now + self.rs_proc.sample(self.proc_dists[p]) * self.cycle_factor / v
+            if self._job_speed_of != (self.speed_spec, self.speed_pct):
+                self._set_job_speed()
+            self.job_end = now + self.rs_proc.sample(self.proc_dists[p]) * self.cycle_factor / self.job_v
         self._changed()
 
-    def _do_job(self) -> Proc:
-        env = self.env
-        if not (self.failed or self.wear_mode or self.work_left is not None):
-            # The common case, kept short: no breakdown pending, no wear clock, no work left
-            # over from an interruption; an interruption falls through to the general loop.
-            job_end = self.job_end
-            self._busy_wait = True
-            ev = self.line.timers[self._run_key] = env.at(job_end)  # type: ignore[arg-type]
-            try:
-                yield ev
-            except simpy.Interrupt:
-                self.work_left = job_end - env.now  # type: ignore[operator]
-            finally:
-                self._busy_wait = False
-            if self.work_left is not None:
-                yield from self._job_until_done()
-        else:
-            yield from self._job_until_done()
+    def _set_job_speed(self) -> None:
+        """Speed, defect rate and processing power of jobs at the current setpoint; they are
+        kept until the setpoint (or the speed section) changes, not recomputed per job."""
+        v = self.job_v = self.speed_pct / 100.0
+        if self.speed_spec is not None:
+            self.job_defect = self.defect_base * v ** self.speed_spec.defect_exp
+        self._pw[PROCESSING] = self._draw(PROCESSING)
+        self._job_speed_of = (self.speed_spec, self.speed_pct)
+        self._set_wear_per_h()
+
+    def _set_wear_per_h(self) -> None:
+        """The wear rate of the job speed `job_v`, kept in step with it (wear is booked at
+        every state change of a running machine)."""
+        self._wear_per_h = self._wear_rate() if self.wear_spec is not None else 0.0
+
+    def _end_job(self) -> None:
+        """The job's last minute is done: book it and hand the part to the line."""
         self.fail_at = None
         p = self.job
         assert p is not None
@@ -391,7 +414,7 @@ class Machine(MachineRecord):
         self.job_end = None
         self.done += 1
         self._changed()
-        self.last_cycle_h = env._now - self.job_start
+        self.last_cycle_h = self.env._now - self.job_start
         self.last_part_kwh = self.energy - self.job_energy0
         if self.maint_spec.policy == "condition":
             self._check_condition()
@@ -412,8 +435,8 @@ class Machine(MachineRecord):
                 self.job_end = env.now + self.work_left
                 self.work_left = None
                 self._changed()
-            if self.wear_mode and self.fail_at is None:
-                self.fail_at = env.now + max(self.w_fail - self.wear_now(env.now), 0.0) / self._wear_rate()
+            if self.wear_mode:
+                self._arm_wear_clock()
             job_end, fail_at = self.job_end, self.fail_at
             assert job_end is not None
             breaks = fail_at is not None and fail_at < job_end
@@ -432,6 +455,12 @@ class Machine(MachineRecord):
                 self._break_down()
                 continue
             return
+
+    def _arm_wear_clock(self) -> None:
+        """Wear model: the time the running job wears the machine out (kept once set)."""
+        if self.fail_at is None:
+            now = self.env.now
+            self.fail_at = now + max(self.w_fail - self.wear_now(now), 0.0) / self._wear_per_h
 
     def _break_down(self) -> None:
         self.failed = True
@@ -608,7 +637,10 @@ class Machine(MachineRecord):
         if ev is None:
             return False
         self._wake = None
-        ev.succeed()
+        ev._ok = True  # ev.succeed(), inline: the machine's hottest path
+        ev._value = None
+        env = self.env
+        heappush(env._queue, (env._now, NORMAL, next(env._eid), ev))
         return True
 
     def can_take_work(self) -> bool:
@@ -641,7 +673,7 @@ class Machine(MachineRecord):
             self.energy += self.p_now * dt
             if self._physics:
                 if self.wear_spec is not None and old == PROCESSING:
-                    self.wear += self._wear_rate() * dt
+                    self.wear += self._wear_per_h * dt
                 if self.cond is not None:
                     self.temp = self.temp_now(now)
         self.state_t = now
@@ -703,6 +735,8 @@ class Machine(MachineRecord):
         self.acc = {MachineState(k): v for k, v in d["acc"].items()}
         self._resume_waiting = d["waiting"]
         self._pw[PROCESSING] = self._draw(PROCESSING)
+        self._job_speed_of = None
+        self._set_wear_per_h()
         self.maint_spec = Maintenance.model_validate(self.maint)
         if self.speed_spec is not None:
             self.speed_spec = revalidated(self.speed_spec, setpoint_pct=self.speed_pct)

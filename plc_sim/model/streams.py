@@ -8,6 +8,7 @@ including the unread part of its block, goes into snapshots.
 
 from __future__ import annotations
 
+from operator import length_hint
 from typing import Any
 
 import numpy as np
@@ -18,61 +19,82 @@ BLOCK = 512
 
 
 class Stream:
-    """Standard normal, exponential and uniform variates from one PCG64 generator."""
+    """Standard normal, exponential and uniform variates from one PCG64 generator.
 
-    __slots__ = ("_buf", "_gen", "_pos")
+    Each kind is read through an iterator over its current block: a draw is one `next()`,
+    and the unread part of a block is what the iterator has left (`length_hint`)."""
+
+    __slots__ = ("_e", "_gen", "_it_e", "_it_n", "_it_u", "_n", "_u")
 
     def __init__(self, seed: np.random.SeedSequence) -> None:
         self._gen = np.random.Generator(np.random.PCG64(seed))
-        self._buf: dict[str, list[float]] = {"n": [], "e": [], "u": []}
-        self._pos: dict[str, int] = {"n": 0, "e": 0, "u": 0}
+        self._set_blocks([], [], [])
 
-    def _next(self, kind: str) -> float:
-        pos = self._pos[kind]
-        buf = self._buf[kind]
-        if pos >= len(buf):
-            g = self._gen
-            draw = g.standard_normal if kind == "n" else g.standard_exponential if kind == "e" else g.random
-            buf = self._buf[kind] = draw(BLOCK).tolist()
-            pos = 0
-        self._pos[kind] = pos + 1
-        return buf[pos]
+    def _set_blocks(self, n: list[float], e: list[float], u: list[float]) -> None:
+        self._n, self._e, self._u = n, e, u
+        self._it_n, self._it_e, self._it_u = iter(n), iter(e), iter(u)
+
+    def _refill_n(self) -> float:
+        self._n = self._gen.standard_normal(BLOCK).tolist()
+        it = self._it_n = iter(self._n)
+        return next(it)
+
+    def _refill_e(self) -> float:
+        self._e = self._gen.standard_exponential(BLOCK).tolist()
+        it = self._it_e = iter(self._e)
+        return next(it)
+
+    def _refill_u(self) -> float:
+        self._u = self._gen.random(BLOCK).tolist()
+        it = self._it_u = iter(self._u)
+        return next(it)
 
     def uniform(self) -> float:
-        return self._next("u")
+        x = next(self._it_u, None)
+        return self._refill_u() if x is None else x
 
     def std_normal(self) -> float:
-        return self._next("n")
+        x = next(self._it_n, None)
+        return self._refill_n() if x is None else x
 
     def std_exponential(self) -> float:
-        return self._next("e")
+        x = next(self._it_e, None)
+        return self._refill_e() if x is None else x
 
     def sample(self, d: Dist) -> float:
         """A draw of `d`: clipped normal, exponential or constant."""
-        if d.dist == "normal":
-            x = d.mean * (1.0 + d.cv * self._next("n"))
-        elif d.dist == "exponential":
-            x = d.mean * self._next("e")
+        kind = d.dist
+        if kind == "normal":
+            z = next(self._it_n, None)
+            x = d.mean * (1.0 + d.cv * (self._refill_n() if z is None else z))
+        elif kind == "exponential":
+            z = next(self._it_e, None)
+            x = d.mean * (self._refill_e() if z is None else z)
         else:
             x = d.mean
-        if d.min is not None and x < d.min:
-            x = d.min
+        lo = d.min
+        if lo is not None and x < lo:
+            x = lo
         elif x <= 0.0:
             x = d.mean * 1e-3
-        if d.max is not None and x > d.max:
-            x = d.max
+        hi = d.max
+        if hi is not None and x > hi:
+            x = hi
         return x
 
+    def _unread(self) -> dict[str, list[float]]:
+        out = {}
+        for k, buf, it in (("n", self._n, self._it_n), ("e", self._e, self._it_e), ("u", self._u, self._it_u)):
+            out[k] = buf[len(buf) - length_hint(it):]
+        return out
+
     def state(self) -> dict[str, Any]:
-        return {
-            "gen": self._gen.bit_generator.state,
-            "buf": {k: v[self._pos[k]:] for k, v in self._buf.items()},
-        }
+        return {"gen": self._gen.bit_generator.state, "buf": self._unread()}
 
     def restore(self, state: dict[str, Any]) -> None:
         self._gen.bit_generator.state = state["gen"]
-        self._buf = {k: list(v) for k, v in state["buf"].items()}
-        self._pos = {k: 0 for k in self._buf}
+        buf = state["buf"]
+        self._set_blocks(list(buf["n"]), list(buf["e"]), list(buf["u"]))
 
 
 class Streams:
