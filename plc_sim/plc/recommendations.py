@@ -33,10 +33,6 @@ Writer = Callable[[str, Any, Role | None, str], Any]
 """The runtime's write: (tag key, value, role, user) -> the value shown; raises Rejected."""
 
 
-class InvalidStateError(ValueError):
-    """The recommendation is no longer open (applied, dismissed or shed)."""
-
-
 @dataclass
 class Recommendation:
     id: int
@@ -64,6 +60,9 @@ class RecommendationBook:
     shed: int = 0
     last_id: int = 0
     items: OrderedDict[int, Recommendation] = field(default_factory=OrderedDict)
+    open_text: str = "[]"
+    last_text: str = ""
+    """The Open and Last tags' JSON, rewritten when the book changes, not at every scan."""
 
     def add(self, changes: str, summary: str, author: str, role: Role | None, now_h: float) -> Recommendation:
         """A new open recommendation, or Rejected naming the first change that cannot be made."""
@@ -79,6 +78,7 @@ class RecommendationBook:
             self.shed += 1
             log.warning("recommendation %d (%s) shed: the book keeps %d (%d shed so far)", old.id, old.state,
                         self.capacity, self.shed)
+        self._changed()
         return rec
 
     def apply(self, rec_id: int, user: str) -> Recommendation:
@@ -89,11 +89,13 @@ class RecommendationBook:
         for key, value in rec.changes.items():
             self.write(key, value, rec.role, who)
         rec.state, rec.decided_by = "applied", user
+        self._changed()
         return rec
 
     def dismiss(self, rec_id: int, user: str) -> Recommendation:
         rec = self._open(rec_id)
         rec.state, rec.decided_by = "dismissed", user
+        self._changed()
         return rec
 
     def open(self) -> list[Recommendation]:
@@ -105,8 +107,12 @@ class RecommendationBook:
             gone = 0 < rec_id <= self.last_id
             raise Rejected(Refusal.NOT_FOUND, f"recommendation {rec_id} {'was shed' if gone else 'does not exist'}")
         if rec.state != "open":
-            raise InvalidStateError(f"recommendation {rec_id} is {rec.state} (by {rec.decided_by})")
+            raise Rejected(Refusal.INVALID_STATE, f"recommendation {rec_id} is {rec.state} (by {rec.decided_by})")
         return rec
+
+    def _changed(self) -> None:
+        self.open_text = json.dumps([r.as_json() for r in self.open()])
+        self.last_text = json.dumps(next(reversed(self.items.values())).as_json())
 
     def _validate(self, changes: dict[str, Any], role: Role | None) -> None:
         for key, value in changes.items():
@@ -117,11 +123,11 @@ class RecommendationBook:
         def tag(name: str, dtype: Any, read: Callable[[], Any], text: str) -> Tag:
             return self.table.add(Tag((line, "Recommendations", name), dtype, read, description=text))
 
-        tag("Open", "String", lambda: json.dumps([r.as_json() for r in self.open()]),
+        tag("Open", "String", lambda: self.open_text,
             "open recommendations as JSON: [{id, by, at_h, summary, changes: {tag path: value}}]")
         tag("OpenCount", "Int32", lambda: len(self.open()), "open recommendations")
         tag("LastId", "Int32", lambda: self.last_id, "id of the newest recommendation")
-        tag("Last", "String", lambda: json.dumps(next(reversed(self.items.values())).as_json()) if self.items else "",
+        tag("Last", "String", lambda: self.last_text,
             "the newest recommendation and its state (open, applied, dismissed) as JSON")
         tag("Shed", "Int32", lambda: self.shed, f"recommendations dropped because {self.capacity} were kept")
 

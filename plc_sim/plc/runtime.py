@@ -30,7 +30,7 @@ from .alarms import AlarmBook
 from .checks import ECHO_CHARS, Refusal, Rejected, clip, echo
 from .clock import PLANT_EPOCH, wall_clock
 from .commands import Command, CommandContext, CommandSpec, command_spec, describe
-from .recommendations import InvalidStateError, RecommendationBook
+from .recommendations import RecommendationBook
 from .tagmap import build_tags
 from .tags import Tag
 
@@ -332,7 +332,7 @@ class PlcRuntime:
             self.report_refusal(what, None, user, e, source=source)
             raise
         except ValueError as e:
-            refusal = Refusal.INVALID_STATE if isinstance(e, InterlockError | InvalidStateError) else Refusal.OUT_OF_RANGE
+            refusal = Refusal.INVALID_STATE if isinstance(e, InterlockError) else Refusal.OUT_OF_RANGE
             rejected = Rejected(refusal, str(e))
             self.report_refusal(what, None, user, rejected, source=source)
             raise rejected from None
