@@ -66,19 +66,11 @@ class Forecaster(Protocol):
 
 
 @dataclass(frozen=True)
-class PlantForecaster:
-    """The offline forecaster: a plant file's model (empty at time 0), warmed up, then
-    measured for the horizon. Picklable, so a process pool can run it."""
+class _Labelled:
+    """A forecaster's plant (the current setpoints) and what its forecasts start from."""
 
     base: PlantSpec
-    label: str = "plant file"
-
-    @classmethod
-    def from_file(cls, plant: str, model: str | None = None, scenario: int | None = None,
-                  sets: Sequence[str] = ()) -> PlantForecaster:
-        spec = build_variant(load_plant(plant), model=model, scenario=scenario, sets=list(sets))
-        label = " ".join(x for x in (plant, model or "", f"scenario {scenario}" if scenario else "") if x)
-        return cls(spec, label)
+    label: str
 
     @property
     def plant(self) -> PlantSpec:
@@ -87,6 +79,21 @@ class PlantForecaster:
     @property
     def source(self) -> str:
         return self.label
+
+
+@dataclass(frozen=True)
+class PlantForecaster(_Labelled):
+    """The offline forecaster: a plant file's model (empty at time 0), warmed up, then
+    measured for the horizon. Picklable, so a process pool can run it."""
+
+    label: str = "plant file"
+
+    @classmethod
+    def from_file(cls, plant: str, model: str | None = None, scenario: int | None = None,
+                  sets: Sequence[str] = ()) -> PlantForecaster:
+        spec = build_variant(load_plant(plant), model=model, scenario=scenario, sets=list(sets))
+        label = " ".join(x for x in (plant, model or "", f"scenario {scenario}" if scenario else "") if x)
+        return cls(spec, label)
 
     @property
     def start_h(self) -> float | None:
@@ -99,30 +106,20 @@ class PlantForecaster:
 
 
 @dataclass(frozen=True)
-class SnapshotForecaster:
+class SnapshotForecaster(_Labelled):
     """The live forecaster: each replication starts from the twin's observation of the plant
     (`model_from_observation`), with the twin's estimated parameters and the current setpoints
     in `base`, and runs `horizon.hours` calendar hours on (no warm-up: the state is the
     plant's own). The observed card counts are folded into `base` once, so that a candidate's
     counts win over them. Picklable, so a process pool can run it."""
 
-    base: PlantSpec
     observation: Observation
-    label: str
 
     @classmethod
     def of(cls, base: PlantSpec, observation: Observation, label: str) -> SnapshotForecaster:
         cards = observed_cards(base, observation)
         spec = build_plant(base, cards) if cards else base
-        return cls(spec, replace(observation, kanbans={}, conwip={}), label)
-
-    @property
-    def plant(self) -> PlantSpec:
-        return self.base
-
-    @property
-    def source(self) -> str:
-        return self.label
+        return cls(spec, label, replace(observation, kanbans={}, conwip={}))
 
     @property
     def start_h(self) -> float | None:
