@@ -43,28 +43,36 @@ def _gear_specs(base: PlantSpec, model: str, scenario: int) -> dict[tuple[int, i
     return out
 
 
-def gear_table(base: PlantSpec, model: str, scenario: int, plan: RunPlan, reps: int, jobs: int) -> str:
-    grid = _gear_specs(base, model, scenario)
+def _grid_table(title: str, grid: dict[tuple[int, int], PlantSpec | str], rows: tuple[str, tuple[int, ...]],
+                cols: tuple[str, tuple[int, ...]], plan: RunPlan, reps: int, jobs: int) -> str:
+    """Runs every valid grid point on the same seeds and tabulates Zmax (k EUR) / SL / fill rate
+    / WIP, the best Zmax in bold; a point the plant refuses shows the constraint it breaks.
+    `rows` is (name, values), `cols` (header format with `{}` for the value, values)."""
     keys = [k for k, v in grid.items() if not isinstance(v, str)]
     runs = run_settings([grid[k] for k in keys], plan, reps, jobs)  # type: ignore[misc]
     means = {k: {n: s.mean for n, s in summarise_all(r).items()} for k, r in zip(keys, runs)}
     best = max(keys, key=lambda k: means[k]["Zmax"])
-    header = "| K \\ C | " + " | ".join(f"C = {c}" for c in CS) + " |"
-    lines = [f"**{model}, scenario {scenario}** (Zmax in k EUR / SL / fill rate / WIP; best Zmax in bold)", "",
-             header, "|---|" + "---|" * len(CS)]
-    for k in KS:
+    (row_name, row_vals), (col_fmt, col_vals) = rows, cols
+    header = f"| {row_name} \\ C | " + " | ".join(col_fmt.format(c) for c in col_vals) + " |"
+    lines = [title, "", header, "|---|" + "---|" * len(col_vals)]
+    for r in row_vals:
         cells = []
-        for c in CS:
-            v = grid[(k, c)]
+        for c in col_vals:
+            v = grid[(r, c)]
             if isinstance(v, str):
                 cells.append(f"breaks {v}")
                 continue
-            m = means[(k, c)]
+            m = means[(r, c)]
             z = f"{m['Zmax'] / 1000:,.1f}"
-            z = f"**{z}**" if (k, c) == best else z
+            z = f"**{z}**" if (r, c) == best else z
             cells.append(f"{z} / {m['SL']:.3f} / {m['fill_rate']:.2f} / {m['WIP']:.1f}")
-        lines.append(f"| K = {k} | " + " | ".join(cells) + " |")
+        lines.append(f"| {row_name} = {r} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def gear_table(base: PlantSpec, model: str, scenario: int, plan: RunPlan, reps: int, jobs: int) -> str:
+    return _grid_table(f"**{model}, scenario {scenario}** (Zmax in k EUR / SL / fill rate / WIP; best Zmax in bold)",
+                       _gear_specs(base, model, scenario), ("K", KS), ("C = {}", CS), plan, reps, jobs)
 
 
 def bk_stock_table(base: PlantSpec, model: str, scenario: int, plan: RunPlan, reps: int, jobs: int) -> str:
@@ -75,26 +83,9 @@ def bk_stock_table(base: PlantSpec, model: str, scenario: int, plan: RunPlan, re
         for extra in C_OVER_S3:
             grid[(s3, extra)] = build_variant(base, model=model, scenario=scenario,
                                               sets=[f"S3={s3}", f"K1={s3}", f"K2={s3}", f"C={s3 + extra}"])
-    keys = [k for k, v in grid.items() if not isinstance(v, str)]
-    runs = run_settings([grid[k] for k in keys], plan, reps, jobs)  # type: ignore[misc]
-    means = {k: {n: s.mean for n, s in summarise_all(r).items()} for k, r in zip(keys, runs)}
-    best = max(keys, key=lambda k: means[k]["Zmax"])
-    header = "| S3 \\ C | " + " | ".join(f"C = S3 + {c}" for c in C_OVER_S3) + " |"
-    lines = [f"**{model}, scenario {scenario}, base stock S3 against C** (K1 = K2 = S3; "
-             "Zmax in k EUR / SL / fill rate / WIP; best Zmax in bold)", "", header, "|---|" + "---|" * len(C_OVER_S3)]
-    for s3 in S3S:
-        cells = []
-        for c in C_OVER_S3:
-            v = grid[(s3, c)]
-            if isinstance(v, str):
-                cells.append(f"breaks {v}")
-                continue
-            m = means[(s3, c)]
-            z = f"{m['Zmax'] / 1000:,.1f}"
-            z = f"**{z}**" if (s3, c) == best else z
-            cells.append(f"{z} / {m['SL']:.3f} / {m['fill_rate']:.2f} / {m['WIP']:.1f}")
-        lines.append(f"| S3 = {s3} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return _grid_table(f"**{model}, scenario {scenario}, base stock S3 against C** (K1 = K2 = S3; "
+                       "Zmax in k EUR / SL / fill rate / WIP; best Zmax in bold)", grid, ("S3", S3S),
+                       ("C = S3 + {}", C_OVER_S3), plan, reps, jobs)
 
 
 def cell_table(base: PlantSpec, plan: RunPlan, reps: int, jobs: int) -> str:
