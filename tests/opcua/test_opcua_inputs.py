@@ -11,7 +11,10 @@ from asyncua import ua
 from plc_sim.plc.checks import MAX_TEXT_CHARS
 from tests.support.opcua_harness import NS, running_plant, until
 from tests.support.opcua_harness import client as _client
+from tests.support.opcua_harness import double as _double
+from tests.support.opcua_harness import int32 as _int
 from tests.support.opcua_harness import plant_node as _node
+from tests.support.opcua_harness import text as _str
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -22,18 +25,6 @@ async def plant(tmp_path_factory):
         yield plc, srv
 
 
-
-
-def _double(v: float) -> ua.Variant:
-    return ua.Variant(v, ua.VariantType.Double)
-
-
-def _int(v: int) -> ua.Variant:
-    return ua.Variant(v, ua.VariantType.Int32)
-
-
-def _str(v: str) -> ua.Variant:
-    return ua.Variant(v, ua.VariantType.String)
 
 
 async def test_a_good_write_is_readable_at_once(plant):

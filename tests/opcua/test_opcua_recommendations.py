@@ -12,7 +12,9 @@ from asyncua import ua
 from plc_sim.plc.checks import MAX_TEXT_CHARS
 from tests.support.opcua_harness import NS, running_plant, until
 from tests.support.opcua_harness import client as _client
+from tests.support.opcua_harness import int32 as _int
 from tests.support.opcua_harness import plant_node as _node
+from tests.support.opcua_harness import text as _str
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -23,14 +25,6 @@ GEAR = "GearLine/Control"
 async def plant(tmp_path_factory):
     async with running_plant(tmp_path_factory.mktemp("recommendations")) as (plc, srv):
         yield plc, srv
-
-
-def _str(v: str) -> ua.Variant:
-    return ua.Variant(v, ua.VariantType.String)
-
-
-def _int(v: int) -> ua.Variant:
-    return ua.Variant(v, ua.VariantType.Int32)
 
 
 async def _call(c, method: str, *args: ua.Variant):

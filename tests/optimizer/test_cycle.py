@@ -13,11 +13,9 @@ from optimizer_svc.audit import AuditLog
 from optimizer_svc.cycle import run_job, shifted_plan
 from optimizer_svc.settings import JobSettings, OptimizerSettings
 from plc_sim.model.spec import PLANTS_DIR
-from tests.support.opcua_harness import NS, USERS, client, plant_node, running_plant, until
+from tests.optimizer.conftest import IDLERS
+from tests.support.opcua_harness import NS, USERS, client, int32, plant_node, running_plant, until
 
-# The CNCs are busy over 90 % of their shift hours; the robots, the inspection point and
-# the AGVs idle much of the time, so standby on them saves energy without costing output.
-IDLERS = ["RB1", "RB2", "QI1", "AGV1", "AGV2"]
 JOB = JobSettings(name="standby", problem="setpoints", algorithm="GA", kinds=["standby"], machines=IDLERS, reps=2,
                   verify_reps=6, hours=336.0, warmup=168.0, generations=3, pop_size=6, budget_s=60.0)
 
@@ -77,7 +75,7 @@ async def test_advisory_mode_only_recommends_and_an_operator_applies(tmp_path):
         async with client(srv, "olga") as c:
             idx = await c.get_namespace_index(NS)
             folder = plant_node(c, idx, "AutoPartsCell/Recommendations")
-            await folder.call_method(ua.QualifiedName("Apply", idx), ua.Variant(rec.id, ua.VariantType.Int32))
+            await folder.call_method(ua.QualifiedName("Apply", idx), int32(rec.id))
         await until(lambda: all(plc.model.machine(k.split(".")[1]).standby_timeout_h == v
                                 for k, v in entry["recommended"].items()), what="the recommendation applied")
 

@@ -20,6 +20,7 @@ from plc_sim.model.line import LineModel
 from plc_sim.model.observe import observation_of
 from plc_sim.model.spec import load_plant
 from plc_sim.model.variants import build_variant
+from tests.optimizer.conftest import IDLERS
 from tests.support.opcua_harness import USERS, running_plant, until
 from tests.twin.conftest import twin_settings
 from twin_core.daemon import serve
@@ -78,7 +79,6 @@ def test_a_missing_stale_foreign_or_cut_off_snapshot_is_refused(tmp_path):
             load_snapshot(tmp_path, "gear_line", 60.0)
 
 
-IDLERS = ["RB1", "RB2", "QI1", "AGV1", "AGV2"]
 JOB = JobSettings(name="standby", problem="setpoints", algorithm="GA", kinds=["standby"], machines=IDLERS, reps=2,
                   verify_reps=6, hours=168.0, generations=3, pop_size=6, budget_s=60.0)
 

@@ -62,10 +62,8 @@ async def test_a_policy_not_offered_is_refused_at_open(secure):
     await honest_is_served(srv.url, certs["trusted"])
 
 
-async def test_untrusted_channel_certificate_is_refused_even_with_empty_create_session(secure, monkeypatch, caplog):
-    """Item 2: the certificate that opens the channel is checked (asyncua checked only the
-    one in CreateSession); the refusal names the peer and the certificate lands in pki/rejected."""
-    _, srv, data, certs = secure
+def _session_without_certificate(monkeypatch) -> None:
+    """Clients send CreateSession with an empty ClientCertificate (the channel keeps its own)."""
     real = ClientClass.create_session
 
     async def without_certificate(self):
@@ -76,6 +74,13 @@ async def test_untrusted_channel_certificate_is_refused_even_with_empty_create_s
             self.security_policy.host_certificate = saved
 
     monkeypatch.setattr(ClientClass, "create_session", without_certificate)
+
+
+async def test_untrusted_channel_certificate_is_refused_even_with_empty_create_session(secure, monkeypatch, caplog):
+    """Item 2: the certificate that opens the channel is checked (asyncua checked only the
+    one in CreateSession); the refusal names the peer and the certificate lands in pki/rejected."""
+    _, srv, data, certs = secure
+    _session_without_certificate(monkeypatch)
     with caplog.at_level(logging.WARNING, logger="opcua_server"):
         err = await _refused(await secure_client(srv.url, certs["stranger"], "eve"))
     assert err.code == ua.StatusCodes.BadCertificateUntrusted
@@ -89,16 +94,7 @@ async def test_untrusted_channel_certificate_is_refused_even_with_empty_create_s
 async def test_create_session_must_carry_the_channel_certificate(secure, monkeypatch):
     """Item 2: a trusted channel with an empty ClientCertificate in CreateSession is refused."""
     _, srv, _, certs = secure
-    real = ClientClass.create_session
-
-    async def without_certificate(self):
-        self.security_policy.host_certificate, saved = None, self.security_policy.host_certificate
-        try:
-            return await real(self)
-        finally:
-            self.security_policy.host_certificate = saved
-
-    monkeypatch.setattr(ClientClass, "create_session", without_certificate)
+    _session_without_certificate(monkeypatch)
     err = await _refused(await secure_client(srv.url, certs["trusted"], "eve"))
     assert err.code == ua.StatusCodes.BadCertificateInvalid
     monkeypatch.undo()

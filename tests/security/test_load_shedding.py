@@ -13,6 +13,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from asyncua import Client, ua
@@ -64,15 +65,29 @@ def _wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 60.0) -
     raise AssertionError(f"process ended before printing {needle!r}")
 
 
+@contextlib.contextmanager
+def _daemon(tmp_path: Path, *args: str) -> Iterator[tuple[subprocess.Popen, str, int]]:
+    """`plant <args>` on a free port: the process, its URL and port; it must exit 0 and report a
+    clean stop once the test has sent SIGTERM (our own child, killed by PID if it hangs)."""
+    port = free_port()
+    env = {**os.environ, "PLANT_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen([PLANT, *args, "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        yield proc, _wait_for_line(proc, "listening at").split("listening at ")[1].strip(), port
+        rest = proc.communicate(timeout=60)[1]
+        assert proc.returncode == 0, rest
+        assert "stopped cleanly" in rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_plant_up_at_max_time_factor_stops_on_sigterm_with_clients(tmp_path):
     """SIGTERM ends `plant up --time-factor max` cleanly (exit 0 means within the shutdown
     timeout: past it the daemon exits 1) while two clients are subscribed."""
-    port = free_port()
-    env = {**os.environ, "PLANT_DATA_DIR": str(tmp_path)}
-    proc = subprocess.Popen([PLANT, "up", "--time-factor", "max", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        url = _wait_for_line(proc, "listening at").split("listening at ")[1].strip()
+    with _daemon(tmp_path, "up", "--time-factor", "max") as (proc, url, _port):
 
         async def subscribed_until_far_ahead() -> None:
             clients = [Client(url, timeout=10) for _ in range(2)]
@@ -94,25 +109,11 @@ def test_plant_up_at_max_time_factor_stops_on_sigterm_with_clients(tmp_path):
                     await asyncio.wait_for(c.disconnect(), 10)
 
         asyncio.run(subscribed_until_far_ahead())
-        rest = proc.communicate(timeout=60)[1]
-        assert proc.returncode == 0, rest
-        assert "stopped cleanly" in rest
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-
 
 
 def test_plant_plc_stops_on_sigterm_after_a_fuzzing_run(tmp_path):
     """Garbage, half-open handshakes and parked sockets, then SIGTERM: a clean exit (0)."""
-    port = free_port()
-    env = {**os.environ, "PLANT_DATA_DIR": str(tmp_path)}
-    proc = subprocess.Popen([PLANT, "plc", "--time-factor", "3600", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        url = _wait_for_line(proc, "listening at").split("listening at ")[1].strip()
-
+    with _daemon(tmp_path, "plc", "--time-factor", "3600") as (proc, url, port):
         async def fuzz() -> None:
             rng = random.Random(9)
             conns = [await asyncio.open_connection("127.0.0.1", port) for _ in range(60)]
@@ -128,10 +129,3 @@ def test_plant_plc_stops_on_sigterm_after_a_fuzzing_run(tmp_path):
                 writer.close()
 
         asyncio.run(fuzz())
-        rest = proc.communicate(timeout=60)[1]
-        assert proc.returncode == 0, rest
-        assert "stopped cleanly" in rest
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()

@@ -77,3 +77,15 @@ def client(srv: PlantServer, user: str | None = None) -> Client:
 def plant_node(c: Client, idx: int, path: str) -> Node:
     """The node of a browse path below Objects/Plant (its string NodeId)."""
     return c.get_node(ua.NodeId(f"Plant/{path}", idx))
+
+
+def double(v: float) -> ua.Variant:
+    return ua.Variant(v, ua.VariantType.Double)
+
+
+def int32(v: int) -> ua.Variant:
+    return ua.Variant(v, ua.VariantType.Int32)
+
+
+def text(v: str) -> ua.Variant:
+    return ua.Variant(v, ua.VariantType.String)
