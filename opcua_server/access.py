@@ -3,7 +3,8 @@
 asyncua checks only its own coarse roles; plant tags need the PLC's rules and OPC UA status
 codes (BadNotWritable, BadTypeMismatch, BadOutOfRange, BadUserAccessDenied). Writes to
 plant nodes go to the PLC, which validates them and applies them at its next scan; method
-calls see the calling session's user through a context variable."""
+calls see the calling session's user through a context variable. The rules are here; the
+asyncua classes that apply them are in `_asyncua.access`."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from asyncua import ua
-from asyncua.crypto.permission_rules import ADMIN_TYPES, USER_TYPES, PermissionRuleset, User, UserRole
-from asyncua.server.address_space import AttributeService
+from asyncua.crypto.permission_rules import ADMIN_TYPES, USER_TYPES, User, UserRole
 
 from plc_sim.plc.clock import wall_clock
 from plc_sim.plc.tags import Rejected
@@ -43,67 +43,42 @@ def status(refusal_name: str) -> ua.StatusCode:
     return ua.StatusCode(getattr(ua.StatusCodes, refusal_name))
 
 
-class PlantRuleset(PermissionRuleset):
-    """Anonymous sessions may use the same services as users; what they may change is
-    decided per tag and method (viewer at most)."""
-
-    def __init__(self) -> None:
-        user = {ua.NodeId(i) for i in USER_TYPES}
-        self._allowed = {UserRole.Admin: user | {ua.NodeId(i) for i in ADMIN_TYPES},
-                         UserRole.User: user, UserRole.Anonymous: user}
-
-    def check_validity(self, user: User, action_type_id: ua.NodeId, body: Any) -> bool:
-        return action_type_id in self._allowed[user.role]
+def allowed_actions() -> dict[UserRole, set[ua.NodeId]]:
+    """The services each asyncua role may use: anonymous sessions the same as users; what they
+    may change is decided per tag and method (viewer at most)."""
+    user = {ua.NodeId(i) for i in USER_TYPES}
+    return {UserRole.Admin: user | {ua.NodeId(i) for i in ADMIN_TYPES},
+            UserRole.User: user, UserRole.Anonymous: user}
 
 
-class PlantAttributeService(AttributeService):
-    """Writes to plant tags go through the PLC; everything else as asyncua does it."""
+UserAttribute = Callable[[ua.NodeId, ua.AttributeIds, User | None], ua.Variant | None]
 
-    def __init__(self, aspace: Any, write_tag: Callable[[ua.NodeId, ua.Variant, User], ua.StatusCode | None],
-                 user_attribute: Callable[[ua.NodeId, ua.AttributeIds, User | None], ua.Variant | None] | None = None
-                 ) -> None:
-        super().__init__(aspace)
-        self._write_tag = write_tag
-        self._user_attribute = user_attribute
 
-    def read(self, params: ua.ReadParameters) -> list[ua.DataValue]:
-        """Values with the timestamps the client asked for (TimestampsToReturn): the
-        ServerTimestamp is filled when asked, the SourceTimestamp left out when not."""
-        results = super().read(params)
-        ttr = params.TimestampsToReturn
-        source = ttr in (ua.TimestampsToReturn.Source, ua.TimestampsToReturn.Both)
-        server = ttr in (ua.TimestampsToReturn.Server, ua.TimestampsToReturn.Both)
-        now = None
-        out = []
-        user = CALLER.get()
-        for rv, dv in zip(params.NodesToRead, results, strict=True):
-            if rv.AttributeId in _USER_ATTRIBUTES and self._user_attribute is not None \
-                    and (dv.StatusCode is None or dv.StatusCode.is_good()):
-                mine = self._user_attribute(rv.NodeId, rv.AttributeId, user)
-                out.append(dv if mine is None else ua.DataValue(mine))
-                continue
-            if rv.AttributeId != ua.AttributeIds.Value or dv.Value is None:
-                out.append(dv)
-                continue
-            if server and dv.ServerTimestamp is None:
-                now = now or wall_clock()
-            out.append(ua.DataValue(dv.Value, StatusCode=dv.StatusCode,
-                                    SourceTimestamp=dv.SourceTimestamp if source else None,
-                                    ServerTimestamp=(dv.ServerTimestamp or now) if server else None))
-        return out
-
-    async def write(self, params: ua.WriteParameters, user: User = User(role=UserRole.Admin)) -> list[ua.StatusCode]:
-        results: list[ua.StatusCode] = []
-        for wv in params.NodesToWrite:
-            res = None
-            if wv.AttributeId == ua.AttributeIds.Value:
-                res = self._write_tag(wv.NodeId, wv.Value.Value, user)
-            if res is None:
-                sub = ua.WriteParameters()
-                sub.NodesToWrite = [wv]
-                res = (await super().write(sub, user))[0]
-            results.append(res)
-        return results
+def shape_read(params: ua.ReadParameters, results: list[ua.DataValue], user_attribute: UserAttribute | None,
+               user: User | None) -> list[ua.DataValue]:
+    """Values with the timestamps the client asked for (TimestampsToReturn): the
+    ServerTimestamp is filled when asked, the SourceTimestamp left out when not; the user
+    attributes as `user_attribute` has them for `user`."""
+    ttr = params.TimestampsToReturn
+    source = ttr in (ua.TimestampsToReturn.Source, ua.TimestampsToReturn.Both)
+    server = ttr in (ua.TimestampsToReturn.Server, ua.TimestampsToReturn.Both)
+    now = None
+    out = []
+    for rv, dv in zip(params.NodesToRead, results, strict=True):
+        if rv.AttributeId in _USER_ATTRIBUTES and user_attribute is not None \
+                and (dv.StatusCode is None or dv.StatusCode.is_good()):
+            mine = user_attribute(rv.NodeId, rv.AttributeId, user)
+            out.append(dv if mine is None else ua.DataValue(mine))
+            continue
+        if rv.AttributeId != ua.AttributeIds.Value or dv.Value is None:
+            out.append(dv)
+            continue
+        if server and dv.ServerTimestamp is None:
+            now = now or wall_clock()
+        out.append(ua.DataValue(dv.Value, StatusCode=dv.StatusCode,
+                                SourceTimestamp=dv.SourceTimestamp if source else None,
+                                ServerTimestamp=(dv.ServerTimestamp or now) if server else None))
+    return out
 
 
 def tag_variant(dtype: str, value: Any) -> ua.Variant:

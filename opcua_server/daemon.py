@@ -22,8 +22,10 @@ from collections.abc import Callable
 
 from plc_sim.plc.runtime import PlcRuntime
 
-from . import fastpath, history
-from .server import PlantServer, endpoint_port
+from . import history_store
+from ._asyncua import fastpath
+from ._asyncua.server import endpoint_port
+from .server import PlantServer
 from .settings import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,7 @@ def install() -> None:
     """The process-wide side effects the daemon wants, made explicit: asyncua's data-change
     fast path and the sqlite3 timestamp converter (the collector is tuned after start)."""
     fastpath.install()
-    history.install()
+    history_store.install()
 
 
 def tune_gc() -> tuple[int, int, int]:

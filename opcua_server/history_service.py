@@ -29,7 +29,7 @@ from asyncua.common.events import Event
 from asyncua.common.utils import Buffer
 from asyncua.ua.ua_binary import variant_from_binary
 
-from .history import PlantHistory
+from ._asyncua.history import PlantHistory
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +67,10 @@ class HistoryService:
 
     @property
     def _db(self) -> Any:
-        return self.storage._db
+        return self.storage.db
 
     def historized(self, node: ua.NodeId) -> bool:
-        return node in self.storage._datachanges_period
+        return self.storage.historized(node)
 
     async def read_history(self, params: ua.HistoryReadParameters) -> list[ua.HistoryReadResult]:
         if params.ReleaseContinuationPoints:  # stateless continuation points: nothing held, nothing to read
@@ -126,7 +126,7 @@ class HistoryService:
                          end if not _unset(end) else datetime(9999, 1, 1, tzinfo=UTC)])
         after = _decode(rv.ContinuationPoint, "v")[0] if rv.ContinuationPoint else None
         limit = self._limit(d.NumValuesPerNode)
-        table = self.storage._get_table_name(rv.NodeId)
+        table = self.storage.table_name(rv.NodeId)
         op, order = ("<", "DESC") if descending else (">", "ASC")
         where = f'SourceTimestamp BETWEEN ? AND ?{f" AND _Id {op} ?" if after is not None else ""}'
         args: list[Any] = [_iso(lo), _iso(hi), *([after] if after is not None else [])]
@@ -142,7 +142,7 @@ class HistoryService:
     async def _series(self, node: ua.NodeId, lo: datetime, hi: datetime) -> list[tuple[datetime, Any, ua.DataValue]]:
         """Good values with SourceTimestamp in [lo, hi], plus the last one before lo and the
         first one after hi (the bounds), in time order."""
-        table = self.storage._get_table_name(node)
+        table = self.storage.table_name(node)
         cols = "_Id, ServerTimestamp, SourceTimestamp, StatusCode, VariantBinary"
         before = await self._rows(f'SELECT {cols} FROM "{table}" WHERE SourceTimestamp < ? ORDER BY _Id DESC LIMIT 1',
                                   (_iso(lo),))
@@ -199,7 +199,7 @@ class HistoryService:
         found: list[tuple[tuple[str, int, int], dict[str, Any]]] = []
         op, order = ("<", "DESC") if descending else (">", "ASC")
         for i, source in enumerate(sources):
-            table = self.storage._get_table_name(source)
+            table = self.storage.table_name(source)
             where, args = '"_Timestamp" BETWEEN ? AND ?', [_iso(lo), _iso(hi)]
             if cont is not None:
                 ts, ci, cid = cont

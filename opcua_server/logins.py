@@ -9,6 +9,9 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 
+from asyncua import ua
+from asyncua.common.utils import ServiceError
+
 log = logging.getLogger(__name__)
 
 
@@ -57,3 +60,25 @@ class LoginThrottle:
 async def check_password(verify: Callable[[str, str], str | None], name: str, password: str) -> str | None:
     """`verify(name, password)` in a worker thread: the event loop keeps serving meanwhile."""
     return await asyncio.to_thread(verify, name, password)
+
+
+def refuse_clear_password(name: str, encrypted_token: bool, encrypted_channel: bool, peer: str) -> None:
+    """A password sent in clear on an unencrypted channel: BadIdentityTokenInvalid."""
+    if not encrypted_token and not encrypted_channel:
+        log.warning("refused login of %r from %s: password in clear on an unencrypted channel", name, peer)
+        raise ServiceError(ua.StatusCodes.BadIdentityTokenInvalid)
+
+
+async def check_login(throttle: LoginThrottle, verify: Callable[[str, str], str | None], host: str, peer: str,
+                      name: str, password: str) -> tuple[str, str, str | None]:
+    """(name, password, role) of a right password, checked off the event loop and throttled;
+    raises BadUserAccessDenied (wrong or throttled)."""
+    if not throttle.allowed(host, name):
+        log.warning("refused login of %r from %s: too many wrong passwords, try again later", name, peer)
+        raise ServiceError(ua.StatusCodes.BadUserAccessDenied)
+    role = await check_password(verify, name, password)
+    if role is None:
+        throttle.failed(host, name)
+        log.warning("refused login of %r from %s: wrong user name or password", name, peer)
+        raise ServiceError(ua.StatusCodes.BadUserAccessDenied)
+    return name, password, role

@@ -7,15 +7,13 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import logging
-import socket
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from asyncua import Node, Server, ua
-from asyncua.crypto import uacrypto
+from asyncua import Node, ua
 from asyncua.crypto.permission_rules import User
 
 from plc_sim.model.vocab import ROLES, Role, role_allows
@@ -26,47 +24,22 @@ from plc_sim.plc.runtime import PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected, Tag
 
 from . import address_space
-from .access import (
-    CALLER,
-    PlantAttributeService,
-    PlantRuleset,
-    data_type_id,
-    status,
-    tag_variant,
-    variant_type,
-    write_result,
-)
+from ._asyncua.access import PlantAttributeService, PlantRuleset
+from ._asyncua.history import PlantHistory
+from ._asyncua.server import PlantUaServer, attach_history, set_value_now, value_now
+from ._asyncua.sessions import PlantInternalServer
+from ._asyncua.users import PlantUserManager
+from .access import CALLER, data_type_id, status, tag_variant, variant_type, write_result
+from .connections import PEER
 from .events import PlantEvents
-from .history import HistoryFeed, PlantHistory
 from .history_service import AGGREGATES, MAX_VALUES, HistoryService
-from .processor import PEER
 from .security import configure_security
-from .sessions import PlantInternalServer
 from .settings import ServerSettings
-from .transport import PlantBinaryServer
-from .users import PlantUserManager, UserStore
+from .users import UserStore
 
 log = logging.getLogger(__name__)
 
 _QUALITY = {"good": ua.StatusCodes.Good, "uncertain": ua.StatusCodes.Uncertain, "bad": ua.StatusCodes.Bad}
-
-
-class PlantUaServer(Server):
-    """asyncua's Server listening through `transport.PlantBinaryServer` (bounded connections)."""
-
-    async def start(self) -> None:
-        if self.iserver.certificate is not None:
-            uacrypto.check_certificate(self.iserver.certificate, self._application_uri, socket.gethostname())
-        await self._setup_server_nodes()
-        await self.iserver.start()
-        try:
-            host, port = self._get_bind_socket_info()
-            self.bserver = PlantBinaryServer(self.iserver, host, port, self.limits)
-            self.bserver.set_policies(self._policies)
-            await self.bserver.start()
-        except Exception:
-            await self.iserver.stop()
-            raise
 
 
 class PlantServer:
@@ -221,7 +194,7 @@ class PlantServer:
         now = wall_clock()
         dv = ua.DataValue(tag_variant(tag.dtype, tag.value), StatusCode=ua.StatusCode(ua.StatusCodes.Good),
                           SourceTimestamp=self.source_stamp(now), ServerTimestamp=now)
-        aspace[nodeid].attributes[ua.AttributeIds.Value].value = dv
+        set_value_now(aspace, nodeid, dv)
         task = asyncio.get_running_loop().create_task(self._notify(nodeid))
         self._notifying.add(task)
         task.add_done_callback(self._notifying.discard)
@@ -229,7 +202,7 @@ class PlantServer:
     async def _notify(self, nodeid: ua.NodeId) -> None:
         """Re-write the node's current value: asyncua then runs its data-change callbacks."""
         aspace = self.server.iserver.aspace
-        current = aspace[nodeid].attributes[ua.AttributeIds.Value].value
+        current = value_now(aspace, nodeid)
         if current is not None:
             await aspace.write_attribute_value(nodeid, ua.AttributeIds.Value, current)
 
@@ -294,18 +267,13 @@ class PlantServer:
                                self.settings.timestamps)
         await storage.init()
         self.history = storage
-        manager = s.iserver.history_manager
-        manager.set_storage(storage)
-        feed = HistoryFeed(s.iserver.isession, storage)  # no task per change
-        await feed.init()
-        manager._sub = feed
+        aspace = s.iserver.aspace
+        self.history_service = HistoryService(storage, lambda nid: nid in aspace, self.events.notifiers)
+        await attach_history(s.iserver, storage, self.history_service.read_history)
         count = self.settings.history_count
         historized = [pn.nodes[t.key] for t in self.plc.table if t.historize]
         await s.historize_node_data_change(historized, period=None, count=count)
         await s.historize_node_event(self.events.emitters, period=None, count=count)
-        aspace = s.iserver.aspace
-        self.history_service = HistoryService(storage, lambda nid: nid in aspace, self.events.notifiers)
-        manager.read_history = self.history_service.read_history
         await self._history_capabilities()
 
     async def _history_capabilities(self) -> None:
@@ -382,10 +350,3 @@ def _variant_problem(spec: CommandSpec, args: tuple[ua.Variant, ...], max_length
         if isinstance(v.Value, str) and len(v.Value) > max_length:
             return Rejected(Refusal.OUT_OF_RANGE, f"{spec.method} {a.name} takes at most {max_length} characters")
     return None
-
-
-def endpoint_port(server: PlantServer) -> int:
-    """The port actually bound (useful with port 0)."""
-    bs = server.server.bserver
-    return bs._server.sockets[0].getsockname()[1] if bs and bs._server else server.settings.port
-

@@ -1,5 +1,6 @@
 """Users and roles of the OPC UA server: a JSON file of users with scrypt-hashed passwords
-and one role each (viewer < operator < engineer), and the asyncua user manager over it."""
+and one role each (viewer < operator < engineer), and the rules by which a login becomes an
+asyncua user (`user_for`) and a user a role (`role_of`); `_asyncua.users` is the user manager."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ import os
 import secrets
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
 
 from asyncua.crypto.permission_rules import User, UserRole
-from asyncua.server.user_managers import UserManager
 
 from plc_sim.model.vocab import ROLES
 
@@ -93,27 +92,21 @@ class UserStore:
         return sorted(self._users)
 
 
-class PlantUserManager(UserManager):
+def user_for(store: UserStore, allow_anonymous: bool, username: str | None, password: str | None) -> User | None:
     """Username/password against the store; anonymous (if allowed) is a viewer."""
+    if username is None:
+        return User(role=UserRole.Anonymous) if allow_anonymous else None
+    checked = VERIFIED.get()
+    if checked is not None and checked[:2] == (username, password or ""):
+        role = checked[2]
+    else:
+        role = store.verify(username, password or "")
+    return User(role=UserRole.User, name=username) if role else None
 
-    def __init__(self, store: UserStore, allow_anonymous: bool) -> None:
-        self.store = store
-        self.allow_anonymous = allow_anonymous
 
-    def get_user(self, iserver: Any, username: str | None = None, password: str | None = None,
-                 certificate: Any = None) -> User | None:
-        if username is None:
-            return User(role=UserRole.Anonymous) if self.allow_anonymous else None
-        checked = VERIFIED.get()
-        if checked is not None and checked[:2] == (username, password or ""):
-            role = checked[2]
-        else:
-            role = self.store.verify(username, password or "")
-        return User(role=UserRole.User, name=username) if role else None
-
-    def role_of(self, user: User | None) -> str | None:
-        if user is None or user.role == UserRole.Anonymous or user.name is None:
-            return None
-        if user.role == UserRole.Admin:
-            return "engineer"
-        return self.store.role(user.name)
+def role_of(store: UserStore, user: User | None) -> str | None:
+    if user is None or user.role == UserRole.Anonymous or user.name is None:
+        return None
+    if user.role == UserRole.Admin:
+        return "engineer"
+    return store.role(user.name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
 from collections.abc import Callable
@@ -35,6 +36,10 @@ CLIENT_QUEUE = 200_000
 SEEN_EVENTS = 10_000
 """EventIds remembered to drop an event reported again at another notifier."""
 
+_FIRST_HANDLE = 1 << 31
+"""The client handles of the mirror's data-change items count up from here: asyncua's own
+counter (for `subscribe_events`) starts at 200 in the same subscription, far below."""
+
 class PlantChangedError(Exception):
     """The server came back with other tags than the plant the twin mirrors."""
 
@@ -60,6 +65,7 @@ class Mirror:
         self._seen_events: dict[bytes | str, None] = {}
         """EventIds already handled, oldest first, at most SEEN_EVENTS of them."""
         self._lost = asyncio.Event()
+        self._handles = itertools.count(_FIRST_HANDLE)
         self.ready = asyncio.Event()
         """Set while subscribed (tests and the daemon wait on it)."""
         self._mapping = load_mapping(settings.mapping_file) if settings.mapping_file else None
@@ -153,6 +159,7 @@ class Mirror:
         sub = await client.create_subscription(params, None, queue_maxsize=CLIENT_QUEUE,
                                                overflow=OverflowPolicy.DISCONNECT)
         sub.set_overflow_disconnect_handler(self._on_overflow)
+        self._handles = itertools.count(_FIRST_HANDLE)
         items = [self._item(sub, nid, layout.dtypes.get(path, "")) for path, nid in layout.tags.items()]
         failed = 0
         for part in chunks(items, limits.per_monitor):
@@ -184,8 +191,7 @@ class Mirror:
         if s.deadband_abs > 0 and dtype in ("Double", "Float"):
             mfilter = ua.DataChangeFilter(Trigger=ua.DataChangeTrigger.StatusValue,
                                           DeadbandType=ua.DeadbandType.Absolute, DeadbandValue=s.deadband_abs)
-        sub._client_handle += 1
-        mparams = ua.MonitoringParameters(ClientHandle=sub._client_handle, SamplingInterval=s.sampling_ms,
+        mparams = ua.MonitoringParameters(ClientHandle=next(self._handles), SamplingInterval=s.sampling_ms,
                                           QueueSize=s.queue_size, DiscardOldest=True, Filter=mfilter)
         item = ua.ReadValueId(NodeId=nid, AttributeId=ua.AttributeIds.Value)
         return ua.MonitoredItemCreateRequest(ItemToMonitor=item, MonitoringMode=ua.MonitoringMode.Reporting,

@@ -150,7 +150,7 @@ def test_importing_the_server_changes_nothing_process_wide():
     """The fast path, the sqlite3 converter and the collector are installed by the daemon
     (or the test harness), not by importing."""
     code = ("import gc, sqlite3, opcua_server.daemon, opcua_server.server\n"
-            "from opcua_server import fastpath, history\n"
+            "from opcua_server import history_store as history\nfrom opcua_server._asyncua import fastpath\n"
             "assert not fastpath.installed()\n"
             "assert sqlite3.converters.get('TIMESTAMP') is not history._timestamp\n"
             "assert gc.get_freeze_count() == 0 and gc.get_threshold()[0] == 700\n"

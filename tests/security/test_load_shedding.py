@@ -18,8 +18,8 @@ from pathlib import Path
 
 from asyncua import Client, ua
 
-from opcua_server import history
-from opcua_server.history import PlantHistory
+from opcua_server import history_store
+from opcua_server._asyncua.history import PlantHistory
 from tests.security.attack import hello, honest_is_served
 from tests.support.opcua_harness import NS, free_port, running_plant, until
 
@@ -27,7 +27,7 @@ PLANT = str(Path(sys.executable).parent / "plant")
 
 
 async def test_history_queue_is_bounded_and_counts_what_it_skips(tmp_path, caplog):
-    history.install()
+    history_store.install()
     store = PlantHistory(str(tmp_path / "h.sqlite"), queue_size=100, batch_size=30)
     await store.init()
     nid = ua.NodeId("Plant/X", 2)

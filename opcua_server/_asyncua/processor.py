@@ -1,6 +1,7 @@
-"""One connection's OPC UA protocol, with the checks asyncua's UaProcessor leaves out.
+"""One connection's OPC UA protocol, with the checks asyncua's UaProcessor leaves out (the
+rules are in `connections`, `logins` and `session_rules`; this class applies them).
 
-* Hello first and once, with buffers of at least 8192 bytes (Part 6, 7.1.2.3).
+* Hello first and once (`connections.hello_refusal`).
 * The secure channel: only offered policies (`channel.StrictSecureConnection`), and the
   certificate that opens it is checked against the trust list (asyncua checks only the one
   sent in CreateSession, which a client may leave empty); CreateSession must carry the
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextvars import ContextVar
 from typing import Any
 
 from asyncua import ua
@@ -32,17 +32,16 @@ from asyncua.server.uaprocessor import UaProcessor
 from asyncua.ua.ua_binary import struct_from_binary, uatcp_to_binary
 from cryptography import x509
 
+from ..connections import PEER, hello_refusal, peer_text
+from ..logins import check_login, refuse_clear_password
+from ..session_rules import closes_with_connection, may_take_over
+from ..users import VERIFIED
 from .channel import StrictSecureConnection
-from .logins import check_password
 from .sessions import PlantInternalServer, PlantSession
-from .users import VERIFIED, PlantUserManager
+from .users import PlantUserManager
 
 log = logging.getLogger(__name__)
 
-PEER: ContextVar[str] = ContextVar("PEER", default="local")
-"""The address of the client whose request is being served, for log lines further down."""
-
-MIN_BUFFER = 8192
 _ID = ua.ObjectIds
 _CREATE = ua.NodeId(_ID.CreateSessionRequest_Encoding_DefaultBinary)
 _ACTIVATE = ua.NodeId(_ID.ActivateSessionRequest_Encoding_DefaultBinary)
@@ -53,10 +52,6 @@ _SESSIONLESS = {ua.NodeId(i) for i in (_ID.GetEndpointsRequest_Encoding_DefaultB
 _REFUSED_SERVICES = {ua.NodeId(i) for i in (_ID.RegisterServerRequest_Encoding_DefaultBinary,
                                              _ID.RegisterServer2Request_Encoding_DefaultBinary)}
 """Anyone could add servers to the discovery list: not offered."""
-
-
-def peer_text(name: Any) -> str:
-    return f"{name[0]}:{name[1]}" if isinstance(name, tuple) and len(name) >= 2 else str(name)
 
 
 class PlantProcessor(UaProcessor):
@@ -113,10 +108,9 @@ class PlantProcessor(UaProcessor):
         return self.refuse(ua.StatusCodes.BadTcpMessageTypeInvalid, f"unexpected {header.MessageType!r}")
 
     def _hello(self, msg: ua.Hello) -> bool:
-        if msg.ReceiveBufferSize < MIN_BUFFER or msg.SendBufferSize < MIN_BUFFER:
-            return self.refuse(ua.StatusCodes.BadTcpInternalError,
-                               f"Hello with buffers of {msg.ReceiveBufferSize}/{msg.SendBufferSize} bytes "
-                               f"(at least {MIN_BUFFER})")
+        refusal = hello_refusal(msg.ReceiveBufferSize, msg.SendBufferSize)
+        if refusal is not None:
+            return self.refuse(ua.StatusCodes.BadTcpInternalError, refusal)
         self.hello_done = True
         ack = self._limits.create_acknowledge_and_set_limits(msg)
         self._transport.write(uatcp_to_binary(ua.MessageType.Acknowledge, ack))
@@ -257,34 +251,23 @@ class PlantProcessor(UaProcessor):
 
     def _may_take_over(self, session: PlantSession) -> bool:
         """A session's own connection is gone, and the client holds the same certificate."""
-        return (session.is_activated() and session.channel is None
-                and session.peer_certificate == self._connection.security_policy.peer_certificate)
+        return may_take_over(session.is_activated(), session.channel is None,
+                             session.peer_certificate == self._connection.security_policy.peer_certificate)
 
     async def _check_login(self, session: PlantSession, id_token: Any) -> tuple[str, str, str | None] | None:
         """A user name and password, checked off the event loop and throttled; None for other tokens.
         Raises BadUserAccessDenied (wrong or throttled) or BadIdentityTokenInvalid."""
         if not isinstance(id_token, ua.UserNameIdentityToken):
             return None
-        if not id_token.EncryptionAlgorithm and not self._connection.encrypted:
-            log.warning("refused login of %r from %s: password in clear on an unencrypted channel",
-                        id_token.UserName, self.peer)
-            raise ServiceError(ua.StatusCodes.BadIdentityTokenInvalid)
+        refuse_clear_password(id_token.UserName, bool(id_token.EncryptionAlgorithm), self._connection.encrypted,
+                              self.peer)
         try:
             name, password = self.iserver.decrypt_user_token(session, id_token)
         except Exception:
             raise ServiceError(ua.StatusCodes.BadIdentityTokenInvalid) from None
-        throttle = self.iserver.logins
-        if not throttle.allowed(self.host, name):
-            log.warning("refused login of %r from %s: too many wrong passwords, try again later", name, self.peer)
-            raise ServiceError(ua.StatusCodes.BadUserAccessDenied)
         manager = self.iserver.user_manager
         assert isinstance(manager, PlantUserManager)
-        role = await check_password(manager.store.verify, name, password)
-        if role is None:
-            throttle.failed(self.host, name)
-            log.warning("refused login of %r from %s: wrong user name or password", name, self.peer)
-            raise ServiceError(ua.StatusCodes.BadUserAccessDenied)
-        return name, password, role
+        return await check_login(self.iserver.logins, manager.store.verify, self.host, self.peer, name, password)
 
     async def _session_watchdog_loop(self) -> None:
         """Not used: sessions time out by themselves (InternalSession's timeout loop)."""
@@ -298,7 +281,7 @@ class PlantProcessor(UaProcessor):
         orphan_s = self.iserver.limits.orphan_timeout_s
         for session in list(self.sessions.values()):
             session.channel = None
-            if not session.is_activated() or not session.external or not session.has_subscriptions():
+            if closes_with_connection(session.is_activated(), session.external, session.has_subscriptions()):
                 await session.close_session(True)
             else:
                 session.shorten_timeout(orphan_s)

@@ -24,6 +24,10 @@ from asyncua.server.monitored_item_service import MonitoredItemService, Monitore
 
 _SCALARS = (int, float, str, bool, type(None), datetime)
 _original_callback = MonitoredItemService.datachange_callback
+ORIGINALS = {"asyncua.server.monitored_item_service:MonitoredItemValues.set_current_datavalue":
+             MonitoredItemValues.set_current_datavalue,
+             "asyncua.server.monitored_item_service:MonitoredItemService.datachange_callback": _original_callback}
+"""asyncua's methods that `install()` replaces, as they were before (for the drift test)."""
 
 
 def _set_current_datavalue(self: MonitoredItemValues, cur_val: ua.DataValue) -> None:

@@ -17,7 +17,8 @@ from asyncua import ua
 from asyncua.server.binary_server_asyncio import BinaryServer, OPCUAProtocol
 from asyncua.ua.ua_binary import uatcp_to_binary
 
-from .processor import MIN_BUFFER, PlantProcessor, peer_text
+from ..connections import MIN_BUFFER, chunk_refused, peer_text
+from .processor import PlantProcessor
 from .sessions import PlantInternalServer
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class PlantProtocol(OPCUAProtocol):
         if len(self._buffer) >= 8 and self.transport is not None and not self.transport.is_closing():
             size = struct.unpack_from("<I", self._buffer, 4)[0]
             limit = self._chunk_limit()
-            if size > limit or size < 8:
+            if chunk_refused(size, limit):
                 self._refuse_chunk(size, limit)
 
     def _chunk_limit(self) -> int:

@@ -1,10 +1,6 @@
 """Sessions: unguessable tokens, bound to the connection that created them, owning their
-subscriptions, with limits per session on top of the server-wide ones.
-
-asyncua lets any session use any subscription by its (sequential) id: delete it, modify it,
-acknowledge its notifications, take it over with TransferSubscriptions. A PlantSession uses
-only its own subscriptions (BadSubscriptionIdInvalid otherwise) and takes over another's only
-when that one was opened by the same user."""
+subscriptions, with limits per session on top of the server-wide ones (the rules are in
+`session_rules`; these classes apply them to asyncua's sessions)."""
 
 from __future__ import annotations
 
@@ -19,9 +15,10 @@ from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.internal_server import InternalServer
 from asyncua.server.internal_session import InternalSession
 
-from .access import CALLER
-from .logins import LoginThrottle
-from .settings import ServerSettings
+from ..access import CALLER
+from ..logins import LoginThrottle
+from ..session_rules import monitored_item_room, same_user, session_refused, subscription_refused
+from ..settings import ServerSettings
 
 _INVALID = ua.StatusCodes.BadSubscriptionIdInvalid
 
@@ -31,6 +28,7 @@ class PlantSession(InternalSession):
     created it (`channel`, set by `processor.PlantProcessor`), and with per-session limits on
     subscriptions and monitored items on top of the server-wide ones."""
 
+    iserver: PlantInternalServer
     session_timeout: float | None
     _timeout_task: asyncio.Task[None] | None
 
@@ -61,7 +59,7 @@ class PlantSession(InternalSession):
 
     async def create_subscription(self, params: ua.CreateSubscriptionParameters, callback: Callable[..., Any],
                                   request_callback: Callable[..., Any] | None = None) -> ua.CreateSubscriptionResult:
-        if len(self._subscriptions()) >= self.limits.max_subscriptions_per_session:
+        if subscription_refused(self.limits, len(self._subscriptions())):
             raise ServiceError(ua.StatusCodes.BadTooManySubscriptions)
         return await super().create_subscription(params, callback, request_callback)
 
@@ -70,12 +68,9 @@ class PlantSession(InternalSession):
         sub = self.subscription_service.subscriptions.get(params.SubscriptionId)
         if sub is None or sub.session_id != self.session_id:
             raise ServiceError(ua.StatusCodes.BadSubscriptionIdInvalid)
-        lim = self.limits
         every = self.subscription_service.subscriptions.values()
-        room = min(lim.max_monitored_items - _items(sub),
-                   lim.max_monitored_items_per_session - sum(_items(x) for x in self._subscriptions()),
-                   lim.max_monitored_items_total - sum(_items(x) for x in every))
-        room = max(room, 0)
+        room = monitored_item_room(self.limits, _items(sub), sum(_items(x) for x in self._subscriptions()),
+                                   sum(_items(x) for x in every))
         asked = params.ItemsToCreate
         params.ItemsToCreate = asked[:room]
         results = await super().create_monitored_items(params) if params.ItemsToCreate else []
@@ -148,7 +143,7 @@ class PlantSession(InternalSession):
         if sub is None:
             return False
         owner = next((s for s in self.iserver.open_sessions if s.session_id == sub.session_id), None)
-        return owner is not None and owner.user.name == self.user.name and owner.user.role == self.user.role
+        return owner is not None and same_user(owner.user, self.user)
 
     async def close_session(self, delete_subs: bool = True) -> None:
         self.iserver.__dict__.get("open_sessions", set()).discard(self)
@@ -190,7 +185,7 @@ class PlantInternalServer(InternalServer):
         self.open_sessions: set[PlantSession] = set()
 
     def create_session(self, name: str, user: User = User(role=UserRole.Anonymous), external: bool = False) -> InternalSession:
-        if external and len(self.open_sessions) >= self.max_sessions:
+        if external and session_refused(self.limits, len(self.open_sessions)):
             raise ServiceError(ua.StatusCodes.BadTooManySessions)
         session = PlantSession(self, self.aspace, self.subscription_service, name, user=user, external=external)
         if external:

@@ -1,21 +1,12 @@
-"""History in SQLite that keeps up or sheds load visibly.
-
-asyncua's SQLite history starts one task per historized change and commits every value on
-its own; at a high time factor the tasks pile up faster than SQLite commits them and memory
-grows without bound. Here changes and events go into one bounded queue (`history_queue_size`)
-that a single writer drains in batches (`history_batch_size` per transaction, the per-node
-`history_count` trimmed once per batch). When the queue is full, new values are skipped,
-counted (`skipped`) and logged."""
+"""asyncua's SQLite history, writing through `history_store.HistoryQueue` (bounded, batched),
+with table names safe for string NodeIds and events bounded by count."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
-import time
-from collections import OrderedDict, deque
-from datetime import datetime
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -25,24 +16,12 @@ from asyncua.common.subscription import DataChangeEvent, OpcEvent, Subscription
 from asyncua.server.history_sql import HistorySQLite
 from asyncua.ua.ua_binary import variant_to_binary
 
+from ..history_store import RUN_KEYS, HistoryQueue, Item, keep_runs_apart
+
 log = logging.getLogger(__name__)
 
-_SKIP_LOG_EVERY_S = 10.0
-_RUN_KEYS = {"wall": 1, "plant": 2}
-"""PRAGMA user_version of a history database: what its timestamps are."""
 _RECENT_IDS = 4096
 """EventIds remembered to store an event once although each notifier above its source reports it."""
-
-
-def _timestamp(raw: bytes) -> datetime:
-    return datetime.fromisoformat(raw.decode())
-
-
-def install() -> None:
-    """Process-wide: sqlite3's default "timestamp" converter cannot read a time zone without
-    microseconds ("2026-01-05 02:00:45+00:00"), which plant-time stamps produce on whole
-    seconds; reading history needs this one."""
-    sqlite3.register_converter("timestamp", _timestamp)
 
 
 class HistoryFeed(Subscription):
@@ -74,50 +53,45 @@ class PlantHistory(HistorySQLite):
     def __init__(self, path: str, queue_size: int, batch_size: int, timestamps: str = "wall") -> None:
         super().__init__(path)
         self.timestamps = timestamps
-        self.queue_size = queue_size
-        self.batch_size = batch_size
-        self._pending: deque[tuple[str, Any, Any]] = deque()
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self.queue = HistoryQueue(queue_size, batch_size, self._write)
         self._task: asyncio.Task | None = None
         self._event_counts: dict[ua.NodeId, int] = {}
         self._event_types: dict[ua.NodeId, set[ua.NodeId]] = {}
         self._recent_ids: OrderedDict[Any, None] = OrderedDict()
-        self.written = 0
-        self.skipped = 0
-        self._skipped_logged = 0
-        self._skip_logged_at = 0.0
+
+    @property
+    def written(self) -> int:
+        return self.queue.written
+
+    @property
+    def skipped(self) -> int:
+        return self.queue.skipped
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        """The open database, for the project's HistoryRead (`history_service`)."""
+        assert self._db is not None, "init() opens it"
+        return self._db
+
+    def historized(self, node_id: ua.NodeId) -> bool:
+        return node_id in self._datachanges_period
+
+    def table_name(self, node_id: ua.NodeId) -> str:
+        return self._get_table_name(node_id)
 
     async def init(self) -> None:
-        self._keep_runs_apart()
+        keep_runs_apart(Path(self._db_file), self.timestamps)
         await super().init()
-        await self._db.execute(f"PRAGMA user_version = {_RUN_KEYS[self.timestamps]}")
+        await self._db.execute(f"PRAGMA user_version = {RUN_KEYS[self.timestamps]}")
         await self._db.commit()
-        self._task = asyncio.create_task(self._write_loop())
-
-    def _keep_runs_apart(self) -> None:
-        """History never mixes runs: wall-clock keys never overlap, so a database of
-        wall-clock stamps is continued; plant time restarts at the plant epoch every run, so
-        with plant stamps (and for a database of another kind) the previous database is moved
-        to `history.previous.sqlite` and a new one started."""
-        path = Path(self._db_file)
-        if not path.exists():
-            return
-        with contextlib.closing(sqlite3.connect(path)) as db:
-            kind = db.execute("PRAGMA user_version").fetchone()[0]
-        if self.timestamps == "plant" or kind != _RUN_KEYS["wall"]:
-            previous = path.with_name(f"{path.stem}.previous{path.suffix}")
-            log.info("history: %s kept as %s (%s)", path, previous,
-                     "plant-time stamps restart every run" if self.timestamps == "plant" else "not wall-clock stamps")
-            path.replace(previous)
+        self._task = asyncio.create_task(self.queue.run())
 
     async def stop(self, timeout_s: float = 2.0) -> None:
         """Write what is queued (within `timeout_s`), then close the database."""
         try:
-            await asyncio.wait_for(self.flush(), timeout=timeout_s)
+            await asyncio.wait_for(self.queue.flush(), timeout=timeout_s)
         except TimeoutError:
-            log.warning("history: %d values and events not written at shutdown", len(self._pending))
+            log.warning("history: %d values and events not written at shutdown", len(self.queue))
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -125,10 +99,7 @@ class PlantHistory(HistorySQLite):
         await super().stop()
 
     async def flush(self) -> None:
-        while self._pending or not self._idle.is_set():
-            self._wake.set()
-            await self._idle.wait()
-            await asyncio.sleep(0)
+        await self.queue.flush()
 
     def _get_table_name(self, node_id: ua.NodeId) -> str:
         ident = str(node_id.Identifier)
@@ -171,36 +142,12 @@ class PlantHistory(HistorySQLite):
     async def save_event(self, event: Any) -> None:
         self.enqueue_event(event)
 
-    def _enqueue(self, item: tuple[str, Any, Any]) -> None:
-        if len(self._pending) >= self.queue_size:
-            self.skipped += 1
-            now = time.monotonic()
-            if now - self._skip_logged_at >= _SKIP_LOG_EVERY_S:
-                log.warning("history: queue full (%d), %d values and events skipped so far (%d since the last report)",
-                            self.queue_size, self.skipped, self.skipped - self._skipped_logged)
-                self._skip_logged_at, self._skipped_logged = now, self.skipped
-            return
-        self._pending.append(item)
-        self._wake.set()
+    def _enqueue(self, item: Item) -> None:
+        self.queue.put(item)
 
     # --- the writer ---------------------------------------------------------------------
 
-    async def _write_loop(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            self._idle.clear()
-            try:
-                while self._pending:
-                    batch = [self._pending.popleft() for _ in range(min(self.batch_size, len(self._pending)))]
-                    try:
-                        await self._write(batch)
-                    except (aiosqlite.Error, sqlite3.Error) as e:
-                        log.error("history: %d values and events not written: %s", len(batch), e)
-            finally:
-                self._idle.set()
-
-    async def _write(self, batch: list[tuple[str, Any, Any]]) -> None:
+    async def _write(self, batch: list[Item]) -> None:
         inserts: dict[str, list[tuple[Any, ...]]] = {}
         trims: dict[str, int] = {}
         for kind, node_id, item in batch:
@@ -220,7 +167,6 @@ class PlantHistory(HistorySQLite):
             await self._db.execute(f'DELETE FROM "{table}" WHERE _Id <= '
                                    f'(SELECT _Id FROM "{table}" ORDER BY _Id DESC LIMIT 1 OFFSET ?)', (count,))
         await self._db.commit()
-        self.written += len(batch)
 
     @staticmethod
     def _value_row(table: str, dv: ua.DataValue) -> tuple[str, tuple[Any, ...]]:
