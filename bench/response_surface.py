@@ -27,6 +27,8 @@ KS = (4, 6, 8)
 CS = (8, 16, 24, 32)
 S3S = (4, 8, 16, 24)
 C_OVER_S3 = (0, 4, 8)
+K1S = (4, 8)
+K2S = (4, 6, 8)
 SPEEDS = (70, 85, 100, 115, 130)
 STANDBY = (0.0, 0.25, 1.0)
 
@@ -44,7 +46,7 @@ def _gear_specs(base: PlantSpec, model: str, scenario: int) -> dict[tuple[int, i
 
 
 def _grid_table(title: str, grid: dict[tuple[int, int], PlantSpec | str], rows: tuple[str, tuple[int, ...]],
-                cols: tuple[str, tuple[int, ...]], plan: RunPlan, reps: int, jobs: int) -> str:
+                cols: tuple[str, tuple[int, ...]], plan: RunPlan, reps: int, jobs: int, col_name: str = "C") -> str:
     """Runs every valid grid point on the same seeds and tabulates Zmax (k EUR) / SL / fill rate
     / WIP, the best Zmax in bold; a point the plant refuses shows the constraint it breaks.
     `rows` is (name, values), `cols` (header format with `{}` for the value, values)."""
@@ -53,7 +55,7 @@ def _grid_table(title: str, grid: dict[tuple[int, int], PlantSpec | str], rows: 
     means = {k: {n: s.mean for n, s in summarise_all(r).items()} for k, r in zip(keys, runs)}
     best = max(keys, key=lambda k: means[k]["Zmax"])
     (row_name, row_vals), (col_fmt, col_vals) = rows, cols
-    header = f"| {row_name} \\ C | " + " | ".join(col_fmt.format(c) for c in col_vals) + " |"
+    header = f"| {row_name} \\ {col_name} | " + " | ".join(col_fmt.format(c) for c in col_vals) + " |"
     lines = [title, "", header, "|---|" + "---|" * len(col_vals)]
     for r in row_vals:
         cells = []
@@ -88,6 +90,21 @@ def bk_stock_table(base: PlantSpec, model: str, scenario: int, plan: RunPlan, re
                        ("C = S3 + {}", C_OVER_S3), plan, reps, jobs)
 
 
+def k2_table(base: PlantSpec, model: str, scenario: int, plan: RunPlan, reps: int, jobs: int) -> str:
+    """K1 against K2 (C = 16, S3 = 4) where the bottleneck MP3 is overloaded: the stage-2
+    kanbans cap the queue in front of it (docs/control_rules.md, "What a kanban covers")."""
+    grid: dict[tuple[int, int], PlantSpec | str] = {}
+    for k1 in K1S:
+        for k2 in K2S:
+            try:
+                grid[(k1, k2)] = build_variant(base, model=model, scenario=scenario, sets=[f"K1={k1}", f"K2={k2}", "C=16"])
+            except VariantError as e:
+                grid[(k1, k2)] = str(e).split("seed constraint ")[-1].split(" fails")[0]
+    return _grid_table(f"**{model}, scenario {scenario}, K1 against K2** (C = 16, S3 = 4; "
+                       "Zmax in k EUR / SL / fill rate / WIP; best Zmax in bold)", grid, ("K1", K1S),
+                       ("K2 = {}", K2S), plan, reps, jobs, col_name="K2")
+
+
 def cell_table(base: PlantSpec, plan: RunPlan, reps: int, jobs: int) -> str:
     points = [(v, s) for s in STANDBY for v in SPEEDS]
     specs = [build_variant(base, sets=[f"speed.Machining={v}", f"standby.Machining={s}"]) for v, s in points]
@@ -119,7 +136,7 @@ def main() -> None:
     ap.add_argument("--cell-hours", type=float, default=4000.0)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--sections", default="gear,bkstock,cell", help="comma-separated: gear, bkstock, cell")
+    ap.add_argument("--sections", default="gear,bkstock,k2,cell", help="comma-separated: gear, bkstock, k2, cell")
     args = ap.parse_args()
     sections = set(args.sections.split(","))
     t0 = time.perf_counter()
@@ -136,6 +153,9 @@ def main() -> None:
     if "bkstock" in sections:
         for scenario in (1, 21):
             parts.append(bk_stock_table(gear, "BDOP", scenario, plan, args.reps, args.jobs))
+    if "k2" in sections:
+        for model in MODELS:
+            parts.append(k2_table(gear, model, 15, plan, args.reps, args.jobs))
     if "cell" in sections:
         cell_plan = RunPlan(args.cell_hours, 500.0, 1)
         parts.append(f"Auto-parts cell: {args.cell_reps} paired replications x {args.cell_hours:g} h after 500 h, "

@@ -73,6 +73,7 @@ class LineModel:
         else:
             self.pools = [DedicatedPool([pol.K_dedicated[p][s] for p in self.products]) for s in range(N - 1)]
         self.pools.append(None)
+        self.kanban_on_start = pol.kanban_until == "next_start"
         self.carded = [[0] * P for _ in range(N)]
         self.buf = [[0] * P for _ in range(N)]
         self.jobs: list[deque[int]] = [deque() for _ in range(N)]
@@ -317,12 +318,14 @@ class LineModel:
                 wake()
             return
         inputs = self.buf[s - 1]
+        on_start = self.kanban_on_start
         while carded[p]:
             if not inputs[p]:
                 return
             inputs[p] -= 1
             self._wip_move(s - 1)
-            self._release_kanban(s - 1, p)
+            if not on_start:
+                self._release_kanban(s - 1, p)
             carded[p] -= 1
             jobs.append(p)
             wake()
@@ -343,6 +346,14 @@ class LineModel:
                     best, best_awake, best_share = m, awake, share
         if best is not None:
             best.kick()
+
+    def take_hook(self, s: int) -> Callable[[int], None] | None:
+        """What stage s's machines call when they start a part of product p: under
+        `kanban_until = "next_start"` the part leaves stage s-1's output inventory I_(s-1)
+        only then, and its stage-(s-1) kanban with it; None when there is nothing to do."""
+        if not self.kanban_on_start or s == 0 or self.pools[s - 1] is None:
+            return None
+        return partial(self._release_kanban, s - 1)
 
     def _release_kanban(self, s: int, p: int) -> None:
         pool = self.pools[s]

@@ -75,6 +75,7 @@ class MachineHost(Protocol):
     def dispatch(self, s: int) -> None: ...
     def complete(self, m: Machine, p: int) -> None: ...
     def on_machine_event(self, m: Machine, kind: str) -> None: ...
+    def take_hook(self, s: int) -> Callable[[int], None] | None: ...
 
 
 @dataclass
@@ -214,6 +215,7 @@ class Machine(MachineRecord):
         self._set_wear_per_h()
         self.proc: simpy.Process | None = None
         self.maint_proc: simpy.Process | None = None
+        self._on_take = line.take_hook(stage)
 
     # --- laws -------------------------------------------------------------------------
 
@@ -318,7 +320,10 @@ class Machine(MachineRecord):
                 yield from self._finish_maint()
             elif jobs and self.weight > 0 and not self.off_shift and not self.stopped:
                 if not self.asleep:
-                    self._start_job(jobs.popleft())
+                    p = jobs.popleft()
+                    self._start_job(p)
+                    if self._on_take is not None:
+                        self._on_take(p)
                     if self.wear_mode:
                         self._arm_wear_clock()
                     job_end = self.job_end

@@ -114,7 +114,7 @@ def model_from_observation(spec: PlantSpec, obs: Observation, seed: int = 0) -> 
     buf = [[int(obs.buffers.get(st.name, {}).get(name, 0)) for name in products] for st in spec.stations]
     at_stage = [[queued[s][p] + in_hand[s][p] + buf[s][p] for p in range(len(products))] for s in range(n)]
     _flow(snap, spec, obs, now, jobs, buf, at_stage)
-    _cards(snap, spec, obs, at_stage, fresh.conwip_cap.key)
+    _cards(snap, spec, obs, at_stage, _kanban_holders(spec, queued, at_stage), fresh.conwip_cap.key)
     model = LineModel.from_snapshot(spec, snap)
     for machines in model.machines:
         for m in machines:
@@ -272,8 +272,19 @@ def _flow(snap: dict[str, Any], spec: PlantSpec, obs: Observation, now: float, j
     st["life"] = {"released": 0, "delivered": 0, "scrapped": 0, "initial": sum(map(sum, at_stage))}
 
 
+def _kanban_holders(spec: PlantSpec, queued: list[list[int]], at_stage: list[list[int]]) -> list[list[int]]:
+    """Parts holding a stage-s kanban, per stage and product: those at stage s (queued, in
+    process, in its output buffer) and, under `kanban_until = "next_start"`, those queued at
+    stage s+1 that its machine has not started yet."""
+    n = len(at_stage)
+    if spec.policy.kanban_until != "next_start":
+        return at_stage
+    return [[held + (queued[s + 1][p] if s + 1 < n else 0) for p, held in enumerate(row)]
+            for s, row in enumerate(at_stage)]
+
+
 def _cards(snap: dict[str, Any], spec: PlantSpec, obs: Observation, at_stage: list[list[int]],
-           key: list[int]) -> None:
+           on_card: list[list[int]], key: list[int]) -> None:
     """Card counts and free cards. CONWIP counts by `key` (product -> count, as in
     `CardCounts`): a count shared by several products (S-KAP) is read from the first of
     their `C_<P>` tags observed (they all show it) and is held by all their parts."""
@@ -295,12 +306,12 @@ def _cards(snap: dict[str, Any], spec: PlantSpec, obs: Observation, at_stage: li
         if isinstance(pool["cap"], list):
             pairs = zip(products, pool["cap"], strict=True)
             pool["cap"] = [int(obs.kanbans.get(f"K{s + 1}_{name}", c)) for name, c in pairs]
-            pool["free"] = [c - at_stage[s][p] for p, c in enumerate(pool["cap"])]
+            pool["free"] = [c - on_card[s][p] for p, c in enumerate(pool["cap"])]
             pool["waiting"] = [0] * len(products)
         else:
             pool["cap"] = int(obs.kanbans.get(f"K{s + 1}", pool["cap"]))
-            pool["held"] = list(at_stage[s])
-            pool["free"] = pool["cap"] - sum(at_stage[s])
+            pool["held"] = list(on_card[s])
+            pool["free"] = pool["cap"] - sum(on_card[s])
             pool["waiting"] = []
 
 

@@ -44,3 +44,18 @@ def condition_maintenance_problem(maint: "Maintenance", has_wear: bool = True,
     if maint.threshold_vibration is not None and not has_condition:
         return "maintains on vibration but the machine has no condition section"
     return None
+
+
+def bk_conwip_ceiling(base_stocks: Sequence[Sequence[int]], lost_sale_queues: Sequence[int]) -> int:
+    """The CONWIP count from which BK-CONWIP's C can no longer bind, for the products that
+    share it (one product under D-KAP, all under S-KAP): the sum of their base stocks plus
+    lost_sale_queue + 1 each.
+
+    Why: every order broadcasts one demand token, and a part starts only for a token, so
+    parts in the line and in stock = base stocks + backorders - tokens not yet started at
+    stage 1. An order is back-ordered only while at most lost_sale_queue orders wait (seed
+    004: lost when more than 5 requests wait at stage 3), so backorders <= lost_sale_queue + 1
+    and a start, which has a token waiting, finds at most base stocks + lost_sale_queue parts
+    out: with C at this ceiling or above a CONWIP card is always free. (Under HK-CONWIP C is
+    the line's whole stock and WIP, and binds at every count.)"""
+    return sum(sum(s) for s in base_stocks) + sum(q + 1 for q in lost_sale_queues)

@@ -312,6 +312,12 @@ class Policy(_Strict):
     K_dedicated: dict[str, list[int]]
     K_shared: list[int]
     constraints: Literal["cards", "seed"] = "cards"
+    kanban_until: Literal["next_queue", "next_start"] = "next_queue"
+    """When a stage-i kanban leaves its part: `next_queue` when stage i+1 takes the part into
+    its machine's queue (the classical kanban loop: that queue belongs to stage i+1);
+    `next_start` only when stage i+1's machine starts it, so the part waits for that machine
+    in stage i's output inventory I_i on stage i's card (seed 004: MP_i + I_i <= K_i;
+    docs/control_rules.md, "What a kanban covers")."""
 
     def conwip_shared(self) -> int:
         """The S-KAP single CONWIP count."""

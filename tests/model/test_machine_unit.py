@@ -28,6 +28,7 @@ class Host:
         self.peak_kw = 0.0
         self.done: list[tuple[float, int]] = []
         self.events: list[tuple[float, str]] = []
+        self.taken: list[tuple[float, int]] = []
 
     def timer(self, key: str, t: float) -> simpy.Event:
         ev = self.timers[key] = self.env.at(t)
@@ -43,6 +44,9 @@ class Host:
 
     def on_machine_event(self, m: Machine, kind: str) -> None:
         self.events.append((self.env.now, kind))
+
+    def take_hook(self, s: int):
+        return lambda p: self.taken.append((self.env.now, p))
 
 
 def const(h: float) -> Dist:
@@ -71,6 +75,7 @@ def test_a_machine_works_its_queue_and_books_time_and_energy():
     m.kick()
     host.env.run(until=10.0)
     assert host.done == [(1.0, 0), (3.0, 1), (4.0, 0)]
+    assert host.taken == [(0.0, 0), (1.0, 1), (3.0, 0)], "the line hears of each part as the machine starts it"
     assert m.state is MachineState.IDLE and m.good == 3 and m.ideal_h == pytest.approx(4.0)
     t = m.time_in(10.0)
     assert t[MachineState.PROCESSING] == pytest.approx(4.0) and t[MachineState.IDLE] == pytest.approx(6.0)

@@ -1,7 +1,9 @@
 """Invariants of the line model, checked after every event by the tests.
 
 Card counts may stand above a cap only right after a live cut (free < 0): the surplus
-cards retire as they come free, and the accounting must stay exact all the while.
+cards retire as they come free, and the accounting must stay exact all the while. Under
+`kanban_until = "next_start"` a stage-s kanban is also held by the parts queued (not yet
+started) at stage s+1.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ def check_invariants(m: LineModel) -> None:
     for s in range(N):
         for p in range(P):
             assert m.buf[s][p] >= 0 and m.carded[s][p] >= 0, (s, p)
-        held = [m.carded[s][p] + parts_at(m, s, p) + (m.buf[s][p] if s < N - 1 else 0) for p in range(P)]
+        held = [m.carded[s][p] + parts_at(m, s, p) + (m.buf[s][p] if s < N - 1 else 0)
+                + (m.jobs[s + 1].count(p) if m.kanban_on_start and s < N - 1 else 0) for p in range(P)]
         pool = m.pools[s]
         if pool is None:
             continue
