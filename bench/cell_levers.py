@@ -21,6 +21,7 @@ LEVERS: dict[str, list[str]] = {
     "speed 115 % (CNCs)": ["speed.Machining=115"],
     "speed 130 % (CNCs)": ["speed.Machining=130"],
     "speed 85 % (CNCs)": ["speed.Machining=85"],
+    "speed 70 % (CNCs)": ["speed.Machining=70"],
     "off-shift standby": [f"off_shift.{s}=standby" for s in STATIONS],
     "off-shift off": [f"off_shift.{s}=off" for s in STATIONS],
     "in-shift standby 0.25 h": [f"standby.{s}=0.25" for s in STATIONS],
@@ -61,8 +62,11 @@ def main() -> None:
     ref = runs[0]
     means = {k: sum(r[k] for r in ref) / len(ref) for k, _, _ in COLUMNS}
     feas = sum(r["feasible"] for r in ref) / len(ref)
+    tare = sum(r["non_processing_share"] for r in ref) / len(ref)
+    lost = sum(r["LD"] / r["D"] for r in ref) / len(ref)
     print(f"auto_parts_cell, {a.reps} replications of {a.hours:g} h after {a.warmup:g} h, seed {a.seed} (CRN)")
     print("baseline: " + ", ".join(f"{label} {means[k]:.{d}f}" for k, label, d in COLUMNS) + f", feasible {feas:.0%}")
+    print(f"baseline: energy drawn while not processing {tare:.1%} of the total, orders lost {lost:.1%}")
     print("| setting | " + " | ".join(f"d {label}" for _, label, _ in COLUMNS) + " | feasible |")
     print("|---" * (len(COLUMNS) + 2) + "|")
     for name, other in zip(levers, runs[1:]):

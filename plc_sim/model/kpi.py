@@ -6,7 +6,8 @@ maintenance actions, repairs), LD (lost sales), Rw (raw material procured), D (d
 SL = (FG+I3+SC+Rn)/D as the seed defines it, and Zmax (equation 22 with Table 2
 coefficients, read as the plant file's `[costs]` says: docs/control_rules.md); the WIP
 objectives of equations 9-14 (`WIP1_obj`..`WIP3_obj`, functions of the card counts); plus
-the plain fill rate, WIP, energy, unplanned downtime, throughput, peak power, OEE and
+the plain fill rate, WIP, energy (and the part of it drawn while not processing: idle,
+standby, waking, off, down, maintenance), unplanned downtime, throughput, peak power, OEE and
 utilisation per machine. Plants with an `[objectives]` section (seed 000) also get C =
 `cost`, E = `energy_kwh`, D = `stoppage_h` (unplanned `downtime_h` plus planned
 `maintenance_h`, machine-hours), T = `throughput_per_h`, R = `peak_kw`, per hour, the
@@ -124,18 +125,22 @@ def kpis(m: LineModel, calendar_h: float | None = None) -> dict[str, float]:
     energy = 0.0
     down = 0.0
     planned = 0.0
+    tare = 0.0
     oee = []
     off_h = max(cal - span, 0.0)
     for row in m.machines:
         for mach in row:
             t = mach.time_in(now)
             energy += mach.energy_now(now) + mach.power.off * off_h
+            tare += mach.power.off * off_h + sum(h * mach.draw_kw(st) for st, h in t.items() if st != PROCESSING)
             down += t[DOWN]
             planned += t[MAINTENANCE]
             out[f"util_{mach.name}"] = t[PROCESSING] / span
             oee.append(mach.ideal_h / span)
     staffed_h = staffed_hours(m, now)
     out["energy_kwh"] = energy
+    out["non_processing_kwh"] = tare
+    out["non_processing_share"] = tare / energy if energy else 0.0
     out["downtime_h"] = down
     out["maintenance_h"] = planned
     out["stoppage_h"] = down + planned

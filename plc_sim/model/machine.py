@@ -724,10 +724,10 @@ class Machine(MachineRecord):
             new = PROCESSING
         elif self.waking:
             new = WAKING
-        elif self.off_shift:
-            new = STANDBY if self.asleep and self._parked is IDLE else self._parked
         elif self.stopped:
             new = OFF
+        elif self.off_shift:
+            new = STANDBY if self.asleep and self._parked is IDLE else self._parked
         elif self.asleep:
             new = STANDBY
         else:
@@ -741,6 +741,10 @@ class Machine(MachineRecord):
             pn = line.power_now = line.power_now + dp
             if pn > line.peak_kw:
                 line.peak_kw = pn
+
+    def draw_kw(self, state: MachineState) -> float:
+        """Power drawn in `state` now (processing at the current job speed)."""
+        return self._pw[state]
 
     def energy_now(self, now: float) -> float:
         return self.energy + self.p_now * (now - self.state_t)

@@ -161,10 +161,11 @@ def test_commands_and_breakdown_alarms(plc):
     assert plc.model.machine("CNC1").maint_due or plc.model.machine("CNC1").in_maint
     plc.command("set_conwip", None, "engineer", product="EB", value=12)
     assert plc.model.conwip_cap[0] == 12
+    kanbans = plc.model.pools[0].cap[0]
     with pytest.raises(Rejected) as e:
-        plc.command("set_kanbans", None, "operator", stage=1, product="EB", value=3)
+        plc.command("set_kanbans", None, "operator", stage=1, product="EB", value=kanbans + 1)
     assert e.value.refusal is Refusal.ACCESS_DENIED
-    assert plc.model.pools[0].cap[0] != 3
+    assert plc.model.pools[0].cap[0] == kanbans
     kinds = {e.kind for e in events}
     assert {"breakdown", "repair", "alarm_acknowledged", "command", "write_refused"} <= kinds
 
