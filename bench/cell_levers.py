@@ -35,6 +35,8 @@ LEVERS: dict[str, list[str]] = {
 }
 ALL_TOGETHER = ("third shift", "speed 115 % (CNCs)", "off-shift off", "in-shift standby 0.25 h",
                 "dispatch CNC3 0.5", "condition maintenance")
+OPTIONS: tuple[tuple[str, type, float], ...] = (
+    ("--reps", int, 10), ("--hours", float, 2000.0), ("--warmup", float, 336.0), ("--seed", int, 1), ("--jobs", int, 2))
 COLUMNS = (("throughput_per_h", "T /h", 3), ("energy_per_part_kwh", "kWh/part", 2), ("downtime_h", "unplanned h", 1),
            ("stoppage_h", "total stop h", 1), ("Z", "Z", 0))
 
@@ -47,11 +49,8 @@ def _cell(s: Summary, digits: int, base: float) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--reps", type=int, default=10)
-    ap.add_argument("--hours", type=float, default=2000.0)
-    ap.add_argument("--warmup", type=float, default=336.0)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--jobs", type=int, default=2)
+    for flag, kind, default in OPTIONS:
+        ap.add_argument(flag, type=kind, default=default)
     a = ap.parse_args()
     base = load_plant("auto_parts_cell")
     levers = dict(LEVERS)

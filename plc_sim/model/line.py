@@ -342,7 +342,10 @@ class LineModel:
         station before, blocked by a full buffer, moves again."""
         carded = self.carded[s]
         waiting = self.buf[s - 1] if s else self.raw
-        for p in sorted((p for p in range(self.n_products) if carded[p] and waiting[p]), key=lambda q: -waiting[q]):
+        ready = [p for p, n in enumerate(carded) if n and waiting[p]]
+        if len(ready) > 1:
+            ready.sort(key=waiting.__getitem__, reverse=True)
+        for p in ready:
             self.try_start(s, p)
 
     def dispatch(self, s: int) -> None:
