@@ -34,9 +34,9 @@ from optimizer_svc.settings import JobSettings, OptimizerSettings
 from optimizer_svc.solve import Budget
 
 TABLE5_S = {"PSO": 5.69, "ES": 3.24, "DE": 3.74, "GA": 4.49}
-# Standby of the machines that are not the bottleneck (robots, inspection, AGVs): the CNCs
-# run near capacity, so slowing them breaks T >= Tmin, while these idle much of the time.
-CYCLE_JOB = JobSettings(name="cell-setpoints", problem="setpoints", algorithm="GA", kinds=["standby"],
+# The off-shift modes of the machines that are not the bottleneck (robots, inspection, AGVs):
+# the cell leaves them powered outside the shifts, and parking them costs no output.
+CYCLE_JOB = JobSettings(name="cell-setpoints", problem="setpoints", algorithm="GA", kinds=["off_shift"],
                         machines=["RB1", "RB2", "QI1", "AGV1", "AGV2"], reps=3, verify_reps=30, hours=168.0,
                         generations=4, pop_size=8, budget_s=20.0)
 

@@ -109,9 +109,9 @@ def cell_table(base: PlantSpec, plan: RunPlan, reps: int, jobs: int) -> str:
     points = [(v, s) for s in STANDBY for v in SPEEDS]
     specs = [build_variant(base, sets=[f"speed.Machining={v}", f"standby.Machining={s}"]) for v, s in points]
     runs = run_settings(specs, plan, reps, jobs)
-    header = ("| CNC speed % | standby after h | C k EUR | E MWh | D h | T parts/h | lost orders | kWh/part | "
-              "Z k EUR | feasible |")
-    lines = [header, "|---|---|---|---|---|---|---|---|---|---|"]
+    header = ("| CNC speed % | standby after h | C k EUR | E MWh | unplanned h | D h | T parts/h | lost orders | "
+              "kWh/part | Z k EUR | feasible |")
+    lines = [header, "|---|---|---|---|---|---|---|---|---|---|---|"]
     rows = []
     for (v, s), r in zip(points, runs):
         m = {n: x.mean for n, x in summarise_all(r).items()}
@@ -121,7 +121,7 @@ def cell_table(base: PlantSpec, plan: RunPlan, reps: int, jobs: int) -> str:
         z = f"{m['Z'] / 1000:,.1f}"
         z = f"**{z}**" if (v, s) == best else z
         lines.append(f"| {v} | {s:g} | {m['cost'] / 1000:,.1f} | {m['energy_kwh'] / 1000:,.1f} | "
-                     f"{m['downtime_h']:.0f} | "
+                     f"{m['downtime_h']:.0f} | {m['stoppage_h']:.0f} | "
                      f"{m['throughput_per_h']:.3f} | {m['LD']:.0f} | {m['energy_per_part_kwh']:.2f} | {z} | "
                      f"{m['feasible']:.2f} |")
     return "\n".join(lines) + "\n"

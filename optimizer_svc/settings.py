@@ -10,7 +10,7 @@ from pydantic_settings import SettingsConfigDict
 
 from plc_sim.model.config import PartSettings
 
-DEFAULT_STEPS = {"speed": 10.0, "standby": 0.5, "dispatch": 0.5, "K": 2.0, "C": 2.0, "shift": 0.0,
+DEFAULT_STEPS = {"speed": 10.0, "standby": 0.5, "off_shift": 1.0, "dispatch": 0.5, "K": 2.0, "C": 2.0, "shift": 0.0,
                  "maint_policy": 1.0}
 """Rate-of-change limits per kind of decision and run (0: the service never changes it)."""
 

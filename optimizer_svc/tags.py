@@ -9,6 +9,7 @@ from plc_sim.model.spec import PlantSpec
 from plc_sim.model.vocab import shares_kanbans
 
 MACHINE_TAGS = {"speed": ("SpeedSetpoint", "Double"), "standby": ("StandbyTimeout", "Double"),
+                "off_shift": ("OffShiftMode", "String"),
                 "dispatch": ("DispatchWeight", "Double"), "maint_policy": ("MaintenancePolicy", "String"),
                 "maint_interval": ("MaintenanceInterval", "Double"), "maint_plan": ("MaintenancePlan", "String")}
 

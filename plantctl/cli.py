@@ -97,8 +97,8 @@ def _print_table(head: Mapping[str, object], summary: dict[str, Summary]) -> Non
 
 HEADLINE = {
     "gear_line": ("Zmax", "SL", "fill_rate", "served", "LD", "I3", "WIP", "holding_eur", "FG", "scrap"),
-    "objectives": ("Z", "cost", "energy_kwh", "downtime_h", "throughput_per_h", "peak_kw", "feasible", "LD",
-                   "energy_per_part_kwh"),
+    "objectives": ("Z", "cost", "energy_kwh", "stoppage_h", "downtime_h", "maintenance_h", "throughput_per_h",
+                   "peak_kw", "feasible", "LD", "energy_per_part_kwh"),
 }
 
 

@@ -1,14 +1,15 @@
 """A maintenance plan: per machine, planned windows every `period` hours starting at an
 offset, as the MaintenancePlan JSON with MaintenancePolicy "plan". Planned downtime (each
-window's hours, charged at `planned_cost_per_h`) is traded against the forecast cost of
-breakdowns, repairs and lost output (Z of seed 000 under the plant's R <= Rmax and
-T >= Tmin within its tolerance)."""
+window's hours) is traded against the forecast cost of breakdowns, repairs and lost output:
+Z of seed 000, whose D counts planned and unplanned stoppage alike, under the plant's
+R <= Rmax and T >= Tmin within its tolerance."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from plc_sim.model.kpi import seed_000_z
 from plc_sim.model.spec import PlantSpec
 
 from ..evaluator import Evaluator
@@ -24,7 +25,6 @@ class PlanOptions:
     machines: tuple[str, ...] | None = None
     period_min_h: float = 48.0
     period_max_h: float = 600.0
-    planned_cost_per_h: float = 100.0
 
 
 def windows(start_h: float, end_h: float, period_h: float, offset: float,
@@ -68,14 +68,11 @@ def plan_problem(evaluator: Evaluator, seeds: Sequence[int], horizon: Horizon,
             out += [f"maint_plan.{n}={plan_text(w)}", f"maint_policy.{n}=plan"]
         return out
 
-    mean_duration = sum(durations.values()) / max(len(durations), 1)
-
     def objective(k: KPIs) -> float:
-        z = ob.w1 * k["cost"] + ob.w2 * k["energy_kwh"] + ob.w3 * k["downtime_h"]
-        return z + opts.planned_cost_per_h * k["M"] * mean_duration
+        return seed_000_z(ob, k["cost"], k["energy_kwh"], k["stoppage_h"])
 
     space = DecisionSpace(tuple(variables), composer=compose)
     constraints = plant_constraints(ob)
     return ForecastProblem("maintenance", space, evaluator, seeds, horizon,
-                           [Objective("Z+planned", objective)], constraints,
+                           [Objective("Z", objective)], constraints,
                            report=("cost", "downtime_h", "M", "B", "throughput_per_h"))

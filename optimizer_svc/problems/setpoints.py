@@ -1,5 +1,6 @@
-"""Seed 000: machine setpoints (speeds, standby timeouts, dispatch weights, shift plans,
-maintenance policy) minimising Z = w1*C + w2*E + w3*D under R <= Rmax (peak kW) and
+"""Seed 000: machine setpoints (speeds, standby timeouts, off-shift modes, dispatch weights,
+shift plans, maintenance policy) minimising Z = w1*C + w2*E + w3*D (D: planned and
+unplanned stoppage hours) under R <= Rmax (peak kW) and
 T >= Tmin (parts per hour, within the plant's `t_min_tolerance`); or the three objectives
 (C, E, D) as a Pareto front."""
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from plc_sim.model.spec import Objectives, PlantSpec
+from plc_sim.model.spec import OFF_SHIFT_MODES, Objectives, PlantSpec
 
 from ..evaluator import Evaluator
 from ..forecast import Horizon
@@ -16,7 +17,7 @@ from ..space import Choice, DecisionSpace, Real, Variable
 from .base import Constraint, ForecastProblem, Objective, kpi
 from .limits import step_of, within_step
 
-KINDS = ("speed", "standby", "dispatch", "shift", "maint_policy")
+KINDS = ("speed", "standby", "off_shift", "dispatch", "shift", "maint_policy")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ def setpoint_space(spec: PlantSpec, opts: SetpointOptions) -> DecisionSpace:
             if "standby" in opts.kinds and standby is not None:
                 lo, hi = within_step(0.0, opts.standby_max_h, standby.timeout_h, step_of(opts.steps, "standby"))
                 out.append(Real(f"standby.{m.name}", lo, hi, standby.timeout_h))
+            if "off_shift" in opts.kinds and standby is not None and step_of(opts.steps, "off_shift") != 0:
+                out.append(Choice(f"off_shift.{m.name}", OFF_SHIFT_MODES, standby.off_shift))
             if "dispatch" in opts.kinds and len(st.machines) > 1:
                 lo, hi = within_step(0.0, opts.dispatch_max, m.dispatch_weight, step_of(opts.steps, "dispatch"))
                 out.append(Real(f"dispatch.{m.name}", lo, hi, m.dispatch_weight))
@@ -82,10 +85,10 @@ def setpoint_problem(evaluator: Evaluator, seeds: Sequence[int], horizon: Horizo
         raise ValueError(f"plant {spec.name!r} has no [objectives] section (seed 000)")
     w1, w2, w3 = opts.weights or (ob.w1, ob.w2, ob.w3)
     if opts.multi_objective:
-        objectives = [Objective("C", kpi("cost")), Objective("E", kpi("energy_kwh")), Objective("D", kpi("downtime_h"))]
+        objectives = [Objective("C", kpi("cost")), Objective("E", kpi("energy_kwh")), Objective("D", kpi("stoppage_h"))]
     else:
-        objectives = [Objective("Z", lambda k: w1 * k["cost"] + w2 * k["energy_kwh"] + w3 * k["downtime_h"])]
+        objectives = [Objective("Z", lambda k: w1 * k["cost"] + w2 * k["energy_kwh"] + w3 * k["stoppage_h"])]
     constraints = [*plant_constraints(ob), *opts.extra_constraints]
     return ForecastProblem("setpoints", setpoint_space(spec, opts), evaluator, seeds, horizon, objectives, constraints,
                            pick_weights=(w1, w2, w3) if opts.multi_objective else None,
-                           report=("cost", "energy_kwh", "downtime_h", "throughput_per_h", "peak_kw"))
+                           report=("cost", "energy_kwh", "stoppage_h", "downtime_h", "throughput_per_h", "peak_kw"))

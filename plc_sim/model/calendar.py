@@ -76,3 +76,39 @@ def shift_status(plan: ShiftPlan, t: float) -> tuple[bool, float]:
             if t < start + b:
                 return True, start + b
     raise ValueError("a shift plan with no working window")
+
+
+@dataclass
+class ShiftMeter:
+    """Hours each station has been on shift since the last reset: the staffed hours labour
+    is paid for, whatever its machines do outside the shift. A station without a shift plan
+    works the plant calendar and counts as on shift throughout."""
+
+    on: list[bool]
+    hours: list[float]
+    since: list[float]
+
+    @classmethod
+    def started(cls, n: int, now: float) -> "ShiftMeter":
+        return cls([True] * n, [0.0] * n, [now] * n)
+
+    def book(self, s: int, now: float, on: bool) -> None:
+        """Station s is (from `now`) on shift or not."""
+        if self.on[s]:
+            self.hours[s] += now - self.since[s]
+        self.since[s] = now
+        self.on[s] = on
+
+    def hours_until(self, now: float) -> list[float]:
+        return [h + (now - t if on else 0.0) for h, t, on in zip(self.hours, self.since, self.on)]
+
+    def reset(self, now: float) -> None:
+        self.hours = [0.0] * len(self.hours)
+        self.since = [now] * len(self.since)
+
+    def state(self) -> dict[str, list[float] | list[bool]]:
+        return {"on": list(self.on), "hours": list(self.hours), "since": list(self.since)}
+
+    @classmethod
+    def from_state(cls, d: dict[str, list[float] | list[bool]]) -> "ShiftMeter":
+        return cls([bool(x) for x in d["on"]], [float(x) for x in d["hours"]], [float(x) for x in d["since"]])

@@ -49,7 +49,7 @@ def run_replication(spec: PlantSpec, plan: RunPlan, rep: int) -> dict[str, float
 
 Bounds = tuple[float, float]
 UNBOUNDED: Bounds = (-math.inf, math.inf)
-_SHARES = ("fill_rate", "served", "feasible", "oee")
+_SHARES = ("fill_rate", "served", "feasible", "oee", "non_processing_share")
 _SIGNED = ("Zmax", "WIP1_obj", "WIP2_obj", "WIP3_obj")
 
 

@@ -6,20 +6,23 @@ maintenance actions, repairs), LD (lost sales), Rw (raw material procured), D (d
 SL = (FG+I3+SC+Rn)/D as the seed defines it, and Zmax (equation 22 with Table 2
 coefficients, read as the plant file's `[costs]` says: docs/control_rules.md); the WIP
 objectives of equations 9-14 (`WIP1_obj`..`WIP3_obj`, functions of the card counts); plus
-the plain fill rate, WIP, energy, unplanned downtime, throughput, peak power, OEE and
+the plain fill rate, WIP, energy (and the part of it drawn while not processing: idle,
+standby, waking, off, down, maintenance), unplanned downtime, throughput, peak power, OEE and
 utilisation per machine. Plants with an `[objectives]` section (seed 000) also get C =
-`cost`, E = `energy_kwh`, D = `downtime_h`, T = `throughput_per_h`, R = `peak_kw`, per hour,
-the weighted `Z` and `feasible`.
+`cost`, E = `energy_kwh`, D = `stoppage_h` (unplanned `downtime_h` plus planned
+`maintenance_h`, machine-hours), T = `throughput_per_h`, R = `peak_kw`, per hour, the
+weighted `Z` and `feasible`.
 """
 
 from __future__ import annotations
 
 from .line import LineModel
-from .machine import DOWN, OFF, PROCESSING
-from .spec import PlantSpec
+from .machine import DOWN, MAINTENANCE, OFF, PROCESSING
+from .spec import Objectives, PlantSpec
 from .vocab import shares_kanbans
 
-SEED_000_HEADLINE = ("Z", "cost", "energy_kwh", "downtime_h", "throughput_per_h", "peak_kw", "feasible", "LD")
+SEED_000_HEADLINE = ("Z", "cost", "energy_kwh", "stoppage_h", "downtime_h", "maintenance_h", "throughput_per_h",
+                     "peak_kw", "feasible", "LD")
 
 
 def zmax_terms(m: LineModel, i3_area: float, wip_area: float, span: float) -> dict[str, float]:
@@ -68,6 +71,22 @@ def wip_objectives(spec: PlantSpec) -> dict[str, float]:
             "WIP3_obj": d[4] * (pol.C[a] - s3a) + d[5] * (pol.C[b] - s3b)}
 
 
+def seed_000_z(ob: Objectives, cost: float, energy_kwh: float, stoppage_h: float) -> float:
+    """Z = w1*C + w2*E + w3*D of seed 000, D the stoppage (unplanned plus planned hours):
+    counting both, a maintenance policy cannot buy fewer breakdowns with more maintenance
+    hours for free."""
+    return ob.w1 * cost + ob.w2 * energy_kwh + ob.w3 * stoppage_h
+
+
+def staffed_hours(m: LineModel, now: float) -> float:
+    """Station-hours on shift (what labour is paid for): the shift meter for stations on
+    shift plans, a station's time not stopped by the operator for one on the calendar."""
+    on_shift = m.shift_meter.hours_until(now)
+    span = now - m.stats_t
+    return sum(on_shift[s] if m.shift_plan[s] is not None else span - row[0].time_in(now)[OFF]
+               for s, row in enumerate(m.machines))
+
+
 def kpis(m: LineModel, calendar_h: float | None = None) -> dict[str, float]:
     """The run's KPIs; `calendar_h` is the measured span in calendar hours (default: the
     working span divided by the calendar's share of working time)."""
@@ -105,19 +124,26 @@ def kpis(m: LineModel, calendar_h: float | None = None) -> dict[str, float]:
     out["backorder_wait_h"] = c.wait_h / max(sum(m.delivered) - c.from_stock, 1)
     energy = 0.0
     down = 0.0
+    planned = 0.0
+    tare = 0.0
     oee = []
     off_h = max(cal - span, 0.0)
-    staffed_h = 0.0
     for row in m.machines:
         for mach in row:
             t = mach.time_in(now)
             energy += mach.energy_now(now) + mach.power.off * off_h
+            tare += mach.power.off * off_h + sum(h * mach.draw_kw(st) for st, h in t.items() if st != PROCESSING)
             down += t[DOWN]
+            planned += t[MAINTENANCE]
             out[f"util_{mach.name}"] = t[PROCESSING] / span
             oee.append(mach.ideal_h / span)
-        staffed_h += span - row[0].time_in(now)[OFF]
+    staffed_h = staffed_hours(m, now)
     out["energy_kwh"] = energy
+    out["non_processing_kwh"] = tare
+    out["non_processing_share"] = tare / energy if energy else 0.0
     out["downtime_h"] = down
+    out["maintenance_h"] = planned
+    out["stoppage_h"] = down + planned
     out["throughput_per_h"] = c.finished / cal
     out["peak_kw"] = m.peak_kw
     out["oee"] = sum(oee) / len(oee)
@@ -130,7 +156,8 @@ def kpis(m: LineModel, calendar_h: float | None = None) -> dict[str, float]:
             "cost": cost, "labour_eur": ob.labour_per_station_h * staffed_h, "lost_sale_eur": lost,
             "energy_per_part_kwh": energy / max(c.finished, 1), "cost_per_h": cost / cal,
             "energy_kwh_per_h": energy / cal, "downtime_h_per_h": down / cal,
-            "Z": ob.w1 * cost + ob.w2 * energy + ob.w3 * down,
+            "stoppage_h_per_h": (down + planned) / cal,
+            "Z": seed_000_z(ob, cost, energy, down + planned),
             "feasible": float(m.peak_kw <= ob.r_max_kw
                               and out["throughput_per_h"] >= ob.t_min_per_h * (1 - ob.t_min_tolerance)),
         })

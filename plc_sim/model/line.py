@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from .calendar import PlantCalendar, shift_status
+from .calendar import PlantCalendar, ShiftMeter, shift_status
 from .cards import CardCounts, DedicatedPool, Pool, SharedPool
 from .counters import LineCounters
 from .env import PlantEnv
@@ -29,7 +29,7 @@ from .spec import PlantSpec
 from .streams import Streams
 from .vocab import broadcasts_demand
 
-SNAPSHOT_VERSION = 3
+SNAPSHOT_VERSION = 4
 
 
 
@@ -89,6 +89,9 @@ class LineModel:
         self.demand_spec = [spec.demand[p] for p in self.products]
         self.shift_plan = [st.shift for st in spec.stations]
         self.shift_procs: dict[int, simpy.Process] = {}
+        self.shift_meter = ShiftMeter.started(N, self.env.now)
+        self.queue_cap: list[int | None] = [st.buffer for st in spec.stations]
+        """Per station, the parts its input queue may hold (None: bounded by the cards)."""
         self.power_now = 0.0
         self.peak_kw = 0.0
         self.wip = [0] * N
@@ -106,6 +109,10 @@ class LineModel:
                 first = self.env.now + spec.machine_maintenance(ms).interval_h * k / n_m
                 row.append(Machine(self, s, ms.name, MachinePhysics.of(spec, ms, s), dists, self.streams, first))
             self.machines.append(row)
+        for s, cap in enumerate(self.queue_cap):
+            if cap is not None:
+                for mach in self.machines[s]:
+                    mach.on_take = partial(self._queue_room, s)
         self.wake_station: list[Callable[[], object]] = [
             row[0].kick if len(row) == 1 else partial(self.dispatch, s) for s, row in enumerate(self.machines)]
         """Per station, what wakes the machine for a new job (`dispatch`, the lone machine's `kick`)."""
@@ -136,6 +143,7 @@ class LineModel:
         self.wip_t = [self.env.now] * self.n_stages
         self.fg_area = 0.0
         self.fg_t = self.env.now
+        self.shift_meter.reset(self.env.now)
 
     def _place_initial_stock(self) -> None:
         """Base stocks S: parts already in the output buffers, holding their cards."""
@@ -303,11 +311,12 @@ class LineModel:
         if not carded[p]:
             return
         jobs, wake = self.jobs[s], self.wake_station[s]
+        cap = self.queue_cap[s]
         if s == 0:
             raw, cards, life = self.raw, self.conwip_free, self.life
             values, k = cards.values, cards.key[p]
             while carded[p]:
-                if raw[p] <= 0 or values[k] <= 0:
+                if raw[p] <= 0 or values[k] <= 0 or (cap is not None and len(jobs) >= cap):
                     return
                 raw[p] -= 1
                 values[k] -= 1
@@ -320,7 +329,7 @@ class LineModel:
         inputs = self.buf[s - 1]
         on_start = self.kanban_on_start
         while carded[p]:
-            if not inputs[p]:
+            if not inputs[p] or (cap is not None and len(jobs) >= cap):
                 return
             inputs[p] -= 1
             self._wip_move(s - 1)
@@ -329,6 +338,18 @@ class LineModel:
             carded[p] -= 1
             jobs.append(p)
             wake()
+
+    def _queue_room(self, s: int) -> None:
+        """A machine of station s took a job from its finite input queue: the room goes to
+        the product with the most parts (at stage 1: raw blanks) waiting for it, so the
+        station before, blocked by a full buffer, moves again."""
+        carded = self.carded[s]
+        waiting = self.buf[s - 1] if s else self.raw
+        ready = [p for p, n in enumerate(carded) if n and waiting[p]]
+        if len(ready) > 1:
+            ready.sort(key=waiting.__getitem__, reverse=True)
+        for p in ready:
+            self.try_start(s, p)
 
     def dispatch(self, s: int) -> None:
         """Wake the machine that takes the next job at station s: an awake one before one
@@ -496,11 +517,9 @@ class LineModel:
             assert plan_name is not None, "only stations on shift plans run this process"
             plan = self.spec.shift_plans[plan_name]
             on, change = shift_status(plan, self.env.now)
+            self.shift_meter.book(s, self.env.now, on)
             for m in self.machines[s]:
-                if m.off_shift == on:
-                    m.off_shift = not on
-                    m._changed()
-                    m.kick()
+                m.set_off_shift(not on)
             if on:
                 self.dispatch(s)
             try:
@@ -658,6 +677,7 @@ class LineModel:
             "recycle": [self.recycle_queue, self.recycle_end],
             "power": [self.power_now, self.peak_kw],
             "shift_plan": list(self.shift_plan),
+            "shift_meter": self.shift_meter.state(),
             "next_order": list(self.next_order),
             "next_raw": list(self.next_raw),
             "machines": {m.name: m.state_dict() for row in self.machines for m in row},
@@ -700,6 +720,7 @@ class LineModel:
         self.recycle_queue, self.recycle_end = snap["recycle"]
         self.power_now, self.peak_kw = snap["power"]
         self.shift_plan = list(snap["shift_plan"])
+        self.shift_meter = ShiftMeter.from_state(snap["shift_meter"])
         self.next_order = list(snap["next_order"])
         self.next_raw = list(snap["next_raw"])
         for name, st in snap["machines"].items():

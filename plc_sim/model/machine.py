@@ -52,6 +52,8 @@ PROCESSING, IDLE, STANDBY, WAKING, DOWN, MAINTENANCE, OFF = (
     MachineState.MAINTENANCE, MachineState.OFF)
 STATES = tuple(MachineState)
 _POWER_FIELD = {WAKING: "wakeup"}
+_PARKED = {"off": OFF, "standby": STANDBY, "idle": IDLE}
+"""The state a machine is in outside its shifts, by its `off_shift` mode."""
 Proc = Generator[simpy.Event, Any, None]
 
 
@@ -130,9 +132,12 @@ class MachineRecord:
     # standby and shifts
     asleep: bool = False
     waking: bool = False
+    cold: bool = False
+    """Asleep because it was switched off: the next wake-up is a cold start."""
     wake_end: float | None = None
     standby_at: float | None = None
     off_shift: bool = False
+    off_shift_mode: str = "off"
     # the job in hand
     job: int | None = None
     job_end: float | None = None
@@ -189,6 +194,8 @@ class Machine(MachineRecord):
         now = self.env.now
         self.speed_pct = self.speed_spec.setpoint_pct if self.speed_spec else 100.0
         self.standby_timeout_h = self.standby_spec.timeout_h if self.standby_spec else 0.0
+        self.off_shift_mode = self.standby_spec.off_shift if self.standby_spec else "off"
+        self._parked = _PARKED[self.off_shift_mode]
         self.weight = physics.dispatch_weight
         self.maint = self.maint_spec.model_dump()
         if not self.wear_mode:
@@ -216,6 +223,9 @@ class Machine(MachineRecord):
         self.proc: simpy.Process | None = None
         self.maint_proc: simpy.Process | None = None
         self._on_take = line.take_hook(stage)
+        self.on_take: Callable[[], None] | None = None
+        """Called when the machine takes a job from its station's queue (set by a line
+        whose station has a finite input buffer: room came free)."""
 
     # --- laws -------------------------------------------------------------------------
 
@@ -324,6 +334,8 @@ class Machine(MachineRecord):
                     self._start_job(p)
                     if self._on_take is not None:
                         self._on_take(p)
+                    if self.on_take is not None:
+                        self.on_take()
                     if self.wear_mode:
                         self._arm_wear_clock()
                     job_end = self.job_end
@@ -349,7 +361,8 @@ class Machine(MachineRecord):
                 self.asleep = False
                 self.waking = True
                 assert self.standby_spec is not None
-                self.wake_end = env.now + self.standby_spec.wake_h
+                self.wake_end = env.now + (self.standby_spec.cold_start_h if self.cold else self.standby_spec.wake_h)
+                self.cold = False
                 self._changed()
                 yield from self._finish_wake()
             elif self.standby_timeout_h > 0 or self._wake is not None:
@@ -651,6 +664,32 @@ class Machine(MachineRecord):
     def can_take_work(self) -> bool:
         return self._wake is not None and self.weight > 0 and not (self.off_shift or self.failed or self.stopped)
 
+    def set_off_shift(self, off: bool) -> None:
+        """The station's shift ends (`off`) or begins. Outside its shifts the machine is in
+        the state of its `off_shift` mode (a running job ends first); a machine that was in
+        standby or off wakes at the first job of the shift (`wake_h`, or `cold_start_h` after
+        off), one left idle starts at once."""
+        if self.off_shift == off:
+            return
+        self.off_shift = off
+        sb = self.standby_spec
+        if not off and sb is not None and self.off_shift_mode != "idle":
+            cold = self.off_shift_mode == "off"
+            if (sb.cold_start_h if cold else sb.wake_h) > 0:
+                self.asleep = True
+                self.cold = self.cold or cold
+        self._changed()
+        self.kick()
+
+    def set_off_shift_mode(self, mode: str) -> None:
+        """What the machine does outside its shifts from now on: idle, standby or off."""
+        if self.standby_spec is None:
+            raise ValueError(f"machine {self.name} has no standby mode (it is off outside its shifts)")
+        self.standby_spec = revalidated(self.standby_spec, off_shift=mode)
+        self.off_shift_mode = self.standby_spec.off_shift
+        self._parked = _PARKED[self.off_shift_mode]
+        self._changed()
+
     def set_stopped(self, stopped: bool) -> None:
         """Operator stop (the running job ends first, then the machine is off) or start."""
         self.stopped = stopped
@@ -688,8 +727,14 @@ class Machine(MachineRecord):
             new = MAINTENANCE
         elif self.job is not None:
             new = PROCESSING
-        elif self.waking or self.off_shift or self.asleep or self.stopped:
-            new = WAKING if self.waking else OFF if self.off_shift or self.stopped else STANDBY
+        elif self.waking:
+            new = WAKING
+        elif self.stopped:
+            new = OFF
+        elif self.off_shift:
+            new = STANDBY if self.asleep and self._parked is IDLE else self._parked
+        elif self.asleep:
+            new = STANDBY
         else:
             new = IDLE
         self.state = new
@@ -701,6 +746,10 @@ class Machine(MachineRecord):
             pn = line.power_now = line.power_now + dp
             if pn > line.peak_kw:
                 line.peak_kw = pn
+
+    def draw_kw(self, state: MachineState) -> float:
+        """Power drawn in `state` now (processing at the current job speed)."""
+        return self._pw[state]
 
     def energy_now(self, now: float) -> float:
         return self.energy + self.p_now * (now - self.state_t)
@@ -746,4 +795,6 @@ class Machine(MachineRecord):
         if self.speed_spec is not None:
             self.speed_spec = revalidated(self.speed_spec, setpoint_pct=self.speed_pct)
         if self.standby_spec is not None:
-            self.standby_spec = revalidated(self.standby_spec, timeout_h=self.standby_timeout_h)
+            self.standby_spec = revalidated(self.standby_spec, timeout_h=self.standby_timeout_h,
+                                            off_shift=self.off_shift_mode)
+        self._parked = _PARKED[self.off_shift_mode]

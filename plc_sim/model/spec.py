@@ -137,11 +137,22 @@ class Speed(_Strict):
         return self
 
 
+OffShiftMode = Literal["off", "standby", "idle"]
+OFF_SHIFT_MODES: tuple[str, ...] = ("off", "standby", "idle")
+
+
 class Standby(_Strict):
-    """Standby after `timeout_h` idle (0 = never, the baseline), left with a `wake_h` delay."""
+    """Standby after `timeout_h` idle (0 = never, the baseline), left with a `wake_h` delay.
+
+    `off_shift`: what the machine does outside its station's shifts: `idle` (left powered,
+    drawing idle power), `standby` (standby power, `wake_h` to wake at the first job of the
+    next shift) or `off` (off power, `cold_start_h` of warm-up at wake-up power before the
+    first job). A machine without a standby section is off outside its shifts."""
 
     timeout_h: float = Field(default=0.0, ge=0, le=1000)
     wake_h: NonNeg = 0.0
+    off_shift: OffShiftMode = "off"
+    cold_start_h: NonNeg = 0.0
 
 
 class Wear(_Strict):
@@ -203,12 +214,21 @@ class ShiftPlan(_Strict):
         return self
 
 
+MAX_BUFFER = 999
+"""The largest input buffer a station may have (the PLC's Control range of counts)."""
+
+
 class Station(_Strict):
+    """A station; `buffer`: the parts that may wait in its input queue (authorised but not
+    started); when it is full the part stays in the station before, holding that station's
+    kanban, so a full buffer blocks the station before it. Unset: bounded by the cards only."""
+
     name: str = Field(min_length=1)
     title: str = ""
     kind: Literal["process", "inspection", "transport"] = "process"
     defect_prob: float | None = Field(default=None, ge=0, lt=1)
     shift: str | None = None
+    buffer: int | None = Field(default=None, ge=1, le=MAX_BUFFER)
     machines: list[MachineSpec] = Field(min_length=1)
 
 
@@ -282,8 +302,9 @@ class WipWeights(_Strict):
 class Objectives(_Strict):
     """Seed 000: Z = w1*C + w2*E + w3*D under R(x) <= Rmax and T(x) >= Tmin, where C is
     cost (energy at the tariff, labour per staffed station hour, maintenance, repairs,
-    scrap), E energy in kWh, D unplanned downtime in hours, T throughput per hour and R
-    the peak electrical power in kW."""
+    scrap, lost orders), E energy in kWh, D the machines' stoppage in hours, unplanned
+    (breakdown and repair) plus planned (maintenance), T throughput per hour and R the peak
+    electrical power in kW."""
 
     tariff_per_kwh: NonNeg
     labour_per_station_h: NonNeg

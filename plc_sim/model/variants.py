@@ -68,7 +68,8 @@ def with_model(spec: PlantSpec, model: str) -> PlantSpec:
 
 
 _SET = re.compile(r"^(?P<name>[KSC])(?P<stage>\d+)?(?:\.(?P<product>\w+))?$")
-_SETPOINT = re.compile(r"^(?P<name>speed|standby|maint_interval|maint_policy|maint_wear|maint_vibration|dispatch|shift)"
+_SETPOINT = re.compile(r"^(?P<name>speed|standby|off_shift|maint_interval|maint_policy|maint_wear|maint_vibration"
+                       r"|dispatch|shift|buffer)"
                        r"\.(?P<target>[\w-]+)$")
 
 
@@ -76,8 +77,9 @@ def apply_overrides(spec: PlantSpec, sets: list[str]) -> PlantSpec:
     """Apply policy overrides (`K1=4`, `K2.A=3`, `C=8`, `C.B=6`, `S3=2`, `S3.A=1`) and
     setpoint overrides (`speed.CNC1=110`, `standby.Machining=0.5`, `maint_interval.CNC2=200`,
     `maint_policy.CNC1=condition`, `maint_wear.CNC1=60`, `maint_vibration.CNC1=3.2`,
-    `dispatch.CNC3=0.5`, `shift.Machining=three`); a setpoint's target is a machine or a
-    station (all its machines).
+    `dispatch.CNC3=0.5`, `shift.Machining=three`, `off_shift.CNC1=off` (idle, standby or off
+    outside the shifts), `buffer.Transport=6` (a station's input buffer)); a setpoint's
+    target is a machine or a station (all its machines); `shift` and `buffer` name a station.
 
     Without a product, K applies to every product (D-KAP) or to the shared pool (S-KAP);
     C to every product (D-KAP) or the line's single count (S-KAP); S to every product.
@@ -153,6 +155,10 @@ def _apply_setpoints(spec: PlantSpec, items: list[str]) -> PlantSpec:
                     raise ValueError(f"unknown shift plan {value!r} (plans: {', '.join(spec.shift_plans)})")
                 st.shift = value
                 continue
+            if name == "buffer":
+                st = _station(spec, target)
+                st.buffer = revalidated(st, buffer=int(value)).buffer
+                continue
             for mach in _machines(spec, target):
                 _set_machine(spec, mach, name, value.strip())
         except ValueError as e:
@@ -174,6 +180,8 @@ def _set_machine(spec: PlantSpec, mach: MachineSpec, name: str, value: str) -> N
         mach.speed = revalidated(section("speed"), setpoint_pct=float(value))
     elif name == "standby":
         mach.standby = revalidated(section("standby"), timeout_h=float(value))
+    elif name == "off_shift":
+        mach.standby = revalidated(section("standby"), off_shift=value)
     elif name == "dispatch":
         weight = float(value)
         problem = dispatch_weight_problem(weight)

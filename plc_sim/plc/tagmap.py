@@ -14,7 +14,7 @@ from plc_sim.model.kpi import kpis
 from plc_sim.model.line import MAX_CARDS, LineModel
 from plc_sim.model.machine import Machine
 from plc_sim.model.rules import dispatch_weights_problem
-from plc_sim.model.spec import revalidated
+from plc_sim.model.spec import OFF_SHIFT_MODES, revalidated
 from plc_sim.model.vocab import MACHINE_STATUSES, MAINT_POLICIES
 
 from .alarms import AlarmBook
@@ -134,6 +134,10 @@ def _machine_tags(table: TagTable, m: LineModel, alarms: AlarmBook, noise: Calla
         add(Tag((*base, "StandbyTimeout"), "Double", lambda: mach.standby_timeout_h, "h", 0.0, 1000.0,
                 apply=mach.set_standby_timeout, check=lambda v: _standby_check(mach, v),
                 description="idle hours before standby; 0 = never"))
+        add(Tag((*base, "OffShiftMode"), "String", lambda: mach.off_shift_mode, choices=OFF_SHIFT_MODES,
+                apply=mach.set_off_shift_mode, check=lambda v: _off_shift_check(mach, v),
+                description="what the machine does outside its station's shifts: idle (left powered), standby "
+                            "or off (a cold start at the next shift), one of the Choices"))
     add(Tag((*base, "MaintenanceInterval"), "Double", lambda: mach.maint_spec.interval_h, "h", 1.0, 100_000.0,
             apply=lambda v: mach.set_maintenance(interval_h=v), check=lambda v: mach.checked_maintenance(interval_h=v),
             description="working hours between preventive maintenance actions (policy interval)"))
@@ -245,6 +249,13 @@ def _standby_check(mach: Machine, hours: float) -> None:
     if mach.standby_spec is None:
         raise ValueError(f"machine {mach.name} has no standby mode")
     revalidated(mach.standby_spec, timeout_h=float(hours))
+
+
+def _off_shift_check(mach: Machine, mode: str) -> None:
+    """Everything `Machine.set_off_shift_mode` checks: the standby section's validators."""
+    if mach.standby_spec is None:
+        raise ValueError(f"machine {mach.name} has no standby mode")
+    revalidated(mach.standby_spec, off_shift=mode)
 
 
 def _weights_check(table: TagTable, m: LineModel, station: tuple[str, ...], mach: Machine, weight: float) -> None:

@@ -115,15 +115,20 @@ def test_energy_per_part_is_lowest_at_an_interior_speed():
     assert per_part[85] < per_part[70] and per_part[85] < per_part[100] < per_part[130]
 
 
-def test_the_cell_runs_near_capacity_so_speed_trades_lost_orders_against_wear():
+def test_the_cell_sells_what_it_makes_so_speed_trades_lost_orders_against_wear():
+    """Capacity-bound output (docs/machine_physics.md): orders above what two shifts make are
+    lost; Tmin is a contracted volume below the baseline's output, not the mean demand.
+    Slower CNCs lose orders and, with the machines left powered overnight, spend the tare
+    energy on fewer parts; faster ones wear out sooner."""
     cell = load_plant("auto_parts_cell")
-    assert cell.objectives.t_min_per_h >= sum(1 / d.interarrival.mean for d in cell.demand.values()) - 1e-9
+    demand = sum(1 / d.interarrival.mean for d in cell.demand.values())
     plan = RunPlan(hours=3000.0, warmup=500.0, seed=2)
     specs = [build_variant(cell, sets=[f"speed.Machining={v}"]) for v in (100, 85, 115)]
     runs = run_settings(specs, plan, 3, jobs=1)
     base = {k: sum(r[k] for r in runs[0]) / 3 for k in runs[0][0]}
-    assert base["fill_rate"] < 0.95, "orders back up at the weekly peaks in the baseline"
+    assert cell.objectives.t_min_per_h < base["throughput_per_h"] < 0.9 * demand
+    assert base["LD"] > 0 and base["feasible"] == 1.0
     slow, fast = paired(runs[0], runs[1]), paired(runs[0], runs[2])
     assert slow["LD"].low > 0 and slow["lost_sale_eur"].low > 0 and slow["throughput_per_h"].high < 0
-    assert slow["energy_per_part_kwh"].high < 0
-    assert fast["downtime_h"].low > 0 and fast["energy_per_part_kwh"].low > 0
+    assert slow["energy_per_part_kwh"].low > 0
+    assert fast["throughput_per_h"].low > 0 and fast["downtime_h"].low > 0

@@ -10,8 +10,8 @@ from optimizer_svc.evaluator import Evaluator
 from optimizer_svc.forecast import Horizon, PlantForecaster
 
 IDLERS = ["RB1", "RB2", "QI1", "AGV1", "AGV2"]
-"""The cell's machines that idle much of the time (the CNCs are busy over 90 % of their shift
-hours): standby on them saves energy without costing output."""
+"""The cell's machines that are not its bottleneck (the CNCs are): parking them in standby
+or off outside the shifts saves their idle energy without costing output."""
 CELL_HORIZON = Horizon(hours=336.0, warmup=168.0, seed=1)
 GEAR_HORIZON = Horizon(hours=600.0, warmup=100.0, seed=1)
 

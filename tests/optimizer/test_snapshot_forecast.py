@@ -79,8 +79,8 @@ def test_a_missing_stale_foreign_or_cut_off_snapshot_is_refused(tmp_path):
             load_snapshot(tmp_path, "gear_line", 60.0)
 
 
-JOB = JobSettings(name="standby", problem="setpoints", algorithm="GA", kinds=["standby"], machines=IDLERS, reps=2,
-                  verify_reps=6, hours=168.0, generations=3, pop_size=6, budget_s=60.0)
+JOB = JobSettings(name="off_shift", problem="setpoints", algorithm="GA", kinds=["off_shift"], machines=IDLERS,
+                  reps=2, verify_reps=6, hours=168.0, generations=3, pop_size=6, budget_s=60.0)
 
 
 async def test_a_live_run_forecasts_from_the_twin_and_writes_what_it_verified(tmp_path):
@@ -109,6 +109,6 @@ async def test_a_live_run_forecasts_from_the_twin_and_writes_what_it_verified(tm
         assert entry["horizon"] == {"hours": 168.0, "warmup": 0.0}, "no warm-up: the state is the plant's own"
         assert entry["outcome"] == "written", entry["reasons"]
         for key, value in entry["written"].items():
-            assert plc.model.machine(key.split(".")[1]).standby_timeout_h == value
+            assert plc.model.machine(key.split(".")[1]).off_shift_mode == value
         assert entry["after"]["Z"]["mean"] < entry["before"]["Z"]["mean"] and entry["p_value"] < 0.05
     assert [e["outcome"] for e in audit.entries()] == ["skipped", "written"]

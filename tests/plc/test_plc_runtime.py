@@ -120,6 +120,26 @@ def test_writes_are_validated_and_apply_at_the_next_scan(plc):
                                                               (f"write {CNC1}/SpeedSetpoint", "applied")]
 
 
+def test_the_off_shift_mode_is_a_setpoint_the_machine_keeps_outside_its_shifts(plc):
+    """The cell leaves its machines powered outside the shifts; an engineer may park one
+    in standby or switch it off. A value outside the choices is refused and changes nothing."""
+    cnc = plc.model.machine("CNC1")
+    key = f"{CNC1}/OffShiftMode"
+    assert plc.table.get(key).value == "idle"
+    for value, role, why in (("nap", "engineer", Refusal.OUT_OF_RANGE), (3.0, "engineer", Refusal.TYPE_MISMATCH),
+                             ("off", "operator", Refusal.ACCESS_DENIED)):
+        with pytest.raises(Rejected) as e:
+            plc.write(key, value, role)
+        assert e.value.refusal is why
+    assert cnc.off_shift_mode == "idle", "a refused write changes nothing"
+    plc.write(key, "off", "engineer")
+    plc.scan(plc.calendar_h + 0.1)
+    assert cnc.off_shift_mode == "off" and plc.table.get(key).value == "off"
+    night = (plc.calendar_h // 24 + 1) * 24 + 2.0
+    plc.scan(night)
+    assert cnc.state == "off" and plc.model.machine("CNC2").state in ("idle", "processing")
+
+
 def test_interlock_refuses_speed_change_while_down(plc):
     cnc = plc.model.machine("CNC1")
     while not cnc.failed:
@@ -161,10 +181,11 @@ def test_commands_and_breakdown_alarms(plc):
     assert plc.model.machine("CNC1").maint_due or plc.model.machine("CNC1").in_maint
     plc.command("set_conwip", None, "engineer", product="EB", value=12)
     assert plc.model.conwip_cap[0] == 12
+    kanbans = plc.model.pools[0].cap[0]
     with pytest.raises(Rejected) as e:
-        plc.command("set_kanbans", None, "operator", stage=1, product="EB", value=3)
+        plc.command("set_kanbans", None, "operator", stage=1, product="EB", value=kanbans + 1)
     assert e.value.refusal is Refusal.ACCESS_DENIED
-    assert plc.model.pools[0].cap[0] != 3
+    assert plc.model.pools[0].cap[0] == kanbans
     kinds = {e.kind for e in events}
     assert {"breakdown", "repair", "alarm_acknowledged", "command", "write_refused"} <= kinds
 
