@@ -52,6 +52,8 @@ NS = "urn:plant-twin:plant"
 PLANT = str(Path(sys.executable).parent / "plant")
 START_S = 300.0
 """Seconds the stack may take to listen (a loaded 2-core machine)."""
+ORPHAN_GRACE_S = 10.0
+"""Seconds the stack's descendants may take to exit after it before they get SIGTERM."""
 console = Console(stderr=True)
 
 
@@ -125,12 +127,13 @@ def rss_of(pid: int) -> tuple[int, int, int]:
 class Stack:
     """`plant up` as a subprocess; stopped by its PID."""
 
-    def __init__(self, tmp: Path, plant: str, trace_dir: Path | None, trace_s: float, trace_after_s: float) -> None:
+    def __init__(self, tmp: Path, plant: str, trace_dir: Path | None, trace_s: float, trace_after_s: float,
+                 trace_frames: int) -> None:
         self.log_path = tmp / "up.log"
         env = {**os.environ, "PLANT_DATA_DIR": str(tmp / "data")}
         if trace_dir is not None:
             env |= {"PLANT_TRACEMALLOC": str(trace_dir), "PLANT_TRACEMALLOC_S": f"{trace_s:g}",
-                    "PLANT_TRACEMALLOC_AFTER_S": f"{trace_after_s:g}", "PLANT_TRACEMALLOC_FRAMES": "6"}
+                    "PLANT_TRACEMALLOC_AFTER_S": f"{trace_after_s:g}", "PLANT_TRACEMALLOC_FRAMES": f"{trace_frames}"}
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
             [PLANT, "up", "--plant", plant, "--time-factor", "max", "--host", "127.0.0.1", "--port", "0",
@@ -162,7 +165,12 @@ class Stack:
             self.proc.kill()
             self.proc.wait()
             code, how = None, f"SIGKILL after {stop_s:g} s"
-        left = [p for p in self.children_seen if Path(f"/proc/{p}").exists() and _parent_gone_or_init(p)]
+        orphans = [p for p in self.children_seen if Path(f"/proc/{p}").exists() and _parent_gone_or_init(p)]
+        grace = time.monotonic() + ORPHAN_GRACE_S  # a fork server exits when its parent's pipe closes
+        while orphans and time.monotonic() < grace:
+            time.sleep(0.1)
+            orphans = [p for p in orphans if Path(f"/proc/{p}").exists()]
+        left = orphans
         for p in left:
             with contextlib.suppress(OSError):
                 os.kill(p, signal.SIGTERM)
@@ -284,6 +292,14 @@ def trace_report(trace_dir: Path, warmup_s: float, top: int = 15) -> dict[str, A
     if len(steady) < 2:
         return {"trace": f"only {len(steady)} snapshot(s) after the warm-up"}
     first, last = steady[0], steady[-1]
+    counts = {"between_s": [first["t_s"], last["t_s"]], "rss_kb": [first["rss_kb"], last["rss_kb"]],
+              "gc_objects": [first["gc_objects"], last["gc_objects"]],
+              "series": [(x["t_s"], x["rss_kb"], x["gc_objects"], x["gc_counts"]) for x in lines]}
+    types = {k: last["types"].get(k, 0) - first["types"].get(k, 0) for k in set(first["types"]) | set(last["types"])}
+    counts["types"] = dict(sorted(((k, v) for k, v in types.items() if v), key=lambda kv: -abs(kv[1]))[:top])
+    counts["peak_types"] = max(lines, key=lambda x: x["gc_objects"])["types"]
+    if not (trace_dir / f"snap-{first['n']:03d}.pickle").exists():
+        return counts
     a = tracemalloc.Snapshot.load(str(trace_dir / f"snap-{first['n']:03d}.pickle"))
     b = tracemalloc.Snapshot.load(str(trace_dir / f"snap-{last['n']:03d}.pickle"))
     filters = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "*/plantctl/memtrace.py")]
@@ -292,12 +308,7 @@ def trace_report(trace_dir: Path, warmup_s: float, top: int = 15) -> dict[str, A
     for stat in b.compare_to(a, "traceback")[:top]:
         frames = [f"{Path(f.filename).name}:{f.lineno}" for f in stat.traceback][:6]
         sites.append({"kb": round(stat.size_diff / 1024, 1), "count": stat.count_diff, "where": " < ".join(frames)})
-    types = {k: last["types"].get(k, 0) - first["types"].get(k, 0)
-             for k in set(first["types"]) | set(last["types"])}
-    grown = dict(sorted(((k, v) for k, v in types.items() if v), key=lambda kv: -abs(kv[1]))[:top])
-    return {"between_s": [first["t_s"], last["t_s"]], "traced_kb": [first["traced_kb"], last["traced_kb"]],
-            "rss_kb": [first["rss_kb"], last["rss_kb"]], "gc_objects": [first["gc_objects"], last["gc_objects"]],
-            "sites": sites, "types": grown}
+    return counts | {"traced_kb": [first["traced_kb"], last["traced_kb"]], "sites": sites}
 
 
 async def sample_loop(stack: Stack, url: str, args: argparse.Namespace, watchers: list[Watcher]) -> list[Sample]:
@@ -329,7 +340,7 @@ async def sample_loop(stack: Stack, url: str, args: argparse.Namespace, watchers
 
 async def soak(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     trace_dir = tmp / "trace" if args.trace else None
-    stack = Stack(tmp, args.plant, trace_dir, args.trace_s, args.trace_after_s)
+    stack = Stack(tmp, args.plant, trace_dir, args.trace_s, args.trace_after_s, args.trace_frames)
     watchers = [Watcher(f"client{i}") for i in range(args.clients)]
     stop = asyncio.Event()
     samples: list[Sample] = []
@@ -393,10 +404,10 @@ def report(res: dict[str, Any]) -> None:
                   f"events per client {list(res['events'].values())}")
     console.print(f"stack: {res['stack_stop']}, exit code {res['stack_exit_code']} after {res['stack_stop_s']} s")
     trace = res.get("trace")
-    if trace and "sites" in trace:
-        console.print(f"trace {trace['between_s']} s: traced {trace['traced_kb']} kB, RSS {trace['rss_kb']} kB, "
-                      f"gc objects {trace['gc_objects']}")
-        for s in trace["sites"]:
+    if trace and "types" in trace:
+        console.print(f"trace {trace['between_s']} s: traced {trace.get('traced_kb', '-')} kB, "
+                      f"RSS {trace['rss_kb']} kB, gc objects {trace['gc_objects']}")
+        for s in trace.get("sites", []):
             console.print(f"  {s['kb']:>9,.1f} kB {s['count']:>+8,d}  {s['where']}")
         console.print(f"  types grown: {trace['types']}")
 
@@ -414,6 +425,7 @@ def main() -> None:
     p.add_argument("--png", default="soak.png", help="the plot ('' for none)")
     p.add_argument("--trace", action="store_true", help="tracemalloc snapshots in the stack (slower)")
     p.add_argument("--trace-s", type=float, default=60.0, help="seconds between tracemalloc snapshots")
+    p.add_argument("--trace-frames", type=int, default=6, help="tracemalloc frames (0: object counts only)")
     p.add_argument("--trace-after-s", type=float, default=90.0, help="seconds after the start before tracing")
     p.add_argument("--keep", type=Path, help="copy the data, log and traces here")
     args = p.parse_args()

@@ -3,7 +3,8 @@
 With PLANT_TRACEMALLOC set to a directory, a daemon thread starts tracemalloc after
 PLANT_TRACEMALLOC_AFTER_S seconds (default 0; tracing the start-up makes it several times
 slower, and what grows is what is allocated later) with PLANT_TRACEMALLOC_FRAMES frames per
-allocation (default 8), then writes, every PLANT_TRACEMALLOC_S seconds (default 60): a
+allocation (default 8; 0: no tracemalloc, the counts
+only, at the untraced speed), then writes, every PLANT_TRACEMALLOC_S seconds (default 60): a
 tracemalloc snapshot `snap-NNN.pickle` and one line of
 `objects.jsonl` (seconds since the tracing thread started, RSS, gc counts and the number of live objects of each type tracked by
 the collector). `bench/soak.py --trace` sets it and compares the first snapshot after its
@@ -56,7 +57,8 @@ class MemTrace:
         self.t0 = time.monotonic()
 
     def sample(self) -> None:
-        tracemalloc.take_snapshot().dump(str(self.out / f"snap-{self.n:03d}.pickle"))
+        if tracemalloc.is_tracing():
+            tracemalloc.take_snapshot().dump(str(self.out / f"snap-{self.n:03d}.pickle"))
         line = {"n": self.n, "t_s": round(time.monotonic() - self.t0, 1), "rss_kb": rss_kb(),
                 "traced_kb": tracemalloc.get_traced_memory()[0] // 1024, "gc_counts": gc.get_count(),
                 "gc_objects": len(gc.get_objects()), "types": type_counts()}
@@ -67,7 +69,8 @@ class MemTrace:
     def run(self) -> None:
         if self.stop.wait(self.after_s):
             return
-        tracemalloc.start(self.frames)
+        if self.frames > 0:
+            tracemalloc.start(self.frames)
         while not self.stop.wait(self.interval_s):
             self.sample()
 
