@@ -28,10 +28,6 @@ from .state import Observed, ObservedState, PlantEvent
 
 log = logging.getLogger(__name__)
 
-CLIENT_QUEUE = 200_000
-"""Notifications asyncua may hold for the mirror; an overflow forces a reconnect (and a marked gap)."""
-
-
 SEEN_EVENTS = 10_000
 """EventIds remembered to drop an event reported again at another notifier."""
 
@@ -150,7 +146,7 @@ class Mirror:
         params = ua.CreateSubscriptionParameters(RequestedPublishingInterval=s.publishing_ms,
                                                  RequestedLifetimeCount=10_000, RequestedMaxKeepAliveCount=30,
                                                  MaxNotificationsPerPublish=0, PublishingEnabled=True, Priority=0)
-        sub = await client.create_subscription(params, None, queue_maxsize=CLIENT_QUEUE,
+        sub = await client.create_subscription(params, None, queue_maxsize=s.client_queue_size,
                                                overflow=OverflowPolicy.DISCONNECT)
         sub.set_overflow_disconnect_handler(self._on_overflow)
         items = [self._item(sub, nid, layout.dtypes.get(path, "")) for path, nid in layout.tags.items()]
@@ -193,7 +189,8 @@ class Mirror:
 
     def _on_overflow(self) -> None:
         self.stats.overflows += 1
-        log.error("the mirror fell behind by %d notifications: reconnecting (a gap is marked)", CLIENT_QUEUE)
+        log.error("the mirror fell behind by %d notifications (client_queue_size): reconnecting (a gap is marked)",
+                  self.settings.client_queue_size)
         self._lost.set()
 
     def _take_initial(self, layout: Layout) -> None:
