@@ -18,6 +18,7 @@ import ctypes.util
 import logging
 import os
 import threading
+import time
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,9 @@ ARENAS = 2
 """Default arena cap (PLANT_MALLOC_ARENA_MAX; 0 leaves glibc's default)."""
 TRIM_S = 30.0
 """Default seconds between malloc_trim calls (PLANT_MALLOC_TRIM_S; 0 turns them off)."""
+SLOW_TRIM_MS = 50.0
+"""A trim longer than this is logged (with the count so far): it holds each arena's lock while
+it runs, so a thread allocating in that arena (the event loop's, in the main arena) waits."""
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -42,18 +46,28 @@ def _glibc() -> ctypes.CDLL | None:
 
 
 class Trimmer:
-    """Calls malloc_trim(0) every `every_s` seconds until `stop` is set; counts the calls."""
+    """Calls malloc_trim(0) every `every_s` seconds until `stop` is set; counts the calls and
+    keeps the longest."""
 
     def __init__(self, libc: ctypes.CDLL, every_s: float) -> None:
         self.libc = libc
         self.every_s = every_s
         self.stop = threading.Event()
         self.trims = 0
+        self.slow = 0
+        self.max_ms = 0.0
 
     def run(self) -> None:
         while not self.stop.wait(self.every_s):
+            t0 = time.perf_counter()
             self.libc.malloc_trim(0)
+            ms = (time.perf_counter() - t0) * 1000
             self.trims += 1
+            self.max_ms = max(self.max_ms, ms)
+            if ms > SLOW_TRIM_MS:
+                self.slow += 1
+                log.warning("malloc: trim took %.0f ms (%d of %d trims over %.0f ms; PLANT_MALLOC_TRIM_S=0 turns "
+                            "them off)", ms, self.slow, self.trims, SLOW_TRIM_MS)
 
 
 def tune_malloc() -> Trimmer | None:
