@@ -29,13 +29,18 @@ def test_the_trimmer_runs_on_its_interval_and_can_be_turned_off(monkeypatch: pyt
     assert malloc.tune_malloc() is None
 
 
-def test_counts_only_tracing_writes_object_counts_and_no_snapshot(monkeypatch: pytest.MonkeyPatch,
-                                                                   tmp_path: Path) -> None:
-    monkeypatch.setenv(memtrace.ENV_DIR, str(tmp_path))
-    monkeypatch.setenv(memtrace.ENV_INTERVAL, "0.01")
-    monkeypatch.setenv(memtrace.ENV_FRAMES, "0")
+def _start(monkeypatch: pytest.MonkeyPatch, out: Path, interval_s: float, frames: int) -> memtrace.MemTrace:
+    monkeypatch.setenv(memtrace.ENV_DIR, str(out))
+    monkeypatch.setenv(memtrace.ENV_INTERVAL, str(interval_s))
+    monkeypatch.setenv(memtrace.ENV_FRAMES, str(frames))
     trace = memtrace.start_from_env()
     assert trace is not None
+    return trace
+
+
+def test_counts_only_tracing_writes_object_counts_and_no_snapshot(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    trace = _start(monkeypatch, tmp_path, 0.01, 0)
     try:
         poll(lambda: trace.n >= 2, 20.0, "two samples")
     finally:
@@ -46,11 +51,7 @@ def test_counts_only_tracing_writes_object_counts_and_no_snapshot(monkeypatch: p
 
 
 def test_tracing_writes_snapshots_that_load(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(memtrace.ENV_DIR, str(tmp_path))
-    monkeypatch.setenv(memtrace.ENV_INTERVAL, "0.05")
-    monkeypatch.setenv(memtrace.ENV_FRAMES, "2")
-    trace = memtrace.start_from_env()
-    assert trace is not None
+    trace = _start(monkeypatch, tmp_path, 0.05, 2)
     try:
         poll(lambda: trace.n >= 1, 30.0, "one snapshot")
     finally:
