@@ -5,6 +5,7 @@ not stacked (max_instances=1, coalesce=True), and the skip is audited."""
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,8 @@ from .settings import JobSettings, OptimizerSettings
 log = logging.getLogger(__name__)
 
 Runner = Callable[[OptimizerSettings, JobSettings, AuditLog], dict[str, Any]]
+SKIPS_KEPT = 100
+"""Job names of the latest skipped runs kept in `skipped` (`skips` counts them all; each is audited)."""
 MISFIRE_GRACE_S = 60
 """A run that could not start within this many seconds of its time is dropped (coalesced)."""
 
@@ -41,7 +44,8 @@ class OptimizerService:
         self.settings = settings
         self.runner = runner
         self.audit = AuditLog(settings.data_dir / "audit.jsonl")
-        self.skipped: list[str] = []
+        self.skipped: deque[str] = deque(maxlen=SKIPS_KEPT)
+        self.skips = 0
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=max(len(settings.jobs), 1))},
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": MISFIRE_GRACE_S})
@@ -65,6 +69,7 @@ class OptimizerService:
 
     def _on_skip(self, event: JobSubmissionEvent) -> None:
         self.skipped.append(event.job_id)
+        self.skips += 1
         log.warning("job %s is still running: this run is skipped", event.job_id)
         self.audit.record({"job": event.job_id, "outcome": "skipped", "reasons": ["the previous run is still running"]})
 

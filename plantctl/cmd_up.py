@@ -557,8 +557,13 @@ def up(plant: PlantOpt = None,
     <data dir>/optimizer/password (0600). Twin data: <data dir>/twin; optimizer audit:
     <data dir>/optimizer/audit.jsonl. SIGTERM or Ctrl-C stops the optimizer, the twin, then
     the server; a second one forces the exit. SIGUSR1 runs the optimizer now."""
+    from plantctl.malloc import tune_malloc
+    from plantctl.memtrace import start_from_env
+
     ui = ui and sys.stdout.isatty()
     _setup_logging(ui)
+    start_from_env()  # PLANT_TRACEMALLOC: opt-in memory tracing (bench/soak.py --trace)
+    tune_malloc()  # before the parts start their threads
     cfg = load_up(config, {"plant": plant, "model": model, "scenario": scenario, "seed": seed,
                            "time_factor": time_factor},
                   {"host": host, "port": port, "allow_none_policy": True, "trust_all_clients": True},

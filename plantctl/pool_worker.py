@@ -6,6 +6,13 @@ still ends them."""
 
 from __future__ import annotations
 
+import os
 import signal
 
+from plantctl.malloc import tune_malloc
+
 signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+# Each worker is forked from the fork server: it caps its arenas and trims its free pages as
+# `plant up` does (plantctl/malloc.py); the fork server itself only forks.
+os.register_at_fork(after_in_child=tune_malloc)

@@ -69,7 +69,7 @@ class Health:
         self._prev = (now, stored)
         return HealthView(
             running=running, endpoint=t.settings.endpoint, connected=m.ready.is_set(), problem=m.stats.problem,
-            gaps=len(t.state.gaps), reconnects=m.stats.reconnects, notifications=m.stats.notifications,
+            gaps=t.state.gaps_seen, reconnects=m.stats.reconnects, notifications=m.stats.notifications,
             events=m.stats.events, sink=h.sink.name, sink_up=h.stats.sink_up, stored=stored, points_per_s=rate,
             lag_p50_s=h.stats.lag_quantile(0.5), lag_p99_s=h.stats.lag_quantile(0.99),
             source_lag_s=h.stats.source_lag_s, spool_depth=h.spool_depth,

@@ -29,10 +29,6 @@ from .state import Observed, ObservedState, PlantEvent
 
 log = logging.getLogger(__name__)
 
-CLIENT_QUEUE = 200_000
-"""Notifications asyncua may hold for the mirror; an overflow forces a reconnect (and a marked gap)."""
-
-
 SEEN_EVENTS = 10_000
 """EventIds remembered to drop an event reported again at another notifier."""
 
@@ -156,7 +152,7 @@ class Mirror:
         params = ua.CreateSubscriptionParameters(RequestedPublishingInterval=s.publishing_ms,
                                                  RequestedLifetimeCount=10_000, RequestedMaxKeepAliveCount=30,
                                                  MaxNotificationsPerPublish=0, PublishingEnabled=True, Priority=0)
-        sub = await client.create_subscription(params, None, queue_maxsize=CLIENT_QUEUE,
+        sub = await client.create_subscription(params, None, queue_maxsize=s.client_queue_size,
                                                overflow=OverflowPolicy.DISCONNECT)
         sub.set_overflow_disconnect_handler(self._on_overflow)
         self._handles = itertools.count(_FIRST_HANDLE)
@@ -199,7 +195,8 @@ class Mirror:
 
     def _on_overflow(self) -> None:
         self.stats.overflows += 1
-        log.error("the mirror fell behind by %d notifications: reconnecting (a gap is marked)", CLIENT_QUEUE)
+        log.error("the mirror fell behind by %d notifications (client_queue_size): reconnecting (a gap is marked)",
+                  self.settings.client_queue_size)
         self._lost.set()
 
     def _take_initial(self, layout: Layout) -> None:

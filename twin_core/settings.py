@@ -52,6 +52,9 @@ class TwinSettings(PartSettings):
     max_items_per_call: int = Field(default=1000, ge=1)
     """Upper bound per Read/CreateMonitoredItems call; the server's OperationLimits may lower it."""
     event_queue_size: int = Field(default=1000, ge=1)
+    client_queue_size: int = Field(default=200_000, ge=1)
+    """Notifications asyncua may hold for the mirror (about 1 kB each in memory); an overflow
+    forces a reconnect and a marked gap (counted in the mirror's overflows, logged)."""
 
     # reconnect
     reconnect_min_s: float = Field(default=0.2, gt=0)

@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 EVENTS_KEPT = 1000
 """Recent events kept in memory (all of them go to the historian)."""
+GAPS_KEPT = 100
+"""Recent gaps kept in memory (`gaps_seen` counts them all)."""
 
 
 def status_is_good(code: int) -> bool:
@@ -71,7 +73,8 @@ class ObservedState:
     events: deque[PlantEvent] = field(default_factory=lambda: deque(maxlen=EVENTS_KEPT))
     events_seen: int = 0
     alarms: dict[str, PlantEvent] = field(default_factory=dict)
-    gaps: list[Gap] = field(default_factory=list)
+    gaps: deque[Gap] = field(default_factory=lambda: deque(maxlen=GAPS_KEPT))
+    gaps_seen: int = 0
     connected: bool = False
 
     def update(self, path: str, obs: Observed) -> None:
@@ -94,6 +97,7 @@ class ObservedState:
         self.connected = False
         gap = Gap(at, None, reason)
         self.gaps.append(gap)
+        self.gaps_seen += 1
         return gap
 
     def close_gap(self, at: float) -> Gap | None:

@@ -36,7 +36,7 @@ def test_an_overrunning_job_is_skipped_not_stacked(tmp_path):
         service.run_now("slow")
         assert started.wait(20)
         service.run_now("slow")
-        _until(lambda: service.skipped == ["slow"], what="the second run to be skipped")
+        _until(lambda: list(service.skipped) == ["slow"], what="the second run to be skipped")
         assert runs == ["slow"]
     finally:
         release.set()
