@@ -35,6 +35,7 @@ from plc_sim.plc.runtime import SEVERITY, PlcEvent, PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected
 
 from .access import status
+from .method_guard import CONDITION_RULES, MethodGuard, refresh_of_own_subscription
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class PlantEvents:
         """The event sources whose events are historized (line and machines)."""
         self.notifiers: dict[ua.NodeId, list[ua.NodeId]] = {}
         self.acknowledge_methods: list[ua.NodeId] = [ua.NodeId(ua.ObjectIds.AcknowledgeableConditionType_Acknowledge)]
-        """Each notifier (Server, line, stations, machines) and the event sources below it."""
+        """The Acknowledge methods: the type's and each condition's own."""
         self._chains: dict[str | None, list[ua.NodeId]] = {}
         """The notifiers an event of a machine (or of the line, None) is reported at, itself first."""
 
@@ -267,17 +268,55 @@ class PlantEvents:
             node = await cond.get_child([f"0:{p}" for p in path.split("/")])
             await node.write_value(ua.Variant(value, vtype))
 
-    async def _acknowledge(self, parent: ua.NodeId, event_id: Any = None, comment: Any = None) -> Any:
-        """AcknowledgeableConditionType.Acknowledge(EventId, Comment) on a breakdown condition."""
+    def guard_methods(self, guard: MethodGuard) -> None:
+        """The rules and handlers of the standard condition methods: Acknowledge on the
+        breakdown conditions, ConditionRefresh(2) of the caller's own subscriptions; Enable
+        (the conditions are always enabled), Disable, AddComment and Confirm checked and
+        answered, not offered."""
+        ack = CONDITION_RULES[ua.ObjectIds.AcknowledgeableConditionType_Acknowledge]
+        for nid in self.acknowledge_methods:
+            guard.add(nid, ack, on_refused=self._report_refused)
+        refresh = refresh_of_own_subscription(self.server.iserver.subscription_service.condition_refresh)
+        handlers = {ua.ObjectIds.ConditionType_ConditionRefresh: refresh,
+                    ua.ObjectIds.ConditionType_ConditionRefresh2: refresh,
+                    ua.ObjectIds.ConditionType_Enable: self._enable,
+                    ua.ObjectIds.ConditionType_Disable: self._unsupported,
+                    ua.ObjectIds.ConditionType_AddComment: self._unsupported,
+                    ua.ObjectIds.AcknowledgeableConditionType_Confirm: self._unsupported}
+        for oid, handler in handlers.items():
+            guard.add(ua.NodeId(oid), CONDITION_RULES[oid], handler, on_refused=self._report_refused)
+
+    def _report_refused(self, parent: ua.NodeId, e: Rejected) -> None:
+        """A refused condition method of a breakdown alarm, audited and reported by the PLC."""
+        name = self._machines.get(parent)
+        if name is not None:
+            self.plc.report_refusal(f"acknowledge {name}", None, self._caller()[1], e, source=name)
+
+    async def _enable(self, parent: ua.NodeId) -> ua.StatusCode:
+        if parent not in self._machines:
+            return status("BadNodeIdInvalid")
+        return status("BadConditionAlreadyEnabled")
+
+    async def _unsupported(self, parent: ua.NodeId, event_id: ua.Variant | None = None, *rest: ua.Variant
+                           ) -> ua.StatusCode:
+        """Disable, AddComment, Confirm: an unknown EventId says so, a known one is not supported."""
         name = self._machines.get(parent)
         if name is None:
             return status("BadNodeIdInvalid")
-        event_id = event_id.Value if isinstance(event_id, ua.Variant) else event_id
-        comment = comment.Value if isinstance(comment, ua.Variant) else comment
-        if event_id not in self._event_ids.get(name, ()):
+        if event_id is not None and event_id.Value not in self._event_ids.get(name, ()):
+            return status("BadEventIdUnknown")
+        return status("BadNotSupported")
+
+    async def _acknowledge(self, parent: ua.NodeId, event_id: ua.Variant, comment: ua.Variant) -> ua.StatusCode | list[Any]:
+        """AcknowledgeableConditionType.Acknowledge(EventId, Comment) on a breakdown condition
+        (count, types and role already checked by the method guard)."""
+        name = self._machines.get(parent)
+        if name is None:
+            return status("BadNodeIdInvalid")
+        if event_id.Value not in self._event_ids.get(name, ()):
             return status("BadEventIdUnknown")
         role, user = self._caller()
-        text = comment.Text if isinstance(comment, ua.LocalizedText) and comment.Text else ""
+        text = comment.Value.Text or "" if isinstance(comment.Value, ua.LocalizedText) else ""
         self._comments[name] = (text, user)
         try:
             self.plc.command("acknowledge", name, role, user)

@@ -12,6 +12,11 @@ from collections.abc import Callable
 from asyncua import ua
 from asyncua.common.utils import ServiceError
 
+from plc_sim.plc.checks import clip
+
+from . import refusals
+from .users import credential_problem
+
 log = logging.getLogger(__name__)
 
 
@@ -57,6 +62,15 @@ class LoginThrottle:
         self._failures[f"host:{host}"].append(now)
 
 
+def refuse_malformed(name: object, password: object, max_length: int, peer: str) -> None:
+    """BadIdentityTokenInvalid for credentials no user can have (empty, over-long, NUL; a
+    token that is not UTF-8 fails earlier, at decryption), before any hashing."""
+    problem = credential_problem(name, password, max_length)
+    if problem is not None:
+        refusals.warn(log, "refused login of %r from %s: %s", clip(name, 64), peer, problem)
+        raise ServiceError(ua.StatusCodes.BadIdentityTokenInvalid)
+
+
 async def check_password(verify: Callable[[str, str], str | None], name: str, password: str) -> str | None:
     """`verify(name, password)` in a worker thread: the event loop keeps serving meanwhile."""
     return await asyncio.to_thread(verify, name, password)
@@ -65,7 +79,7 @@ async def check_password(verify: Callable[[str, str], str | None], name: str, pa
 def refuse_clear_password(name: str, encrypted_token: bool, encrypted_channel: bool, peer: str) -> None:
     """A password sent in clear on an unencrypted channel: BadIdentityTokenInvalid."""
     if not encrypted_token and not encrypted_channel:
-        log.warning("refused login of %r from %s: password in clear on an unencrypted channel", name, peer)
+        refusals.warn(log, "refused login of %r from %s: password in clear on an unencrypted channel", clip(name, 64), peer)
         raise ServiceError(ua.StatusCodes.BadIdentityTokenInvalid)
 
 
@@ -74,11 +88,11 @@ async def check_login(throttle: LoginThrottle, verify: Callable[[str, str], str 
     """(name, password, role) of a right password, checked off the event loop and throttled;
     raises BadUserAccessDenied (wrong or throttled)."""
     if not throttle.allowed(host, name):
-        log.warning("refused login of %r from %s: too many wrong passwords, try again later", name, peer)
+        refusals.warn(log, "refused login of %r from %s: too many wrong passwords, try again later", clip(name, 64), peer)
         raise ServiceError(ua.StatusCodes.BadUserAccessDenied)
     role = await check_password(verify, name, password)
     if role is None:
         throttle.failed(host, name)
-        log.warning("refused login of %r from %s: wrong user name or password", name, peer)
+        refusals.warn(log, "refused login of %r from %s: wrong user name or password", clip(name, 64), peer)
         raise ServiceError(ua.StatusCodes.BadUserAccessDenied)
     return name, password, role

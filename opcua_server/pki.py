@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from plc_sim.model.private_files import write_private
+
 log = logging.getLogger(__name__)
 
 _OPTIONS = CertificateValidatorOptions.TRUSTED_VALIDATION | CertificateValidatorOptions.PEER_CLIENT
@@ -63,6 +65,5 @@ class TrustList:
     def reject(self, cert: x509.Certificate) -> Path:
         path = self.rejected / file_name(cert)
         if not path.exists():
-            self.rejected.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(cert.public_bytes(Encoding.DER))
+            write_private(path, cert.public_bytes(Encoding.DER))
         return path

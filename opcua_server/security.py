@@ -24,6 +24,8 @@ from cryptography.x509.oid import (
     NameOID,
 )
 
+from plc_sim.model.private_files import private_dir, private_file, write_private
+
 from .pki import TrustList
 from .settings import ServerSettings
 
@@ -43,11 +45,12 @@ def pki_dirs(data_dir: Path) -> dict[str, Path]:
 async def configure_security(server: Server, settings: ServerSettings, ruleset: PermissionRuleset) -> None:
     dirs = pki_dirs(settings.data_dir)
     for d in dirs.values():
-        d.mkdir(parents=True, exist_ok=True)
-    dirs["own"].chmod(0o700)
+        private_dir(d)
     key, cert = dirs["own"] / "server_key.pem", dirs["own"] / "server_cert.der"
     await own_certificate(key, cert, settings.application_uri, settings.host)
-    key.chmod(0o600)
+    for path in (key, cert, *dirs["trusted"].iterdir(), *dirs["rejected"].iterdir()):
+        if path.is_file():
+            private_file(path)  # also those an administrator copied in, or an older version wrote
     await server.load_certificate(cert)
     await server.load_private_key(key)
     policies = list(SECURE_POLICIES)
@@ -117,12 +120,12 @@ async def own_certificate(key_path: Path, cert_path: Path, app_uri: str, host: s
         key = await load_private_key(key_path)
     else:
         key = generate_private_key()
-        key_path.write_bytes(dump_private_key_as_pem(key))
+        write_private(key_path, dump_private_key_as_pem(key))
     if cert_path.is_file() and _fits(await load_certificate(cert_path), app_uri, dns, ips):
         return
     sans: list[x509.GeneralName] = [x509.UniformResourceIdentifier(app_uri), *map(x509.DNSName, dns),
                                     *(x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips)]
     cert = generate_self_signed_app_certificate(key, COMMON_NAME, {"countryName": "EU", "organizationName": "plant-twin"},
                                                 sans, extended=[ExtendedKeyUsageOID.SERVER_AUTH], days=365)
-    cert_path.write_bytes(cert.public_bytes(Encoding.DER))
+    write_private(cert_path, cert.public_bytes(Encoding.DER))
     log.info("server certificate %s: CN=%s, DNS %s, IP %s", cert_path, COMMON_NAME, ", ".join(dns), ", ".join(ips))

@@ -16,6 +16,7 @@ from typing import Self
 from asyncua import Node, ua
 from asyncua.crypto.permission_rules import User
 
+from plc_sim.model.private_files import private_dir
 from plc_sim.model.vocab import ROLES, Role, role_allows
 from plc_sim.plc.checks import echo as clip
 from plc_sim.plc.clock import wall_clock
@@ -23,7 +24,7 @@ from plc_sim.plc.commands import COMMANDS, Arg, CommandSpec, describe
 from plc_sim.plc.runtime import PlcRuntime
 from plc_sim.plc.tags import Refusal, Rejected, Tag
 
-from . import address_space
+from . import address_space, refusals
 from ._asyncua.access import PlantAttributeService, PlantRuleset
 from ._asyncua.history import PlantHistory
 from ._asyncua.server import PlantUaServer, attach_history, set_value_now, value_now
@@ -33,6 +34,7 @@ from .access import CALLER, data_type_id, status, tag_variant, variant_type, wri
 from .connections import PEER
 from .events import PlantEvents
 from .history_service import AGGREGATES, MAX_VALUES, HistoryService
+from .method_guard import ArgRule, MethodGuard, MethodRule
 from .security import configure_security
 from .settings import ServerSettings
 from .users import UserStore
@@ -55,8 +57,8 @@ class PlantServer:
         iserver.max_monitored_item_queue_size = settings.max_queue_size
         iserver.max_unacked_messages_per_subscription = settings.max_unacked_messages
         iserver.attribute_service = PlantAttributeService(iserver.aspace, self._write_tag, self._user_attribute)
-        self._method_roles: dict[ua.NodeId, Role] = {}
-        """The role each plant method needs (UserExecutable)."""
+        self.methods = MethodGuard(iserver.aspace, self._caller, settings.max_value_length)
+        """Every method's rule (role, arguments) and the gate in front of it."""
         self.server = PlantUaServer(iserver=iserver, user_manager=self.user_manager)
         self.nodes: address_space.PlantNodes | None = None
         self.events = PlantEvents(self.server, plc, self._caller, settings.event_queue_size,
@@ -69,7 +71,7 @@ class PlantServer:
 
     async def start(self) -> None:
         s, settings = self.server, self.settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         s.iserver.bind_condition_methods = True  # ConditionRefresh of the breakdown alarms
         await s.init()
         s.set_endpoint(self.url)
@@ -96,8 +98,9 @@ class PlantServer:
         internal = len(s.iserver.subscription_service.subscriptions)
         s.iserver.max_subscriptions = settings.max_subscriptions + internal  # the limit counts clients' only
         await self.events.setup_alarms()
-        for nid in self.events.acknowledge_methods:
-            self._method_roles[nid] = "operator"
+        self.events.guard_methods(self.methods)
+        self.methods.install()
+        refusals.configure(settings.refusal_log_interval_s)
         self.plc.on_scan_async(self._sync)
         self.events.start()
         await s.start()
@@ -157,8 +160,8 @@ class PlantServer:
         if result.is_good():
             self._show(nodeid, tag)
         else:
-            log.warning("refused write of %s = %r by %s from %s (%s)", tag.key, clip(value, limit), who, PEER.get(),
-                        result.name)
+            refusals.warn(log, "refused write of %s = %r by %s from %s (%s)", tag.key, clip(value, limit), who,
+                          PEER.get(), result.name)
         return result
 
     def _user_attribute(self, nodeid: ua.NodeId, attribute: ua.AttributeIds, user: User | None) -> ua.Variant | None:
@@ -175,15 +178,15 @@ class PlantServer:
             if tag.historize:
                 access |= ua.AccessLevel.HistoryRead.mask
             return ua.Variant(access, ua.VariantType.Byte)
-        needed = self._method_roles.get(nodeid)
-        if needed is None:
+        if nodeid not in self.methods.rules:
             return None
-        return ua.Variant(role_allows(role, needed), ua.VariantType.Boolean)
+        needed = self.methods.role_needed(nodeid)
+        return ua.Variant(needed is None or role_allows(role, needed), ua.VariantType.Boolean)
 
     def _refuse(self, tag: Tag, value: object, who: str, e: Rejected) -> ua.StatusCode:
         """A refusal the server decides itself, reported to the PLC with the value cut short."""
         code = status(e.refusal.value)
-        log.warning("refused write of %s by %s from %s (%s)", tag.key, who, PEER.get(), code.name)
+        refusals.warn(log, "refused write of %s by %s from %s (%s)", tag.key, who, PEER.get(), code.name)
         self.plc.report_refusal(tag.key, clip(value, self.settings.max_logged_length), who, e)
         return code
 
@@ -231,23 +234,24 @@ class PlantServer:
                                          inputs, outputs)
         await method.write_attribute(ua.AttributeIds.Description, ua.DataValue(ua.Variant(
             ua.LocalizedText(spec.description), ua.VariantType.LocalizedText)))
-        self._method_roles[method.nodeid] = spec.role
+        self.methods.add(method.nodeid, _method_rule(spec), on_refused=self._report_call(spec, machine))
 
     def _caller(self) -> tuple[Role | None, str]:
         user = CALLER.get()
         return _as_role(self.user_manager.role_of(user)), (user.name if user and user.name else "anonymous")
 
+    def _report_call(self, spec: CommandSpec, machine: str | None) -> Callable[[ua.NodeId, Rejected], None]:
+        """A call the method guard refused, reported and audited by the PLC as its own refusals are."""
+        def report(parent: ua.NodeId, e: Rejected) -> None:
+            self.plc.report_refusal(describe(spec.command, machine, {}), None, self._caller()[1], e, source=machine)
+        return report
+
     def _method(self, spec: CommandSpec, machine: str | None
                 ) -> Callable[..., Awaitable[ua.StatusCode | list[ua.Variant]]]:
+        """The command behind a plant method (its arguments already passed `_method_rule`)."""
         async def call(parent: ua.NodeId, *args: ua.Variant) -> ua.StatusCode | list[ua.Variant]:
             role, name = self._caller()
-            values = [a.Value if isinstance(a, ua.Variant) else a for a in args]
-            kw = dict(zip((a.name for a in spec.args), values, strict=False))
-            bad = _variant_problem(spec, args, self.settings.max_value_length)
-            if bad is not None and role_allows(role, spec.role):
-                shown = {k: clip(v, self.settings.max_logged_length) for k, v in kw.items()}
-                self.plc.report_refusal(describe(spec.command, machine, shown), None, name, bad, source=machine)
-                return status(bad.refusal.value)
+            kw = dict(zip((a.name for a in spec.args), (a.Value for a in args), strict=True))
             out: list[str] = []
             res = write_result(lambda: out.append(self.plc.command(spec.command, machine, role, name, **kw)))
             if spec.event == "alarm_acknowledged" and res.value == ua.StatusCodes.BadInvalidState:
@@ -335,18 +339,9 @@ def _arg_description(a: Arg) -> str:
     return a.description + bounds
 
 
-def _variant_problem(spec: CommandSpec, args: tuple[ua.Variant, ...], max_length: int) -> Rejected | None:
-    """A method call whose arguments are too few, too many, of other variant types than the
-    command declares (asyncua does not check them), or strings longer than `max_length`."""
-    if len(args) < len(spec.args):
-        return Rejected(Refusal.ARGUMENTS_MISSING, f"{spec.method} takes {len(spec.args)} arguments, not {len(args)}")
-    if len(args) > len(spec.args):
-        return Rejected(Refusal.TOO_MANY_ARGUMENTS, f"{spec.method} takes {len(spec.args)} arguments, not {len(args)}")
-    for a, v in zip(spec.args, args, strict=True):
-        vtype = v.VariantType if isinstance(v, ua.Variant) else None
-        if vtype != variant_type(a.dtype):
-            got = vtype.name if vtype else type(v).__name__
-            return Rejected(Refusal.TYPE_MISMATCH, f"{spec.method} {a.name} takes a {a.dtype}, not a {got}")
-        if isinstance(v.Value, str) and len(v.Value) > max_length:
-            return Rejected(Refusal.OUT_OF_RANGE, f"{spec.method} {a.name} takes at most {max_length} characters")
-    return None
+def _method_rule(spec: CommandSpec) -> MethodRule:
+    """A plant method's rule: the command's role and arguments; bad values are BadOutOfRange,
+    as they are for writes."""
+    args = tuple(ArgRule(a.name, variant_type(a.dtype)) for a in spec.args)
+    return MethodRule(spec.method, args, spec.role, bad_value=Refusal.OUT_OF_RANGE)
+

@@ -4,9 +4,9 @@ and the `[opcua]` table of an optional TOML file. Every default works on a fresh
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from plc_sim.model.config import PartSettings
@@ -45,6 +45,16 @@ class ServerSettings(PartSettings):
     sessions opened and then left half-way, each holding a slot."""
     max_sessions: int = Field(default=50, ge=1)
     """Sessions: a client opening session after session until memory or sockets run out."""
+    reserved_user_sessions: int = Field(default=5, ge=0)
+    """Of `max_sessions`, the slots anonymous sessions never get: a user who logs in (the
+    engineer) finds room while anonymous clients fill the rest. Less than `max_sessions`."""
+    max_sessions_per_certificate: int = Field(default=10, ge=1)
+    """Anonymous sessions opened with one client certificate (its thumbprint): one trusted
+    client filling the server."""
+    max_sessions_per_host: int = Field(default=20, ge=1)
+    """Anonymous sessions from one peer address."""
+    max_sessions_per_user: int = Field(default=10, ge=1)
+    """Sessions of one user name: one password taking the slots kept for users."""
     max_subscriptions: int = Field(default=200, ge=1)
     """Client subscriptions, server-wide: each costs a publish loop and notification queues."""
     max_subscriptions_per_session: int = Field(default=20, ge=1)
@@ -76,6 +86,9 @@ class ServerSettings(PartSettings):
     max_login_failures: int = Field(default=5, ge=1)
     """Wrong passwords per user name and per host within `login_window_s` before further
     attempts are refused without checking: password guessing."""
+    max_password_length: int = Field(default=256, ge=16)
+    """Longest user name and password accepted at login (longer: BadIdentityTokenInvalid,
+    not hashed): megabyte passwords costing hashing time and log space."""
     login_window_s: float = Field(default=60.0, gt=0)
     """Window of `max_login_failures` (a refused host or name is free again after it)."""
     max_value_length: int = Field(default=4096, ge=16)
@@ -83,6 +96,9 @@ class ServerSettings(PartSettings):
     `max_logged_length` in the audit, events and history: one write filling memory and disk."""
     max_logged_length: int = Field(default=200, ge=16)
     """Characters of a refused value kept in the audit, the event message and history."""
+    refusal_log_interval_s: float = Field(default=10.0, gt=0)
+    """Refusals of one kind (a refused call, write, login, request) are logged once per this
+    many seconds, the next line saying how many were left out: a client flooding the log."""
 
     history_count: int = Field(default=10_000, ge=1)
     """Values (and events) kept per historized node: the history database stays bounded."""
@@ -94,3 +110,10 @@ class ServerSettings(PartSettings):
     event_queue_size: int = Field(default=10_000, ge=100)
     """PLC events waiting to be published as OPC UA events; when full, new ones are skipped,
     counted and logged."""
+
+    @model_validator(mode="after")
+    def _reserve_fits(self) -> Self:
+        if self.reserved_user_sessions >= self.max_sessions:
+            raise ValueError(f"reserved_user_sessions ({self.reserved_user_sessions}) must be less than max_sessions "
+                             f"({self.max_sessions}): anonymous sessions would get no slot")
+        return self

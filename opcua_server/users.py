@@ -7,20 +7,36 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from contextvars import ContextVar
 from pathlib import Path
 
 from asyncua.crypto.permission_rules import User, UserRole
 
+from plc_sim.model.private_files import write_private
 from plc_sim.model.vocab import ROLES
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+MAX_PASSWORD_LENGTH = 256
+"""The longest password (and user name) by default (`max_password_length`)."""
 
 VERIFIED: ContextVar[tuple[str, str, str | None] | None] = ContextVar("VERIFIED", default=None)
 """(name, password, role or None) already checked off the event loop for the activation being
 served: asyncua's synchronous activation then takes the answer instead of hashing again."""
+
+
+def credential_problem(name: object, password: object, max_length: int | None = MAX_PASSWORD_LENGTH) -> str | None:
+    """Why a user name and password are refused as they are given, before any hashing: a
+    password must be a non-empty string of at most `max_length` characters without NUL
+    (OpenSSL's scrypt stops at the first NUL: `pw\0` would hash as `pw`), and so must the name."""
+    for what, text in (("user name", name), ("password", password)):
+        if not isinstance(text, str) or not text:
+            return f"an empty {what}"
+        if max_length is not None and len(text) > max_length:
+            return f"a {what} longer than {max_length} characters"
+        if "\0" in text:
+            return f"a {what} with a NUL character"
+    return None
 
 
 def _hash(password: str, salt: bytes) -> str:
@@ -53,8 +69,9 @@ class UserStore:
         self._reload()
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
-        if not name or not password:
-            raise ValueError("a user needs a name and a password")
+        problem = credential_problem(name, password)
+        if problem is not None:
+            raise ValueError(f"a user needs a name and a password: {problem}")
         salt = secrets.token_bytes(16)
         self._users[name] = {"role": role, "salt": salt.hex(), "hash": _hash(password, salt)}
         self._save()
@@ -66,16 +83,14 @@ class UserStore:
         self._save()
 
     def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._users, indent=1))
-        os.chmod(tmp, 0o600)
-        tmp.replace(self.path)
+        write_private(self.path, json.dumps(self._users, indent=1))
         st = self.path.stat()
         self._stamp = (st.st_mtime_ns, st.st_size)
 
     def verify(self, name: str, password: str) -> str | None:
         """The user's role if the password is right, else None (same time either way)."""
+        if credential_problem(name, password, max_length=None) is not None:
+            return None
         self._reload()
         u = self._users.get(name)
         salt = bytes.fromhex(u["salt"]) if u else b"\0" * 16

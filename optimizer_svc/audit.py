@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from plc_sim.model.private_files import private_file
+
 
 class AuditLog:
     """Append-only JSON lines, flushed and synced per record."""
@@ -20,8 +22,7 @@ class AuditLog:
 
     def record(self, entry: dict[str, Any]) -> dict[str, Any]:
         line = {"time": datetime.now(UTC).isoformat(timespec="seconds"), **entry}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, self.path.open("a", encoding="utf-8") as f:
+        with self._lock, private_file(self.path).open("a", encoding="utf-8") as f:
             f.write(json.dumps(line, default=str) + "\n")
             f.flush()
             os.fsync(f.fileno())

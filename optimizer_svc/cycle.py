@@ -5,7 +5,13 @@ and record the run in the audit log whatever happens.
 With `twin_dir` set (as `plant up` sets it), forecasts start from the twin's snapshot: the
 plant's observed state and the twin's estimated parameters, with the setpoints read from the
 server; a missing or stale snapshot skips the run. Without it, they start from the plant file
-(an empty line at time 0, warmed up) with the setpoints read from the server."""
+(an empty line at time 0, warmed up) with the setpoints read from the server.
+
+People come first (holds.py): a setpoint someone else changed since the optimizer last knew it
+is held for `holdoff_s`; the run fixes it at its current value (or, when the job cannot fix it,
+proposes nothing at all) and audits why. Every run forecasts and verifies from the values it
+has just read, and reads them again in the session that writes: if they changed meanwhile,
+nothing is written."""
 
 from __future__ import annotations
 
@@ -13,8 +19,9 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
+from operator import methodcaller
 from typing import Any
 
 from plc_sim.model.spec import PlantSpec, load_plant
@@ -24,6 +31,7 @@ from .audit import AuditLog
 from .dask_pool import dask_executor
 from .evaluator import Evaluator, shared_pool
 from .forecast import Forecaster, Horizon, PlantForecaster
+from .holds import Hold, Ledger, pinned, same_value
 from .overrides import PLAN_PREFIX, build_plant, plan_text
 from .problems.base import ForecastProblem
 from .problems.maintenance import PlanOptions, plan_problem
@@ -34,11 +42,13 @@ from .snapshot import SnapshotUnusable, load_snapshot, snapshot_forecaster
 from .solve import Budget, solve
 from .space import Value
 from .verify import Verdict, VerifyOptions, verify
-from .writeback import PlantLink
+from .writeback import PlantLink, WriteReport
 
 log = logging.getLogger(__name__)
 
 LinkFactory = Callable[[OptimizerSettings, PlantSpec], PlantLink]
+HOLDS_FILE = "holds.json"
+"""The ledger of what the optimizer last knew of each setpoint, and the holds (holds.py)."""
 
 
 def plant_file(settings: OptimizerSettings) -> PlantSpec:
@@ -101,14 +111,18 @@ def changes_of(problem: ForecastProblem, verdict_sets: tuple[str, ...], current:
     return out
 
 
+def ledger_of(settings: OptimizerSettings, clock: Callable[[], float] | None = None) -> Ledger:
+    return Ledger(settings.data_dir / HOLDS_FILE, settings.holdoff_s, clock)
+
+
 def run_job(settings: OptimizerSettings, job: JobSettings, audit: AuditLog,
-            link_factory: LinkFactory = PlantLink) -> dict[str, Any]:
+            link_factory: LinkFactory = PlantLink, ledger: Ledger | None = None) -> dict[str, Any]:
     """Runs one job synchronously (call it from a worker thread, never from an event loop)."""
     t0 = time.perf_counter()
     entry: dict[str, Any] = {"job": job.name, "problem": job.problem, "algorithm": job.algorithm,
                              "plant_file": settings.plant}
     try:
-        entry |= _run(settings, job, link_factory)
+        entry |= _run(settings, job, link_factory, ledger or ledger_of(settings))
     except SnapshotUnusable as e:
         log.warning("optimisation job %s skipped: %s", job.name, e)
         entry |= {"outcome": "skipped", "reasons": [str(e)]}
@@ -119,13 +133,20 @@ def run_job(settings: OptimizerSettings, job: JobSettings, audit: AuditLog,
     return audit.record(entry)
 
 
-def _run(settings: OptimizerSettings, job: JobSettings, link_factory: LinkFactory) -> dict[str, Any]:
+def _run(settings: OptimizerSettings, job: JobSettings, link_factory: LinkFactory, ledger: Ledger
+         ) -> dict[str, Any]:
     clock = _Clock()
     base = plant_file(settings)
     with Evaluator(PlantForecaster(base), jobs=settings.workers) as probe:
-        keys = live_keys(make_problem(settings, job, probe))
+        shape = make_problem(settings, job, probe)
+        keys, free = live_keys(shape), {v.key for v in shape.space.variables}
     current, now_h = asyncio.run(_read(link_factory(settings, base), keys))
     clock.lap("read_s")
+    holds = ledger.observe(current)
+    held = {k: h.as_json() for k, h in holds.items()}
+    if holds and (set(holds) - free or free <= set(holds)):
+        return {"timings": clock.laps, "current": current, "held": held, "outcome": "held",
+                "reasons": [h.reason() for h in holds.values()], "written": {}}
     current_sets = [f"{k}={_as_text(v)}" for k, v in current.items() if not k.startswith(PLAN_PREFIX)]
     snapshot = f"opcua:{settings.server_url}@plant_h={now_h:.3f}"
     forecaster = _forecaster(settings, base, current_sets, snapshot)
@@ -134,7 +155,7 @@ def _run(settings: OptimizerSettings, job: JobSettings, link_factory: LinkFactor
         pool = stack.enter_context(dask_executor(settings.dask_scheduler)) if settings.dask_scheduler else \
             shared_pool(settings.workers)
         ev = stack.enter_context(Evaluator(forecaster, jobs=settings.workers, executor=pool))
-        problem = make_problem(settings, job, ev)
+        problem = pinned(make_problem(settings, job, ev), set(holds))
         result = solve(problem, job.algorithm, Budget(job.budget_s, job.generations, job.pop_size), seed=job.seed)
         clock.lap("search_s")
         verdict = verify(problem, result.best, VerifyOptions(reps=job.verify_reps, alpha=settings.alpha,
@@ -142,7 +163,7 @@ def _run(settings: OptimizerSettings, job: JobSettings, link_factory: LinkFactor
         clock.lap("verify_s")
     out: dict[str, Any] = {"timings": clock.laps, "snapshot": snapshot, "forecast": forecaster.source,
                            "horizon": {"hours": problem.horizon.hours, "warmup": problem.horizon.warmup},
-                           "current": current,
+                           "current": current, "held": held,
                            "candidate": list(result.best.sets), "search": {
                                "candidates": result.evaluations, "elapsed_s": round(result.elapsed_s, 3),
                                "stopped": result.stopped}, **_objectives(verdict)}
@@ -150,16 +171,27 @@ def _run(settings: OptimizerSettings, job: JobSettings, link_factory: LinkFactor
         return out | {"outcome": "kept", "reasons": verdict.reasons, "written": {}}
     changes = changes_of(problem, result.best.sets, current, now_h)
     link = link_factory(settings, base)
-    if settings.mode == "advisory":
-        report = asyncio.run(_recommend(link, changes, _summary(job, verdict)))
-        clock.lap("recommend_s")
+    advisory = settings.mode == "advisory"
+    action = methodcaller("recommend", changes, _summary(job, verdict)) if advisory else methodcaller("write", changes)
+    seen, report = asyncio.run(_act_if_unchanged(link, keys, current, action))
+    clock.lap("recommend_s" if advisory else "write_s")
+    if report is None:
+        return out | _changed_meanwhile(current, seen, ledger.observe(seen))
+    if advisory:
         return out | {"outcome": report.outcome, "reasons": [] if report.outcome == "recommended" else [report.detail],
                       "recommendation": report.detail, "recommended": changes, "written": {},
                       "writes": report.as_json()}
-    report = asyncio.run(_write(link, changes))
-    clock.lap("write_s")
+    ledger.wrote({w.key: w.readback for w in report.writes if w.readback is not None})
     return out | {"outcome": report.outcome, "reasons": [report.detail] if report.detail else [],
                   "written": changes, "writes": report.as_json()}
+
+
+def _changed_meanwhile(read: dict[str, Value], seen: dict[str, Value], holds: dict[str, Hold]) -> dict[str, Any]:
+    """The audit of a run that found the plant changed between its read and its write."""
+    moved = [f"{k} {read[k]!r} -> {seen[k]!r}" for k in read if not same_value(read[k], seen[k])]
+    return {"outcome": "held", "written": {}, "held": {k: h.as_json() for k, h in holds.items()},
+            "reasons": [f"the setpoints changed while the run was computing ({', '.join(moved)}): nothing written",
+                        *(h.reason() for h in holds.values())]}
 
 
 def _forecaster(settings: OptimizerSettings, base: PlantSpec, current_sets: list[str], setpoints_from: str
@@ -203,11 +235,13 @@ def _summary(job: JobSettings, verdict: Verdict) -> str:
     return f"{job.name} ({job.problem}, {job.algorithm}): {gain}, p={verdict.p_value:.3g}"
 
 
-async def _recommend(link: PlantLink, changes: dict[str, Value], summary: str) -> Any:
+async def _act_if_unchanged(link: PlantLink, keys: list[str], read: dict[str, Value],
+                            action: Callable[[PlantLink], Awaitable[WriteReport]]
+                            ) -> tuple[dict[str, Value], WriteReport | None]:
+    """In one session: the setpoints again, and the action only if they still show what the
+    run read (else None: the run verified against a state that is gone)."""
     async with link:
-        return await link.recommend(changes, summary)
-
-
-async def _write(link: PlantLink, changes: dict[str, Value]) -> Any:
-    async with link:
-        return await link.write(changes)
+        seen = await link.read(keys)
+        if any(not same_value(seen[k], read[k]) for k in keys):
+            return seen, None
+        return seen, await action(link)

@@ -34,4 +34,4 @@ def serve(settings: OptimizerSettings, stop: threading.Event | None = None) -> N
         stop.wait()
     finally:
         service.shutdown(wait=True)
-        log.info("optimizer stopped")
+        log.info("optimizer stopped cleanly")

@@ -110,15 +110,18 @@ class SnapshotForecaster(_Labelled):
     """The live forecaster: each replication starts from the twin's observation of the plant
     (`model_from_observation`), with the twin's estimated parameters and the current setpoints
     in `base`, and runs `horizon.hours` calendar hours on (no warm-up: the state is the
-    plant's own). The observed card counts are folded into `base` once, so that a candidate's
-    counts win over them. Picklable, so a process pool can run it."""
+    plant's own). The observed card counts are folded into `base` once, then the `setpoints`
+    the run has just read from the server (the snapshot may be seconds older than the read:
+    what the server shows now wins), so that a candidate's counts win over both. Picklable,
+    so a process pool can run it."""
 
     observation: Observation
 
     @classmethod
-    def of(cls, base: PlantSpec, observation: Observation, label: str) -> SnapshotForecaster:
-        cards = observed_cards(base, observation)
-        spec = build_plant(base, cards) if cards else base
+    def of(cls, base: PlantSpec, observation: Observation, label: str,
+           setpoints: Sequence[str] = ()) -> SnapshotForecaster:
+        sets = [*observed_cards(base, observation), *setpoints]
+        spec = build_plant(base, sets) if sets else base
         return cls(spec, label, replace(observation, kanbans={}, conwip={}))
 
     @property

@@ -70,6 +70,9 @@ class OptimizerSettings(PartSettings):
     (Recommendations/Recommend) that an operator applies or dismisses."""
     timeout_s: float = Field(default=10.0, gt=0)
     readback_timeout_s: float = Field(default=10.0, gt=0)
+    holdoff_s: float = Field(default=1800.0, ge=0)
+    """Wall seconds a setpoint changed by anyone other than the optimizer is left alone: the
+    optimizer proposes nothing for it until then (0: no hold-off). docs/optimizer.md."""
 
     plant: str = "gear_line"
     """The plant file: its model, with the twin's estimates when forecasting from a snapshot."""

@@ -14,7 +14,6 @@ from twin_core.calibration import estimated_spec
 from twin_core.snapshot import TwinSnapshot
 
 from .forecast import SnapshotForecaster
-from .overrides import build_plant
 
 
 class SnapshotUnusable(Exception):  # noqa: N818 (a reason to skip a run, not a fault)
@@ -42,8 +41,8 @@ def load_snapshot(twin_dir: Path, plant: str, max_age_s: float) -> tuple[TwinSna
 
 def snapshot_forecaster(base: PlantSpec, current_sets: list[str], snap: TwinSnapshot, age_s: float,
                         twin_dir: Path) -> SnapshotForecaster:
-    """Forecasts from `snap`: the plant file with the twin's estimates, then the current setpoints."""
-    spec = build_plant(estimated_spec(base, snap.estimates), current_sets)
+    """Forecasts from `snap`: the plant file with the twin's estimates, then the current setpoints
+    as the run read them from the server (they win over the snapshot's observed card counts)."""
     obs = snap.to_observation()
     label = f"twin:{twin_dir / 'snapshot.json'}@plant_h={obs.calendar_h:.3f} (taken {age_s:.1f} s before)"
-    return SnapshotForecaster.of(spec, obs, label)
+    return SnapshotForecaster.of(estimated_spec(base, snap.estimates), obs, label, current_sets)

@@ -103,6 +103,9 @@ def solve(problem: ForecastProblem, algorithm: str = "GA", budget: Budget = Budg
             stopped = "time budget"
             break
         pop = algo.ask()
+        if pop is None or len(pop) == 0:  # a small discrete space: every candidate already seen
+            stopped = "no new candidates"
+            break
         algo.evaluator.eval(problem, pop)
         algo.tell(infills=pop)
         _record(problem, history, t0, on_step)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,8 +24,10 @@ from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from asyncua.ua.uaerrors import UaStatusCodeError
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from plc_sim.model.private_files import private_dir, private_file
 from plc_sim.model.spec import PlantSpec
 
+from .holds import same_value
 from .settings import OptimizerSettings
 from .space import Value
 from .tags import TagRef, tag_refs
@@ -36,13 +37,12 @@ log = logging.getLogger(__name__)
 
 async def ensure_certificate(settings: OptimizerSettings) -> tuple[Path, Path]:
     """The optimizer's certificate and key (pki/own), made on first run."""
-    own = settings.data_dir / "pki" / "own"
-    own.mkdir(parents=True, exist_ok=True)
+    own = private_dir(settings.data_dir / "pki" / "own")
     cert, key = own / "optimizer_cert.der", own / "optimizer_key.pem"
     await setup_self_signed_certificate(
         key, cert, settings.application_uri, socket.gethostname(), [ExtendedKeyUsageOID.CLIENT_AUTH],
         {"countryName": "EU", "organizationName": "plant-twin", "commonName": "plant-twin optimizer"})
-    return cert, key
+    return private_file(cert), private_file(key)  # asyncua writes them with the umask's mode
 
 
 @dataclass
@@ -70,18 +70,6 @@ class WriteReport:
 def _variant(value: Value, dtype: str) -> ua.Variant:
     py = {"Double": float, "Int32": int, "String": str, "Boolean": bool}[dtype]
     return ua.Variant(py(value), getattr(ua.VariantType, dtype))
-
-
-def _same(a: object, b: object) -> bool:
-    """Equal as the PLC shows it: numbers within float noise, JSON plans by their windows."""
-    if isinstance(a, float | int) and isinstance(b, float | int):
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
-    if isinstance(a, str) and isinstance(b, str) and a.startswith("[") and b.startswith("["):
-        try:
-            return bool(json.loads(a) == json.loads(b))
-        except json.JSONDecodeError:
-            return False
-    return a == b
 
 
 class PlantLink:
@@ -223,7 +211,7 @@ class PlantLink:
         for w in report.writes:
             ref = TagRef(w.key, tuple(w.path.split("/")[2:]), "")
             w.readback = await (await self.node(ref)).read_value()
-            if not _same(w.readback, _variant(w.value, _dtype(self.spec, w.key)).Value):
+            if not same_value(w.readback, _variant(w.value, _dtype(self.spec, w.key)).Value):
                 bad.append(w)
         if bad:
             report.outcome = "readback_mismatch"

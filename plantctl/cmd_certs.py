@@ -11,6 +11,7 @@ import typer
 
 from plantctl.cmd_plc import DataDirOpt
 from plantctl.errors import fail
+from plc_sim.model.private_files import private_dir, private_file
 
 certs_app = typer.Typer(help="Client certificates the OPC UA server trusts or has refused.", no_args_is_help=True)
 
@@ -54,10 +55,9 @@ def _move(data_dir: Path | None, name: str, source: str, target: str) -> Path:
     """Move certificate `name*` from pki/<source> to pki/<target>."""
     pki = _pki(data_dir)
     src = _find(pki / source, name)
-    (pki / target).mkdir(parents=True, exist_ok=True)
-    dest = pki / target / src.name
+    dest = private_dir(pki / target) / src.name
     src.replace(dest)
-    return dest
+    return private_file(dest)
 
 
 @certs_app.command("list")

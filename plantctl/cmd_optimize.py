@@ -130,12 +130,14 @@ def optimizer(ctx: typer.Context, config: ConfigOpt = None) -> None:
     import logging
 
     from optimizer_svc.daemon import serve
+    from plantctl.exiting import exit_within
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     logging.getLogger("asyncua").setLevel(logging.WARNING)
     settings = _settings(config)
     typer.echo(f"optimizer: {len(settings.jobs)} job(s) on {settings.server_url}", err=True)
     serve(settings)
+    exit_within(0)
 
 
 @optimizer_app.command("run-now")

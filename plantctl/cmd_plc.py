@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from plantctl.errors import check_data_dir, check_port, fail, load_settings, port_in_use_message
+from plantctl.exiting import exit_within
 from plc_sim.model.spec import PlantFileError, PlantSpec, load_plant
 from plc_sim.model.variants import VariantError, build_variant
 from plc_sim.model.vocab import ROLES
@@ -54,13 +55,17 @@ def _run(config: Path | None, plc_overrides: dict[str, object], server_overrides
     plc = PlcRuntime(spec, seed=cfg.seed, time_factor=cfg.time_factor, scan_s=cfg.scan_s,
                      overrun_report_s=cfg.overrun_report_s, start_h=start_hour(spec, cfg.seed, cfg.start_h))
     daemon = PlcDaemon(plc, settings)
+    code = 0
     try:
         asyncio.run(daemon.serve(on_ready=lambda url: typer.echo(f"listening at {url}", err=True)))
+    except SystemExit as e:
+        code = int(e.code or 0)
     except OSError as e:
         message = port_in_use_message(e, settings.host, settings.port)
         if message is None:
             raise
         fail(message)
+    exit_within(code)
 
 
 def start_hour(spec: PlantSpec, seed: int, start_h: float | None) -> float:

@@ -42,6 +42,7 @@ def twin(ctx: typer.Context,
         return
     import asyncio
 
+    from plantctl.exiting import exit_within
     from twin_core.daemon import serve
 
     settings = _settings(config, endpoint=endpoint, plant=plant, username=user, sink=sink, influx_url=influx_url,
@@ -50,6 +51,7 @@ def twin(ctx: typer.Context,
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     logging.getLogger("asyncua").setLevel(logging.WARNING)
     asyncio.run(serve(settings, on_ready=lambda _t: typer.echo(f"mirroring {settings.endpoint}", err=True)))
+    exit_within(0)
 
 
 @twin_app.command()

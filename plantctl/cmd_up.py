@@ -33,6 +33,8 @@ from pydantic import Field
 
 from plantctl.cmd_plc import DataDirOpt, HostOpt, PlantOpt, PortOpt, TimeFactorOpt, start_hour
 from plantctl.errors import check_data_dir, check_port, fail, load_settings, port_in_use_message
+from plantctl.exiting import exit_within
+from plc_sim.model.private_files import write_private
 from twin_core.settings import TwinSettings
 
 if TYPE_CHECKING:
@@ -93,13 +95,7 @@ def ensure_demo_users(store: UserStore) -> list[tuple[str, str, str]]:
 
 def write_secret(path: Path, text: str) -> None:
     """`text` into `path`, readable by its owner only (0600 from the start)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text + "\n")
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+    write_private(path, text + "\n")
 
 
 def ensure_optimizer_user(store: UserStore, settings: OptimizerSettings) -> tuple[str, str]:
@@ -575,13 +571,8 @@ def up(plant: PlantOpt = None,
     if isinstance(result, str):
         fail(result)
     if up_.abandoned:
-        _end_workers()
-        logging.shutdown()
-        with contextlib.suppress(Exception):
-            sys.stderr.flush()
-        os._exit(result or 1)  # a run under way still holds worker threads and processes
-    if result:
-        raise typer.Exit(result)
+        _end_workers()  # the abandoned run then fails fast (its pool is gone) and its thread ends
+    exit_within(result or (1 if up_.abandoned else 0))
 
 
 def _end_workers() -> None:

@@ -14,6 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from plc_sim.model.config import PartSettings
+from plc_sim.model.private_files import private_dir
 
 S = TypeVar("S", bound=PartSettings)
 EXIT_USAGE = 2
@@ -58,7 +59,7 @@ def _setting_problem(cls: type[PartSettings], err: object) -> str:
 def check_data_dir(path: Path) -> Path:
     """The data directory, created if needed and proved writable."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        private_dir(path)
         probe = path / ".write-test"
         probe.write_text("")
         probe.unlink()

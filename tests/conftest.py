@@ -3,6 +3,7 @@ loop) or `pytest -m security` picks a part of the suite."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         marker = FOLDER_MARKERS.get(rel.parts[0]) if len(rel.parts) > 1 else None
         if marker:
             item.add_marker(getattr(pytest.mark, marker))
+
+
+@pytest.fixture(autouse=True)
+def _refusals_logged_afresh() -> None:
+    """Each test sees the first refusal of every kind in the log (they are rate-limited)."""
+    refusals = sys.modules.get("opcua_server.refusals")
+    if refusals is not None:
+        refusals.LIMITER.forget()
 
 
 @pytest.fixture(scope="session")

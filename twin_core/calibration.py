@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from scipy import stats
 
 from plc_sim.model.calendar import PlantCalendar
+from plc_sim.model.private_files import write_private
 from plc_sim.model.spec import Dist, PlantSpec
 from plc_sim.model.vocab import MACHINE_STATUSES
 
@@ -238,9 +239,7 @@ class Calibrator:
         self._dirty = False
         self._written = time.time()
         if self.path is not None:
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(self.estimates().model_dump_json(indent=1))
-            tmp.replace(self.path)
+            write_private(self.path, self.estimates().model_dump_json(indent=1))
         return True
 
 

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from plc_sim.model.private_files import write_private
+
 from .health import Health
 from .settings import TwinSettings
 from .twin import Twin
@@ -62,7 +64,7 @@ async def serve(settings: TwinSettings, on_ready: Callable[[Twin], None] | None 
             metrics.shutdown()
         view = health.view(running=False)
         health.write(path, view)
-        log.info("stopped: %s", view.line())
+        log.info("stopped cleanly: %s", view.line())
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
 
@@ -87,10 +89,7 @@ class _Calibration:
             self._snap_at = time.monotonic()
             snap = take(self.twin.state, self.twin.spec, self.twin.settings.endpoint, self.cal.estimates(),
                         self.cal.up_hours())
-            path = self.twin.settings.data_dir / "snapshot.json"
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(snap.model_dump_json(indent=1))
-            tmp.replace(path)
+            write_private(self.twin.settings.data_dir / "snapshot.json", snap.model_dump_json(indent=1))
 
 
 def _calibrator(twin: Twin, health: Health) -> Callable[[], None]:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from plc_sim.model.private_files import write_private
 
 if TYPE_CHECKING:
     from .twin import Twin
@@ -77,9 +78,7 @@ class Health:
             last_calibration=self.last_calibration, time=time.time())
 
     def write(self, path: Path, view: HealthView) -> None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(view), indent=1))
-        os.replace(tmp, path)
+        write_private(path, json.dumps(asdict(view), indent=1))
 
 
 def read_health(path: Path) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from asyncua.crypto import security_policies as sp
 from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from plc_sim.model.private_files import private_dir, private_file, write_private
+
 from .settings import TwinSettings
 
 log = logging.getLogger(__name__)
@@ -28,14 +30,13 @@ class SecurityRefusedError(Exception):
 
 
 async def own_certificate(settings: TwinSettings) -> tuple[Path, Path]:
-    own = settings.data_dir / "pki" / "own"
-    own.mkdir(parents=True, exist_ok=True)
+    own = private_dir(settings.data_dir / "pki" / "own")
     cert, key = own / "twin_cert.der", own / "twin_key.pem"
     await setup_self_signed_certificate(key, cert, settings.application_uri, socket.gethostname(),
                                         [ExtendedKeyUsageOID.CLIENT_AUTH],
                                         {"countryName": "EU", "organizationName": "plant-twin",
                                          "commonName": "plant-twin twin"})
-    return cert, key
+    return private_file(cert), private_file(key)  # asyncua writes them with the umask's mode
 
 
 def pinned_path(settings: TwinSettings) -> Path:
@@ -47,8 +48,7 @@ def check_pinned(settings: TwinSettings, der: bytes) -> None:
     """Keep the server's certificate at first sight; refuse a different one afterwards."""
     path = pinned_path(settings)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(der)
+        write_private(path, der)
         log.info("trusting the server certificate of %s on first use (%s)", settings.endpoint, path)
         return
     if path.read_bytes() != der:

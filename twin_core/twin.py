@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from plc_sim.model.private_files import private_dir
 from plc_sim.model.spec import PlantSpec, load_plant
 
 from .historian.historian import Historian
@@ -33,7 +34,7 @@ class Twin:
         self.settings = settings
         self.spec = spec if spec is not None else load_plant(settings.plant)
         self.state = ObservedState()
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         self.historian = Historian(make_sink(settings), Spool(settings.data_dir / "spool.sqlite",
                                                               settings.spool_max_points),
                                    settings.batch_size, settings.flush_interval_s, settings.pending_max_points,

@@ -16,6 +16,8 @@ from asyncua.common.subscription import DataChangeEvent, OpcEvent, Subscription
 from asyncua.server.history_sql import HistorySQLite
 from asyncua.ua.ua_binary import variant_to_binary
 
+from plc_sim.model.private_files import private_file
+
 from ..history_store import RUN_KEYS, HistoryQueue, Item, keep_runs_apart
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ class PlantHistory(HistorySQLite):
 
     async def init(self) -> None:
         keep_runs_apart(Path(self._db_file), self.timestamps)
+        private_file(Path(self._db_file))  # 0600 before SQLite creates it (and its journal) with the umask's mode
         await super().init()
         await self._db.execute(f"PRAGMA user_version = {RUN_KEYS[self.timestamps]}")
         await self._db.commit()

@@ -32,8 +32,10 @@ from asyncua.server.uaprocessor import UaProcessor
 from asyncua.ua.ua_binary import struct_from_binary, uatcp_to_binary
 from cryptography import x509
 
+from .. import refusals
 from ..connections import PEER, hello_refusal, peer_text
-from ..logins import check_login, refuse_clear_password
+from ..logins import check_login, refuse_clear_password, refuse_malformed
+from ..session_quota import check_activation
 from ..session_rules import closes_with_connection, may_take_over
 from ..users import VERIFIED
 from .channel import StrictSecureConnection
@@ -73,7 +75,7 @@ class PlantProcessor(UaProcessor):
 
     def refuse(self, code: int, reason: str) -> bool:
         """Log, send an Error message and tell the caller to close the connection (False)."""
-        log.warning("refused connection from %s: %s (%s)", self.peer, reason, ua.StatusCode(code).name)
+        refusals.warn(log, "refused connection from %s: %s (%s)", self.peer, reason, ua.StatusCode(code).name)
         self._transport.write(uatcp_to_binary(ua.MessageType.Error, ua.ErrorMessage(ua.StatusCode(code), reason)))
         return False
 
@@ -145,8 +147,8 @@ class PlantProcessor(UaProcessor):
         try:
             await validator(cert, description)
         except ServiceError as e:
-            log.warning("refused client certificate %r from %s (%s)", cert.subject.rfc4514_string(), self.peer,
-                        ua.StatusCode(e.code).name)
+            refusals.warn(log, "refused client certificate %r from %s (%s)", cert.subject.rfc4514_string(), self.peer,
+                          ua.StatusCode(e.code).name)
             return e.code
         return None
 
@@ -159,7 +161,7 @@ class PlantProcessor(UaProcessor):
             self.session = None
             return await super()._process_message(typeid, requesthdr, seqhdr, body)
         if self._connection.discovery_only:
-            log.warning("refused request from %s: a None channel serves discovery only on this server", self.peer)
+            refusals.warn(log, "refused request from %s: a None channel serves discovery only on this server", self.peer)
             raise ServiceError(ua.StatusCodes.BadSecurityPolicyRejected)
         if typeid == _CREATE:
             return await self._create_session(typeid, requesthdr, seqhdr, body)
@@ -167,8 +169,8 @@ class PlantProcessor(UaProcessor):
             return await self._activate_session(typeid, requesthdr, seqhdr, body)
         session = self.sessions.get(requesthdr.AuthenticationToken)
         if session is None:
-            log.warning("refused request from %s: its authentication token names no session of this channel",
-                        self.peer)
+            refusals.warn(log, "refused request from %s: its authentication token names no session of this channel",
+                          self.peer)
             raise ServiceError(ua.StatusCodes.BadSessionIdInvalid)
         self.session = session
         try:
@@ -182,7 +184,7 @@ class PlantProcessor(UaProcessor):
         params = struct_from_binary(ua.CreateSessionParameters, body.copy())
         policy = self._connection.security_policy
         if self._connection.secure and _leaf(params.ClientCertificate) != policy.peer_certificate:
-            log.warning("refused CreateSession from %s: its client certificate is not the secure channel's", self.peer)
+            refusals.warn(log, "refused CreateSession from %s: its client certificate is not the secure channel's", self.peer)
             raise ServiceError(ua.StatusCodes.BadCertificateInvalid)
         self.session = None
         try:
@@ -191,12 +193,13 @@ class PlantProcessor(UaProcessor):
             created = self.session
             if isinstance(created, PlantSession):
                 await created.close_session(True)
-            log.warning("refused CreateSession from %s: %s", self.peer, _reason(e))
+            refusals.warn(log, "refused CreateSession from %s: %s", self.peer, _reason(e))
             raise
         session = self.session
         assert isinstance(session, PlantSession)
         session.channel = self
         session.peer_certificate = policy.peer_certificate
+        session.host = self.host
         self.sessions[session.auth_token] = session
         task = asyncio.create_task(self._expire_unless_activated(session))
         self._deadlines.add(task)
@@ -206,8 +209,8 @@ class PlantProcessor(UaProcessor):
     async def _expire_unless_activated(self, session: PlantSession) -> None:
         await asyncio.sleep(self.iserver.limits.activation_timeout_s)
         if not session.is_activated():
-            log.warning("closing session from %s: not activated within %.0f s", self.peer,
-                        self.iserver.limits.activation_timeout_s)
+            refusals.warn(log, "closing session from %s: not activated within %.0f s", self.peer,
+                          self.iserver.limits.activation_timeout_s)
             self.sessions.pop(session.auth_token, None)
             await session.close_session(True)
 
@@ -218,7 +221,7 @@ class PlantProcessor(UaProcessor):
         if session is None:
             found = self.iserver.lookup_external_session(token)
             if not isinstance(found, PlantSession) or not self._may_take_over(found):
-                log.warning("refused ActivateSession from %s: its token names no session it may activate", self.peer)
+                refusals.warn(log, "refused ActivateSession from %s: its token names no session it may activate", self.peer)
                 raise ServiceError(ua.StatusCodes.BadSessionIdInvalid)
             takeover = found
         target = session or takeover
@@ -228,13 +231,15 @@ class PlantProcessor(UaProcessor):
             params = struct_from_binary(ua.ActivateSessionParameters, body.copy())
             checked = await self._check_login(target, params.UserIdentityToken)
             if takeover is not None and (checked[0] if checked else None) != takeover.user.name:
-                log.warning("refused ActivateSession from %s: taking over a session needs its own user", self.peer)
+                refusals.warn(log, "refused ActivateSession from %s: taking over a session needs its own user", self.peer)
                 raise ServiceError(ua.StatusCodes.BadIdentityChangeNotSupported)
+            check_activation(self.iserver.quota, self.iserver.open_sessions, target, checked[0] if checked else None,
+                             self.host, self._connection.security_policy.peer_certificate)
             self.session = None if takeover is not None else session
             verified = VERIFIED.set(checked)
             result = await super()._process_message(typeid, requesthdr, seqhdr, body)
         except Exception as e:
-            log.warning("refused ActivateSession from %s: %s", self.peer, _reason(e))
+            refusals.warn(log, "refused ActivateSession from %s: %s", self.peer, _reason(e))
             if not target.is_activated():  # no slot kept for a failed first activation
                 self.sessions.pop(target.auth_token, None)
                 await target.close_session(True)
@@ -265,6 +270,7 @@ class PlantProcessor(UaProcessor):
             name, password = self.iserver.decrypt_user_token(session, id_token)
         except Exception:
             raise ServiceError(ua.StatusCodes.BadIdentityTokenInvalid) from None
+        refuse_malformed(name, password, self.iserver.limits.max_password_length, self.peer)
         manager = self.iserver.user_manager
         assert isinstance(manager, PlantUserManager)
         return await check_login(self.iserver.logins, manager.store.verify, self.host, self.peer, name, password)

@@ -5,6 +5,7 @@ subscriptions, with limits per session on top of the server-wide ones (the rules
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -17,10 +18,13 @@ from asyncua.server.internal_session import InternalSession
 
 from ..access import CALLER
 from ..logins import LoginThrottle
-from ..session_rules import monitored_item_room, same_user, session_refused, subscription_refused
+from ..method_guard import SESSION
+from ..session_quota import SessionQuota, make_room
+from ..session_rules import monitored_item_room, same_user, subscription_refused
 from ..settings import ServerSettings
 
 _INVALID = ua.StatusCodes.BadSubscriptionIdInvalid
+_OPENED = itertools.count()
 
 
 class PlantSession(InternalSession):
@@ -41,6 +45,9 @@ class PlantSession(InternalSession):
         self.limits = iserver.limits
         self.channel: Any = None
         self.peer_certificate: bytes | None = None
+        self.host = ""
+        """The peer's address (set by the processor with `channel`), for the session quota."""
+        self.opened = next(_OPENED)
 
     def _subscriptions(self) -> list[Any]:
         return [sub for sub in self.subscription_service.subscriptions.values() if sub.session_id == self.session_id]
@@ -158,11 +165,12 @@ class PlantSession(InternalSession):
             CALLER.reset(token)
 
     async def call(self, params: list[ua.CallMethodRequest]) -> list[ua.CallMethodResult]:
-        token = CALLER.set(self.user)
+        token, session = CALLER.set(self.user), SESSION.set(self)
         try:
             return await super().call(params)
         finally:
             CALLER.reset(token)
+            SESSION.reset(session)
 
 
 def _items(sub: Any) -> int:
@@ -183,10 +191,11 @@ class PlantInternalServer(InternalServer):
         self.max_pending_messages_per_connection = limits.max_pending_messages
         self.max_session_timeout_ms = limits.session_timeout_s * 1000
         self.open_sessions: set[PlantSession] = set()
+        self.quota = SessionQuota.of(limits)
 
     def create_session(self, name: str, user: User = User(role=UserRole.Anonymous), external: bool = False) -> InternalSession:
-        if external and session_refused(self.limits, len(self.open_sessions)):
-            raise ServiceError(ua.StatusCodes.BadTooManySessions)
+        if external:
+            make_room(self.quota, self.open_sessions)
         session = PlantSession(self, self.aspace, self.subscription_service, name, user=user, external=external)
         if external:
             self.open_sessions.add(session)

@@ -17,6 +17,7 @@ from asyncua import ua
 from asyncua.server.binary_server_asyncio import BinaryServer, OPCUAProtocol
 from asyncua.ua.ua_binary import uatcp_to_binary
 
+from .. import refusals
 from ..connections import MIN_BUFFER, chunk_refused, peer_text
 from .processor import PlantProcessor
 from .sessions import PlantInternalServer
@@ -32,7 +33,7 @@ class PlantProtocol(OPCUAProtocol):
         self.peer_name = transport.get_extra_info("peername")
         self.peer = peer_text(self.peer_name)
         if len(self.clients) >= self.iserver.max_connections and not self._evict_idle():
-            log.warning("refused connection from %s: %d connections open, none idle", self.peer, len(self.clients))
+            refusals.warn(log, "refused connection from %s: %d connections open, none idle", self.peer, len(self.clients))
             transport.close()
             return
         self.transport = transport  # type: ignore[assignment]
@@ -47,7 +48,7 @@ class PlantProtocol(OPCUAProtocol):
         """Close the oldest connection without an activated session; True if there was one."""
         for other in self.clients:
             if isinstance(other, PlantProtocol) and not other.activated() and other.transport is not None:
-                log.warning("closing idle connection from %s: connection limit reached", other.peer)
+                refusals.warn(log, "closing idle connection from %s: connection limit reached", other.peer)
                 self.clients.remove(other)
                 other.transport.close()
                 return True
@@ -71,7 +72,7 @@ class PlantProtocol(OPCUAProtocol):
             pass
 
     def _close_idle(self, reason: str) -> None:
-        log.warning("closing idle connection from %s: %s", self.peer, reason)
+        refusals.warn(log, "closing idle connection from %s: %s", self.peer, reason)
         if self.transport is not None:
             self.transport.close()
 
@@ -91,7 +92,7 @@ class PlantProtocol(OPCUAProtocol):
         return int(self.processor._limits.max_recv_buffer)
 
     def _refuse_chunk(self, size: int, limit: int) -> None:
-        log.warning("refused connection from %s: chunk of %d bytes announced, the limit is %d", self.peer, size, limit)
+        refusals.warn(log, "refused connection from %s: chunk of %d bytes announced, the limit is %d", self.peer, size, limit)
         self._buffer = b""
         err = ua.ErrorMessage(ua.StatusCode(ua.StatusCodes.BadTcpMessageTooLarge), f"chunk larger than {limit} bytes")
         assert self.transport is not None

@@ -40,6 +40,7 @@ class Refusal(enum.Enum):
     NOT_FOUND = "BadNodeIdUnknown"
     ARGUMENTS_MISSING = "BadArgumentsMissing"
     TOO_MANY_ARGUMENTS = "BadTooManyArguments"
+    INVALID_ARGUMENT = "BadInvalidArgument"
     FAILED = "BadInternalError"
 
 

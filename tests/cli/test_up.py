@@ -13,7 +13,6 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,25 +23,20 @@ import pytest
 from asyncua import Client, ua
 from asyncua.ua.uaerrors import UaStatusCodeError
 
-from tests.support.opcua_harness import NS, free_port
-
-PLANT = str(Path(sys.executable).parent / "plant")
-STOP_S = 20.0
+from tests.support.daemons import PLANT, Daemon, run_daemon
+from tests.support.opcua_harness import NS
+from tests.support.polling import until, wait_until
 
 
 def poll(check: Callable[[], Any], timeout: float, what: str, proc: subprocess.Popen[str] | None = None,
          log: Path | None = None) -> Any:
-    """`check()`'s first truthy result, polled until `timeout` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    while True:
+    """`check()`'s first truthy result (tests/support/polling.py), failing at once if plant up ends."""
+    def checked() -> Any:
         got = check()
-        if got:
-            return got
-        if proc is not None and proc.poll() is not None:
+        if not got and proc is not None and proc.poll() is not None:
             raise AssertionError(f"plant up ended ({proc.returncode}) before {what}:\n{_text(log)}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no {what} within {timeout} s:\n{_text(log)[-4000:]}")
-        time.sleep(0.2)
+        return got
+    return wait_until(checked, timeout, what, interval=0.2, detail=lambda: _text(log)[-4000:])
 
 
 def _text(path: Path | None) -> str:
@@ -52,38 +46,20 @@ def _text(path: Path | None) -> str:
 @contextmanager
 def plant_up(tmp_path: Path, *args: str, name: str = "up",
              env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen[str], Path, str]]:
-    """`plant up` on a free port with its data in tmp_path, standard output into <name>.out and
-    the log into <name>.log; yields the process, the log file and the server URL once it
-    listens. Stopped by SIGTERM (then killed) by PID."""
-    port = free_port()
+    """`plant up` on port 0 with its data in tmp_path, standard output into <name>.out and the
+    log into <name>.log; yields the process, the log file and the URL it printed (with the port
+    it bound) once it listens. Killed by PID if the test leaves it running."""
     log = tmp_path / f"{name}.log"
-    with log.open("w") as err, (tmp_path / f"{name}.out").open("w") as out:
-        proc = subprocess.Popen([PLANT, "up", "--port", str(port), "--data-dir", str(tmp_path), *args],
-                                stdout=out, stderr=err, text=True, start_new_session=True,
-                                env={**os.environ, "COLUMNS": "200", **(env or {})})
-    try:
-        line = poll(lambda: next((x for x in _text(log).splitlines() if x.startswith("listening at ")), None),
-                    90, "listening server", proc, log)
-        yield proc, log, line.split("listening at ", 1)[1].strip()
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with (tmp_path / f"{name}.out").open("w") as out, \
+            run_daemon(["up", "--port", "0", "--data-dir", str(tmp_path), *args], log,
+                       {"COLUMNS": "200", **(env or {})}, stdout=out, start_new_session=True) as up:
+        yield up.proc, log, up.url()
 
 
 def stop(proc: subprocess.Popen[str], log: Path) -> None:
-    """SIGTERM, then exit 0: plant up's own shutdown finished every part within its timeouts
-    (a part it had to abandon makes the exit 1). The wait is only a guard against a hang."""
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(STOP_S)
-    except subprocess.TimeoutExpired:
-        raise AssertionError(f"plant up did not stop within {STOP_S} s of SIGTERM:\n{_text(log)[-4000:]}") from None
-    assert proc.returncode == 0, _text(log)[-4000:]
+    """SIGTERM, then exit 0: plant up's own bounded shutdown stopped every part within its
+    timeouts and nothing was left running (an abandoned part makes it EXIT_STUCK)."""
+    assert Daemon(proc, log).stop() == 0, _text(log)[-4000:]
 
 
 def audit_entries(path: Path) -> list[dict[str, Any]]:
@@ -140,17 +116,15 @@ def test_plant_up_serves_mirrors_optimises_and_stops_on_sigterm(tmp_path: Path) 
 def test_ctrl_c_lets_the_run_under_way_finish_and_be_audited(tmp_path: Path) -> None:
     """Ctrl-C reaches the whole process group (here: its own session), worker processes
     included: they ignore it, the run under way finishes, is audited, and plant up exits 0."""
-    job = {"name": "cards", "problem": "cards", "interval_s": 600, "reps": 3, "verify_reps": 10, "hours": 336,
-           "warmup": 168, "budget_s": 2, "generations": 50, "pop_size": 10}
+    # A short run (its search budget 1 s, a small verification): plant up waits 10 s for a run
+    # under way, and the run must fit in that on a loaded machine too.
+    job = {"name": "cards", "problem": "cards", "interval_s": 600, "reps": 2, "verify_reps": 4, "hours": 168,
+           "warmup": 48, "budget_s": 1, "generations": 50, "pop_size": 6}
     with plant_up(tmp_path, "--no-ui", "--time-factor", "600",
                   env={"PLANT_OPTIMIZER_JOBS": json.dumps([job])}) as (proc, log, _url):
         poll(lambda: "optimizer: job cards started" in _text(log), 60, "a run under way", proc, log)
         os.killpg(proc.pid, signal.SIGINT)  # our own child's process group, as a terminal's Ctrl-C
-        try:
-            proc.wait(STOP_S)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"no exit within {STOP_S} s of Ctrl-C:\n{_text(log)[-4000:]}") from None
-        assert proc.returncode == 0, _text(log)[-4000:]
+        assert Daemon(proc, log).wait() == 0, _text(log)[-4000:]
     [entry] = audit_entries(tmp_path / "optimizer" / "audit.jsonl")
     assert entry["outcome"] in ("written", "kept"), entry
     text = _text(log)
@@ -162,19 +136,16 @@ def session_processes(sid: int) -> list[str]:
     return [x for x in r.stdout.splitlines() if x.strip()]
 
 
-def test_a_run_longer_than_the_shutdown_timeout_is_abandoned_with_exit_1(tmp_path: Path) -> None:
+def test_a_run_longer_than_the_shutdown_timeout_is_abandoned_and_the_exit_says_so(tmp_path: Path) -> None:
     job = {"name": "cards", "problem": "cards", "interval_s": 600, "reps": 3, "verify_reps": 30, "hours": 2000,
            "warmup": 500, "budget_s": 120, "generations": 1000, "pop_size": 10}
     with plant_up(tmp_path, "--no-ui", "--time-factor", "600",
                   env={"PLANT_OPTIMIZER_JOBS": json.dumps([job])}) as (proc, log, _url):
         poll(lambda: "optimizer: job cards started" in _text(log), 60, "a run under way", proc, log)
-        t0 = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
-        assert proc.returncode == 1, _text(log)[-4000:]
-        assert time.monotonic() - t0 < 25
+        assert Daemon(proc, log).stop() == 1, _text(log)[-4000:]
     text = _text(log)
     assert "did not finish within" in text and "OPC UA server stopped" in text, text[-4000:]
+    assert "still running" not in text, "its workers ended, its thread with them, within the exit's deadline"
     poll(lambda: not session_processes(proc.pid), 20, "the worker processes gone")
 
 
@@ -192,10 +163,11 @@ async def write_cards(url: str, user: str, password: str, value: int) -> int:
         await node.write_value(ua.Variant(value, ua.VariantType.Int32))
         clock = c.get_node(ua.NodeId("Plant/GearLine/KPIs/PlantTime", idx))
         t0 = await clock.read_value()
-        for _ in range(100):
-            if await clock.read_value() > t0:
-                break
-            await asyncio.sleep(0.1)
+
+        async def scanned() -> bool:
+            return bool(await clock.read_value() > t0)
+
+        await until(scanned, what="a PLC scan after the write", interval=0.1)
         return int(await node.read_value())
 
 
@@ -233,7 +205,7 @@ def test_the_live_view_in_a_terminal(tmp_path: Path) -> None:
     master, slave = pty.openpty()
     log = tmp_path / "view.log"
     with log.open("w") as err:
-        proc = subprocess.Popen([PLANT, "up", "--port", str(free_port()), "--data-dir", str(tmp_path),
+        proc = subprocess.Popen([PLANT, "up", "--port", "0", "--data-dir", str(tmp_path),
                                  "--time-factor", "600", "--optimize-every", "600"], stdout=slave, stderr=err,
                                 stdin=subprocess.DEVNULL, start_new_session=True,
                                 env={**os.environ, "COLUMNS": "160", "LINES": "50", "TERM": "xterm"})
@@ -251,10 +223,11 @@ def test_the_live_view_in_a_terminal(tmp_path: Path) -> None:
     try:
         poll(drawn, 90, "the live view", proc, log)
         os.killpg(proc.pid, signal.SIGINT)
-        deadline = time.monotonic() + STOP_S
-        while proc.poll() is None and time.monotonic() < deadline:
+        def exited() -> bool:
             drawn()  # keep the terminal drained
-            time.sleep(0.1)
+            return proc.poll() is not None
+
+        poll(exited, 60, "plant up to exit on Ctrl-C", log=log)
         assert proc.returncode == 0, _text(log)[-4000:]
     finally:
         if proc.poll() is None:
@@ -278,7 +251,7 @@ def test_a_port_in_use_is_one_error_line(tmp_path: Path) -> None:
 def test_a_bad_twin_setting_names_its_table(tmp_path: Path) -> None:
     config = tmp_path / "plant.toml"
     config.write_text("[twin]\npublishing_ms = -1\n")
-    r = subprocess.run([PLANT, "up", "--no-ui", "--port", str(free_port()), "--data-dir", str(tmp_path),
+    r = subprocess.run([PLANT, "up", "--no-ui", "--port", "0", "--data-dir", str(tmp_path),
                         "--config", str(config)], capture_output=True, text=True, timeout=60, check=False)
     assert r.returncode == 2, r.stderr
     lines = [x for x in r.stderr.splitlines() if x.strip()]
@@ -292,7 +265,7 @@ def test_a_busy_twin_metrics_port_names_the_setting(tmp_path: Path) -> None:
         busy = s.getsockname()[1]
         config = tmp_path / "plant.toml"
         config.write_text(f"[twin]\nmetrics_port = {busy}\n")
-        r = subprocess.run([PLANT, "up", "--no-ui", "--port", str(free_port()), "--data-dir", str(tmp_path),
+        r = subprocess.run([PLANT, "up", "--no-ui", "--port", "0", "--data-dir", str(tmp_path),
                             "--config", str(config)], capture_output=True, text=True, timeout=60, check=False)
     assert r.returncode == 2, r.stderr
     lines = [x for x in r.stderr.splitlines() if x.strip()]
@@ -314,7 +287,7 @@ def test_every_part_reads_its_table_and_follows_the_plc(tmp_path: Path, clean_en
     config = tmp_path / "plant.toml"
     config.write_text('[plc]\nplant = "auto_parts_cell"\n\n[opcua]\nmax_sessions = 7\n\n'
                       '[twin]\nplant = "gear_line"\npublishing_ms = 250\n\n[optimizer]\nalpha = 0.1\n')
-    cfg = load_up(config, {"time_factor": "max"}, {"port": free_port(), "allow_none_policy": True,
+    cfg = load_up(config, {"time_factor": "max"}, {"port": 0, "allow_none_policy": True,
                                                    "trust_all_clients": True}, tmp_path, None, False)
     assert cfg.plc.plant == "auto_parts_cell" and cfg.plc.time_factor is None
     assert cfg.server.max_sessions == 7 and cfg.server.allow_none_policy and cfg.server.data_dir == tmp_path
@@ -335,11 +308,11 @@ def test_configured_jobs_and_data_dirs_are_kept(tmp_path: Path, clean_env: None,
                       '[[optimizer.jobs]]\nname = "nightly"\nproblem = "cards"\ncron = "0 2 * * *"\n')
     monkeypatch.setenv("PLANT_DATA_DIR", str(tmp_path / "srv"))
     monkeypatch.setenv("PLANT_OPTIMIZER_DATA_DIR", str(tmp_path / "opt"))
-    cfg = load_up(config, {}, {"port": free_port()}, None, None, False)
+    cfg = load_up(config, {}, {"port": 0}, None, None, False)
     assert cfg.server.data_dir == tmp_path / "srv"
     assert cfg.twin.data_dir == tmp_path / "tw" and cfg.optimizer.data_dir == tmp_path / "opt"
     assert [(j.name, j.cron) for j in cfg.optimizer.jobs] == [("nightly", "0 2 * * *")]
-    every = load_up(config, {}, {"port": free_port()}, None, 30.0, False)
+    every = load_up(config, {}, {"port": 0}, None, 30.0, False)
     assert [(j.name, j.interval_s, j.cron) for j in every.optimizer.jobs] == [("nightly", 30.0, None)]
 
 

@@ -10,18 +10,17 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.opcua_harness import free_port
+from tests.support.daemons import run_daemon
 
 REPO = Path(__file__).parents[2]
 ROOT = os.geteuid() == 0
@@ -81,26 +80,11 @@ def test_installed_unit_runs_as_the_service_user(installed: dict[str, Path | str
                                         "--password-stdin"]), input="alice-secret\n", capture_output=True, text=True,
                          timeout=120, env={**os.environ, "HOME": str(data)})
     assert add.returncode == 0, add.stderr
-    port = free_port()
-    env = {**os.environ, **unit_env, "PLANT_OPCUA_PORT": str(port), "HOME": str(data)}
-    proc = subprocess.Popen(as_user(user, argv), env=env, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        seen = []
-        assert proc.stderr is not None
-        while time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            if not line:
-                break
-            seen.append(line)
-            if "listening at" in line:
-                break
-        assert any("listening at" in x for x in seen), "".join(seen)
+    env = {**unit_env, "PLANT_OPCUA_PORT": "0", "HOME": str(data)}
+    log = Path(tempfile.mkdtemp()) / "plc.log"
+    with run_daemon(as_user(user, argv), log, env, executable=()) as plc:
+        port = urlsplit(plc.url()).port
+        assert port
         socket.create_connection(("127.0.0.1", port), 5).close()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert plc.stop() == 0, plc.tail()
     assert (data / "users.json").exists() and (data / "pki").is_dir()

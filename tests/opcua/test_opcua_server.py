@@ -201,17 +201,35 @@ async def test_refused_writes_get_their_status_code_and_change_nothing(plant, us
     assert len(events) == 1, "a refused write is reported as one event"
 
 
+def _free_for_maintenance(plc) -> str:
+    """A machine that is up and neither in nor waiting for maintenance (the plant is held, so
+    it stays so): at 36,000x the state between two calls is hours apart, and maintenance
+    asked of a machine already in it is BadInvalidState, as the interlock says."""
+    free = [m for m in ("MP1", "MP2", "MP3") if not (plc.model.machine(m).failed or plc.model.machine(m).in_maint
+                                                     or plc.model.machine(m).maint_due)]
+    assert free, "every machine is down or in maintenance at this instant"
+    return free[0]
+
+
 async def test_methods_by_role(plant):
     plc, srv = plant
+    plc.held = True  # plant time stands still: the machine's state is the one checked
+    try:
+        await _methods_by_role(plc, srv, _free_for_maintenance(plc))
+    finally:
+        plc.held = False
+
+
+async def _methods_by_role(plc, srv, name: str) -> None:
     async with _client(srv, "olga") as c:
         idx = await _ns(c)
-        mp2 = _node(c, idx, "GearLine/MP2/MP2")
-        out = await mp2.call_method(ua.QualifiedName("StartMaintenance", idx))
+        mach = _node(c, idx, f"GearLine/{name}/{name}")
+        out = await mach.call_method(ua.QualifiedName("StartMaintenance", idx))
         assert "maintenance" in out
-        await mp2.call_method(ua.QualifiedName("Stop", idx))
-        await until(lambda: plc.model.machine("MP2").stopped, what="MP2 stopped")
-        await mp2.call_method(ua.QualifiedName("Start", idx))
-        assert not plc.model.machine("MP2").stopped
+        await mach.call_method(ua.QualifiedName("Stop", idx))
+        await until(lambda: plc.model.machine(name).stopped, what=f"{name} stopped")
+        await mach.call_method(ua.QualifiedName("Start", idx))
+        assert not plc.model.machine(name).stopped
         control = _node(c, idx, "GearLine/Control")
         with pytest.raises(ua.UaStatusCodeError) as e:
             await control.call_method(ua.QualifiedName("SetConwip", idx), ua.Variant("A", ua.VariantType.String),
@@ -325,7 +343,11 @@ async def test_breakdown_condition_standard_acknowledge_and_refresh(plant):
         await cond.call_method(ack, ua.Variant(br.EventId, ua.VariantType.ByteString), comment)
         assert plc.alarms.acked(machine)
         await until(_reads(await cond.get_child(["0:AckedState", "0:Id"]), True), what="AckedState/Id on the condition")
-        assert (await (await cond.get_child("0:Comment")).read_value()).Text == "on my way"
+        comment_node = await cond.get_child("0:Comment")
+
+        async def commented() -> bool:  # the condition's variables are written one after the other
+            return (await comment_node.read_value()).Text == "on my way"
+        await until(commented, what="the comment on the condition")
         acked_ev = lambda: next((e for e in alarms if e.NodeId == br.NodeId  # noqa: E731
                                  and getattr(e, "Kind", None) == "alarm_acknowledged"), None)
         await until(acked_ev, what="the acknowledged condition event")

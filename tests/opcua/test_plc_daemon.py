@@ -7,42 +7,28 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 from asyncua import Client, ua
 
-from tests.support.opcua_harness import NS, free_port
+from tests.support.daemons import PLANT, run_daemon
+from tests.support.opcua_harness import NS
 
-PLANT = str(Path(sys.executable).parent / "plant")
 PASSWORD = "eve-daemon-pw"
 
 
-def _wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 60.0) -> str:
-    deadline = time.monotonic() + timeout
-    for line in proc.stderr:
-        if line.startswith(needle):
-            return line
-        assert time.monotonic() < deadline, f"no {needle!r} within {timeout} s"
-    raise AssertionError(f"process ended before printing {needle!r}")
-
-
 def test_plc_daemon_serves_and_stops_cleanly_on_sigterm(tmp_path):
-    port = free_port()
     config = tmp_path / "plant.toml"
-    config.write_text(f"[plc]\ntime_factor = 600\n\n[opcua]\nport = {port}\n")
-    env = {**os.environ, "PLANT_DATA_DIR": str(tmp_path)}
+    config.write_text("[plc]\ntime_factor = 600\n\n[opcua]\nport = 0\n")
+    env = {"PLANT_DATA_DIR": str(tmp_path)}
     users = subprocess.run([PLANT, "users", "add", "eve", "--role", "engineer", "--password-stdin"],
-                           input=f"{PASSWORD}\n", check=False, env=env, capture_output=True, text=True, timeout=60)
+                           input=f"{PASSWORD}\n", check=False, env={**os.environ, **env}, capture_output=True,
+                           text=True, timeout=60)
     assert users.returncode == 0, users.stderr
-    proc = subprocess.Popen([PLANT, "plc", "--plant", "gear_line", "--model", "BDOP", "--scenario", "1",
-                             "--config", str(config), "--allow-none", "--trust-all"],
-                            env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    try:
-        line = _wait_for_line(proc, "listening at")
-        url = line.split("listening at ")[1].strip()
-        assert url == f"opc.tcp://127.0.0.1:{port}/plant"
+    with run_daemon(["plc", "--plant", "gear_line", "--model", "BDOP", "--scenario", "1", "--config", str(config),
+                 "--allow-none", "--trust-all"], tmp_path / "plc.log", env) as plc:
+        url = plc.url()
+        assert url.startswith("opc.tcp://127.0.0.1:") and not url.startswith("opc.tcp://127.0.0.1:0/"), url
 
         async def talk():
             c = Client(url, timeout=10)
@@ -56,17 +42,9 @@ def test_plc_daemon_serves_and_stops_cleanly_on_sigterm(tmp_path):
 
         assert asyncio.run(talk()) >= 0.0
         assert (tmp_path / "pki" / "own" / "server_cert.der").exists(), "certificate kept in the data directory"
-        t0 = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        rest = proc.communicate(timeout=15)[1]
-        assert proc.returncode == 0, rest
-        assert time.monotonic() - t0 < 8
-        assert "stopped cleanly" in rest
+        assert plc.stop() == 0, plc.tail()
+        assert "stopped cleanly" in plc.text()
         assert (tmp_path / "history.sqlite").exists()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 # --- supervision, in-process ------------------------------------------------------------
@@ -78,7 +56,7 @@ def _daemon(tmp_path, shutdown_timeout_s: float = 5.0):
     from plc_sim.plc.runtime import PlcRuntime
 
     plc = PlcRuntime(load_plant("gear_line"), seed=3, time_factor=36000.0, scan_s=0.05)
-    settings = ServerSettings.load(port=free_port(), data_dir=tmp_path, allow_none_policy=True, trust_all_clients=True)
+    settings = ServerSettings.load(port=0, data_dir=tmp_path, allow_none_policy=True, trust_all_clients=True)
     return PlcDaemon(plc, settings, shutdown_timeout_s=shutdown_timeout_s)
 
 

@@ -13,22 +13,15 @@ from optimizer_svc.audit import AuditLog
 from optimizer_svc.cycle import run_job, shifted_plan
 from optimizer_svc.settings import JobSettings, OptimizerSettings
 from plc_sim.model.spec import PLANTS_DIR
-from tests.optimizer.conftest import IDLERS
+from tests.optimizer.conftest import IDLERS, OFF_SHIFT_JOB, cell_settings
 from tests.support.opcua_harness import NS, USERS, client, int32, plant_node, running_plant, until
 
-JOB = JobSettings(name="off_shift", problem="setpoints", algorithm="GA", kinds=["off_shift"], machines=IDLERS,
-                  reps=2, verify_reps=6, hours=336.0, warmup=168.0, generations=3, pop_size=6, budget_s=60.0)
-"""The cell leaves its machines powered outside the shifts; parking the machines that are not
-the bottleneck in standby or off then saves their idle energy without costing output."""
+JOB = OFF_SHIFT_JOB
+_settings = cell_settings
 
 
 def _modes(plc) -> list[str]:
     return [plc.model.machine(m).off_shift_mode for m in IDLERS]
-
-
-def _settings(srv, tmp_path, **kw) -> OptimizerSettings:
-    return OptimizerSettings(server_url=srv.url, username="eve", password=USERS["eve"][1], plant="auto_parts_cell",
-                             data_dir=tmp_path / "optimizer", workers=1, jobs=[JOB], **kw)
 
 
 async def test_a_verified_improvement_is_written_and_audited(tmp_path):

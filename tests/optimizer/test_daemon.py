@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
+
+from tests.support.daemons import run_daemon
 
 APP = ("import typer\nfrom plantctl.cmd_optimize import register\napp = typer.Typer()\n"
        "@app.callback()\ndef main() -> None:\n    'plant'\nregister(app)\napp()\n")
@@ -21,20 +20,11 @@ def _plant(*args: str) -> list[str]:
 def test_the_daemon_stops_cleanly_on_sigterm(tmp_path):
     cfg = tmp_path / "opt.toml"
     cfg.write_text(f'[optimizer]\ndata_dir = "{tmp_path}"\n[[optimizer.jobs]]\nname = "speeds"\ninterval_s = 3600\n')
-    proc = subprocess.Popen(_plant("optimizer", "--config", str(cfg)), stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PLANT_OPTIMIZER_PASSWORD": "x"})
-    try:
-        deadline = time.monotonic() + 60
-        for line in proc.stderr:
-            if "scheduled 1 job(s): speeds" in line:
-                break
-            assert time.monotonic() < deadline
-        proc.send_signal(signal.SIGTERM)
-        rest = proc.communicate(timeout=60)[1]
-    finally:
-        proc.kill()
-    assert proc.returncode == 0, rest
-    assert "optimizer stopped" in rest
+    with run_daemon(["optimizer", "--config", str(cfg)], tmp_path / "optimizer.log",
+                    {"PLANT_OPTIMIZER_PASSWORD": "x"}, executable=_plant()) as d:
+        d.line("scheduled 1 job(s): speeds")
+        assert d.stop() == 0, d.tail()
+    assert "optimizer stopped cleanly" in d.text()
 
 
 def test_run_now_records_an_unreachable_server(tmp_path):

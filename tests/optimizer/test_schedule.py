@@ -4,19 +4,12 @@ a run; shutdown lets the run under way finish."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from optimizer_svc.schedule import OptimizerService, trigger_of
 from optimizer_svc.settings import JobSettings, OptimizerSettings
-
-
-def _until(predicate, timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
+from tests.support.polling import wait_until
 
 
 def test_an_overrunning_job_is_skipped_not_stacked(tmp_path):
@@ -34,9 +27,9 @@ def test_an_overrunning_job_is_skipped_not_stacked(tmp_path):
     service.start()
     try:
         service.run_now("slow")
-        assert started.wait(20)
+        assert started.wait(60)
         service.run_now("slow")
-        _until(lambda: list(service.skipped) == ["slow"], what="the second run to be skipped")
+        wait_until(lambda: list(service.skipped) == ["slow"], what="the second run to be skipped")
         assert runs == ["slow"]
     finally:
         release.set()

@@ -61,6 +61,17 @@ def test_observed_card_counts_hold_until_a_candidate_sets_its_own():
     assert kept != more and sum(k["WIP"] for k in more) > sum(k["WIP"] for k in kept)
 
 
+def test_the_setpoints_just_read_win_over_the_snapshots_card_counts():
+    # The snapshot is up to seconds older than the run's read: an operator's C.A 13 -> 9 in
+    # between must be what the run forecasts and verifies against, not the snapshot's 13.
+    spec, obs = _observed("HDOP")
+    obs = replace(obs, conwip={p: 13 for p in obs.conwip})
+    f = SnapshotForecaster.of(spec, obs, "test", ["C.A=9"])
+    assert f.plant.policy.C == {"A": 9, "B": 13}
+    stale = SnapshotForecaster.of(spec, obs, "test")
+    assert f.evaluate([], range(3), WEEK) != stale.evaluate([], range(3), WEEK)
+
+
 def test_a_missing_stale_foreign_or_cut_off_snapshot_is_refused(tmp_path):
     with pytest.raises(SnapshotUnusable, match="no twin snapshot"):
         load_snapshot(tmp_path, "GearLine", 60.0)

@@ -5,25 +5,22 @@ shutdown timeout while clients are subscribed. (RSS over time: bench/soak.py.)""
 import asyncio
 import contextlib
 import logging
-import os
 import random
 import signal
 import sqlite3
 import struct
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from asyncua import Client, ua
 
 from opcua_server import history_store
 from opcua_server._asyncua.history import PlantHistory
 from tests.security.attack import hello, honest_is_served
-from tests.support.opcua_harness import NS, free_port, running_plant, until
-
-PLANT = str(Path(sys.executable).parent / "plant")
+from tests.support.daemons import run_daemon
+from tests.support.opcua_harness import NS, running_plant, until
 
 
 async def test_history_queue_is_bounded_and_counts_what_it_skips(tmp_path, caplog):
@@ -55,33 +52,17 @@ async def test_event_queue_is_bounded(tmp_path):
         await honest_is_served(srv.url, None)
 
 
-def _wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 60.0) -> str:
-    deadline = time.monotonic() + timeout
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        if needle in line:
-            return line
-        assert time.monotonic() < deadline, f"no {needle!r} within {timeout} s"
-    raise AssertionError(f"process ended before printing {needle!r}")
-
-
 @contextlib.contextmanager
 def _daemon(tmp_path: Path, *args: str) -> Iterator[tuple[subprocess.Popen, str, int]]:
-    """`plant <args>` on a free port: the process, its URL and port; it must exit 0 and report a
-    clean stop once the test has sent SIGTERM (our own child, killed by PID if it hangs)."""
-    port = free_port()
-    env = {**os.environ, "PLANT_DATA_DIR": str(tmp_path)}
-    proc = subprocess.Popen([PLANT, *args, "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        yield proc, _wait_for_line(proc, "listening at").split("listening at ")[1].strip(), port
-        rest = proc.communicate(timeout=60)[1]
-        assert proc.returncode == 0, rest
-        assert "stopped cleanly" in rest
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    """`plant <args>` on port 0: the process, its URL and the port it bound; it must exit 0 (its
+    own bounded shutdown, clean) and report a clean stop once the test has sent SIGTERM."""
+    with run_daemon([*args, "--port", "0"], tmp_path / f"{args[0]}.log", {"PLANT_DATA_DIR": str(tmp_path)}) as d:
+        url = d.url()
+        port = urlsplit(url).port
+        assert port
+        yield d.proc, url, port
+        assert d.wait() == 0, d.tail()
+        assert "stopped cleanly" in d.text()
 
 
 def test_plant_up_at_max_time_factor_stops_on_sigterm_with_clients(tmp_path):

@@ -39,7 +39,7 @@ async def secure(tmp_path_factory):
     pki_dirs(data)["trusted"].mkdir(parents=True, exist_ok=True)
     (pki_dirs(data)["trusted"] / "trusted-client.der").write_bytes(trusted[0].read_bytes())
     async with running_plant(data, allow_none_policy=False, trust_all_clients=False, max_sessions=4,
-                             max_subscriptions=6, max_monitored_items=5, max_message_size=65536,
+                             reserved_user_sessions=1, max_subscriptions=6, max_monitored_items=5, max_message_size=65536,
                              session_timeout_s=30.0) as (plc, srv):
         yield plc, srv, trusted, stranger
 
@@ -111,9 +111,10 @@ async def test_untrusted_client_certificate_is_refused(secure):
 
 
 async def test_limit_sessions(secure):
-    """max_sessions guards against a client opening sessions until the server runs out."""
+    """max_sessions guards against a client opening sessions until the server runs out; the
+    slot kept for users lets the engineer in while anonymous sessions hold the others."""
     _, srv, trusted, _ = secure
-    clients = [await _secure_client(srv, trusted) for _ in range(4)]
+    clients = [await _secure_client(srv, trusted) for _ in range(3)]
     try:
         for c in clients:
             await c.connect()
@@ -121,6 +122,8 @@ async def test_limit_sessions(secure):
         with pytest.raises(ua.UaStatusCodeError) as e:
             await extra.connect()
         assert e.value.code == ua.StatusCodes.BadTooManySessions
+        async with await _secure_client(srv, trusted, "eve"):
+            pass
     finally:
         for c in clients:
             await c.disconnect()

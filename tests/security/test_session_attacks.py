@@ -25,7 +25,8 @@ async def plant(tmp_path_factory):
     pki_dirs(data)["trusted"].mkdir(parents=True, exist_ok=True)
     (pki_dirs(data)["trusted"] / "trusted-client.der").write_bytes(trusted[0].read_bytes())
     async with running_plant(data, allow_none_policy=False, trust_all_clients=False, max_sessions=4,
-                             activation_timeout_s=6.0, orphan_timeout_s=8.0, max_login_failures=3) as (plc, srv):
+                             reserved_user_sessions=1, activation_timeout_s=6.0, orphan_timeout_s=8.0,
+                             max_login_failures=3) as (plc, srv):
         yield plc, srv, trusted
 
 

@@ -1,9 +1,10 @@
-"""A real PLC + OPC UA server on a loopback port, for tests."""
+"""A real PLC + OPC UA server on a loopback port, for tests: it binds port 0 and the tests
+read the port it got from `srv.url`, so servers of tests running side by side never race for
+a port."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,28 +12,27 @@ from pathlib import Path
 from asyncua import Client, Node, ua
 
 from opcua_server import daemon
+from opcua_server._asyncua.server import endpoint_port as endpoint_port
 from opcua_server.server import PlantServer
 from opcua_server.settings import ServerSettings
 from plc_sim.model.spec import load_plant
 from plc_sim.plc.runtime import PlcRuntime
+from tests.support.polling import until as until
 
 NS = "urn:plant-twin:plant"
 USERS = {"eve": ("engineer", "eve-pw"), "olga": ("operator", "olga-pw"), "vic": ("viewer", "vic-pw")}
 
 
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def bound_url(srv: PlantServer) -> str:
+    """The server's URL with the port it bound (it was started on port 0)."""
+    return srv.url.replace(f":{srv.settings.port}/", f":{endpoint_port(srv)}/", 1)
 
 
 @asynccontextmanager
 async def running_plant(data_dir: Path, plant: str = "gear_line", time_factor: float | None = 3600.0 * 10,
                         start_h: float = 0.0, held: bool = False, **settings: object
                         ) -> AsyncIterator[tuple[PlcRuntime, PlantServer]]:
-    opts = {"port": free_port(), "data_dir": data_dir, "allow_none_policy": True, "trust_all_clients": True}
+    opts = {"port": 0, "data_dir": data_dir, "allow_none_policy": True, "trust_all_clients": True}
     opts.update(settings)
     daemon.install()  # the fast path and the sqlite3 converter; the collector is left alone
     plc = PlcRuntime(load_plant(plant), seed=3, time_factor=time_factor, scan_s=0.05, start_h=start_h)
@@ -41,6 +41,7 @@ async def running_plant(data_dir: Path, plant: str = "gear_line", time_factor: f
     for name, (role, pw) in USERS.items():
         srv.users.add(name, role, pw)
     async with srv:
+        srv.url = bound_url(srv)
         stop = asyncio.Event()
         task = asyncio.create_task(plc.run(stop))
         try:
@@ -48,21 +49,6 @@ async def running_plant(data_dir: Path, plant: str = "gear_line", time_factor: f
         finally:
             stop.set()
             await task
-
-
-async def until(predicate, timeout: float = 20.0, what: str = "condition") -> None:
-    """Poll `predicate()` (sync or async) until true, or fail after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        res = predicate()
-        if asyncio.iscoroutine(res):
-            res = await res
-        if res:
-            return
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def client(srv: PlantServer, user: str | None = None) -> Client:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -14,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.opcua_harness import free_port
+from tests.support.polling import wait_until
+from tests.support.ports import PortTaken, on_free_port
 from twin_core.settings import TwinSettings
 
 VM_BINARY = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
@@ -33,27 +33,43 @@ class VictoriaMetrics:
 
     def __init__(self, storage: Path) -> None:
         self.storage = storage
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port = 0
+        """Chosen at the first start (victoria-metrics cannot bind port 0 and report it); kept
+        over restarts, so the twin's sink sees the same server come back."""
         self.proc: subprocess.Popen[bytes] | None = None
 
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
     def start(self) -> None:
-        with open(self.storage.parent / f"vm-{self.port}.log", "ab") as log:
-            self.proc = subprocess.Popen(
-                [VM_BINARY, f"-httpListenAddr=127.0.0.1:{self.port}", f"-storageDataPath={self.storage}",
+        if self.port:
+            self._start(self.port)
+        else:
+            self.port = on_free_port(self._start)
+
+    def _start(self, port: int) -> int:
+        log_path = self.storage.parent / f"vm-{port}.log"
+        with open(log_path, "ab") as log:
+            proc = self.proc = subprocess.Popen(
+                [VM_BINARY, f"-httpListenAddr=127.0.0.1:{port}", f"-storageDataPath={self.storage}",
                  "-retentionPeriod=100y", "-dedup.minScrapeInterval=1ms", "-search.latencyOffset=0s",
                  "-search.disableCache"], stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+
+        def healthy() -> bool:
             try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as r:
-                    if r.status == 200:
-                        return
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
+                    return r.status == 200
             except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"victoria-metrics exited with {self.proc.returncode}") from None
-                time.sleep(0.05)
-        raise RuntimeError("victoria-metrics did not become healthy")
+                if proc.poll() is None:
+                    return False
+            self.proc = None
+            if "address already in use" in log_path.read_text(errors="replace"):
+                raise PortTaken(port) from None
+            raise RuntimeError(f"victoria-metrics exited with {proc.returncode} (log: {log_path})") from None
+
+        wait_until(healthy, 60, "victoria-metrics healthy", interval=0.05)
+        return port
 
     def stop(self) -> None:
         if self.proc is not None:

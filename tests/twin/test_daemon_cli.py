@@ -12,7 +12,9 @@ import typer
 from typer.testing import CliRunner
 
 from plantctl import cmd_twin
-from tests.support.opcua_harness import free_port, running_plant, until
+from tests.support.daemons import run_daemon
+from tests.support.opcua_harness import running_plant, until
+from tests.support.ports import on_free_port_async
 from tests.twin.conftest import twin_settings
 from twin_core.daemon import serve
 from twin_core.historian.sink import Point
@@ -36,10 +38,19 @@ def _app() -> typer.Typer:
 async def test_daemon_reports_health_and_metrics_and_stops_cleanly(tmp_path):
     data = tmp_path / "twin"
     async with running_plant(tmp_path / "plc") as (_plc, srv):
-        port = free_port()
-        settings = twin_settings(srv.url, data, metrics_port=port)
         stop = asyncio.Event()
-        task = asyncio.create_task(serve(settings, stop=stop))
+
+        async def start(port: int) -> tuple[int, asyncio.Task[None]]:
+            """The daemon with its metrics on `port`, once ready (the OSError if it could not bind)."""
+            ready = asyncio.Event()
+            task = asyncio.create_task(serve(twin_settings(srv.url, data, metrics_port=port), stop=stop,
+                                             on_ready=lambda _t: ready.set()))
+            await until(lambda: ready.is_set() or task.done(), what="the twin daemon ready")
+            if task.done():
+                task.result()
+            return port, task
+
+        port, task = await on_free_port_async(start)
         health = data / "health.json"
 
         def connected() -> bool:
@@ -68,6 +79,22 @@ async def test_daemon_reports_health_and_metrics_and_stops_cleanly(tmp_path):
     assert result.exit_code == 0, result.output
     fc = json.loads(result.stdout)
     assert fc["setpoints"] == {"C_A": 2.0} and fc["kpis"]["FG"]["n"] == 3
+
+
+async def test_plant_twin_stops_cleanly_on_sigterm_and_exits_0(tmp_path):
+    """`plant twin` as a process: its own bounded shutdown exits 0 (nothing left running)."""
+    data = tmp_path / "twin"
+    async with running_plant(tmp_path / "plc") as (_plc, srv):
+        args = ["twin", "--endpoint", srv.url, "--plant", "gear_line", "--user", "vic", "--allow-none",
+                "--metrics-port", "0", "--data-dir", str(data)]
+        with run_daemon(args, tmp_path / "twin.log", {"PLANT_TWIN_PASSWORD": "vic-pw"}) as twin:
+            await asyncio.to_thread(twin.line, "mirroring", 120, True)
+            health = data / "health.json"
+            await until(lambda: health.exists() and json.loads(health.read_text())["connected"],
+                        what="the twin connected")
+            assert await asyncio.to_thread(twin.stop) == 0, twin.tail()
+    assert "stopped cleanly" in twin.text()
+    assert json.loads(health.read_text())["running"] is False
 
 
 def test_history_prints_and_plots_a_tag(tmp_path):

@@ -70,12 +70,15 @@ async def test_mirrored_points_read_back_exactly(tmp_path, vm: VictoriaMetrics):
         return all([t for t, _v in got.get(k, [])] == [t for t, _v in pts] for k, pts in want.items())
 
     # VictoriaMetrics makes a write searchable within about a second: poll the export with a deadline
-    deadline = time.monotonic() + 20
-    while True:
-        got = _by_series(await asyncio.to_thread(vm.export, '{__name__=~"tag_.*|event_.*"}'))
-        if complete(got) or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.25)
+    got: dict[tuple, list[tuple[int, float]]] = {}
+
+    async def stored() -> bool:
+        got.clear()
+        got.update(_by_series(await asyncio.to_thread(vm.export, '{__name__=~"tag_.*|event_.*"}')))
+        return complete(got)
+
+    await until(stored, what="every tag and event series in victoria-metrics", interval=0.25,
+                detail=lambda: f"{sum(1 for k in want if k in got)} of {len(want)} series stored")
     assert len(want) > 100, "tag and event series"
     for key, points in want.items():
         stored = got.get(key, [])

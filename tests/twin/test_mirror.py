@@ -9,7 +9,7 @@ import pytest
 from asyncua import ua
 
 from plc_sim.plc.clock import wall_clock
-from tests.support.opcua_harness import running_plant, until
+from tests.support.opcua_harness import endpoint_port, running_plant, until
 from tests.twin.conftest import twin_settings
 from twin_core.historian.sqlite import SqliteSink
 from twin_core.twin import Twin
@@ -92,7 +92,7 @@ async def test_bad_quality_stays_bad(tmp_path):
 async def test_gap_is_marked_and_the_twin_recovers_alone(tmp_path):
     data = tmp_path / "plc"
     async with running_plant(data) as (_plc, srv):
-        port = srv.settings.port
+        port = endpoint_port(srv)
         twin = Twin(twin_settings(srv.url, tmp_path / "twin"))
         await twin.start()
         await until(twin.mirror.ready.is_set, what="the mirror subscribed")
@@ -117,7 +117,7 @@ async def test_another_plant_on_the_same_endpoint_is_reported_not_mirrored(tmp_p
     """Checked against the plant file, or (without one) against the tags mirrored before."""
     data = tmp_path / "plc"
     async with running_plant(data) as (_plc, srv):
-        port = srv.settings.port
+        port = endpoint_port(srv)
         twin = Twin(twin_settings(srv.url, tmp_path / "twin", match_plant=match_plant, pin_server_certificate=False))
         await twin.start()
         await until(twin.mirror.ready.is_set, what="the mirror subscribed")
@@ -212,7 +212,7 @@ async def test_a_changed_server_certificate_is_refused(tmp_path):
     """Trust on first use: a server with another certificate on the same endpoint (another
     data directory) is refused and reported; the pinned one is accepted again."""
     async with running_plant(tmp_path / "plc") as (_plc, srv):
-        port = srv.settings.port
+        port = endpoint_port(srv)
         twin = Twin(twin_settings(srv.url, tmp_path / "twin"))
         await twin.start()
         await until(twin.mirror.ready.is_set, what="the mirror subscribed")

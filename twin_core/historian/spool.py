@@ -12,6 +12,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from plc_sim.model.private_files import private_file
+
 from .sink import Point
 
 log = logging.getLogger(__name__)
@@ -19,7 +21,7 @@ log = logging.getLogger(__name__)
 
 class Spool:
     def __init__(self, path: Path, max_points: int) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600 before SQLite opens it: its WAL and shared-memory files take its mode
         self.path = path
         self.max_points = max_points
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)

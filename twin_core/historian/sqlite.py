@@ -11,6 +11,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from plc_sim.model.private_files import private_file
+
 from .sink import FieldValue, Point, SinkError
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ class SqliteSink:
     name = "sqlite"
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # 0600 before SQLite opens it: its WAL and shared-memory files take its mode
         self.path = path
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
