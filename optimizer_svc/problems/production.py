@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from plc_sim.model.bounds import Bounds, int_range_of, kind_of
 from plc_sim.model.spec import PlantSpec
 from plc_sim.model.vocab import shares_kanbans
 
@@ -28,12 +29,16 @@ from ..space import DecisionSpace, Integer, Variable
 from .base import Constraint, ForecastProblem, Objective, kpi
 from .limits import step_of, within_step
 
+CARD_KINDS = ("K", "C", "S")
+
 
 @dataclass(frozen=True)
 class CardOptions:
-    k_max: int = 12
-    c_max: int = 30
-    s_max: int = 6
+    """`bounds`: the search box (None: the plant file's `[bounds]`)."""
+
+    bounds: Bounds | None = None
+    kinds: tuple[str, ...] = CARD_KINDS
+    """Which card kinds are decisions (`--only`); S only with `vary_base_stock`."""
     vary_base_stock: bool = False
     sl_min: float | None = None
     multi_objective: bool = False
@@ -66,26 +71,33 @@ def card_bounds(spec: PlantSpec, opts: CardOptions) -> tuple[int, int]:
 
 
 def card_space(spec: PlantSpec, opts: CardOptions) -> DecisionSpace:
-    """One integer per card count the plant has; keys are the model library's override strings."""
+    """One integer per card count the plant has; keys are the model library's override
+    strings; each in its `[bounds]` range, raised to the floor the plant's checks imply."""
     pol = spec.policy
     products = spec.product_names
     n = len(spec.stations)
+    box = opts.bounds or spec.bounds
     k_low, c_low = card_bounds(spec, opts)
     k_step, c_step = step_of(opts.steps, "K"), step_of(opts.steps, "C")
+
+    def card(key: str, floor: int, current: int, step: float | None) -> Integer:
+        lo, hi = int_range_of(box, key)
+        return _int(key, max(lo, floor), max(hi, floor), current, step)
+
     out: list[Variable] = []
     shared = shares_kanbans(pol.model)
     for i in range(n - 1):
         if shared:
-            out.append(_int(f"K{i + 1}", k_low, opts.k_max, pol.K_shared[i], k_step))
+            out.append(card(f"K{i + 1}", k_low, pol.K_shared[i], k_step))
         else:
-            out += [_int(f"K{i + 1}.{p}", k_low, opts.k_max, pol.K_dedicated[p][i], k_step) for p in products]
+            out += [card(f"K{i + 1}.{p}", k_low, pol.K_dedicated[p][i], k_step) for p in products]
     if shared:
-        out.append(_int("C", c_low, opts.c_max, pol.conwip_shared(), c_step))
+        out.append(card("C", c_low, pol.conwip_shared(), c_step))
     else:
-        out += [_int(f"C.{p}", c_low, opts.c_max, pol.C[p], c_step) for p in products]
+        out += [card(f"C.{p}", c_low, pol.C[p], c_step) for p in products]
     if opts.vary_base_stock:
-        out += [Integer(f"S{i + 1}.{p}", 0, opts.s_max, pol.S[p][i]) for i in range(n) for p in products]
-    return DecisionSpace(tuple(out))
+        out += [card(f"S{i + 1}.{p}", 0, pol.S[p][i], None) for i in range(n) for p in products]
+    return DecisionSpace(tuple(v for v in out if kind_of(v.key) in opts.kinds))
 
 
 def card_problem(evaluator: Evaluator, seeds: Sequence[int], horizon: Horizon,
