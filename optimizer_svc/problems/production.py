@@ -16,16 +16,16 @@ may also vary the base stocks S."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from plc_sim.model.bounds import Bounds, int_range_of, kind_of
 from plc_sim.model.spec import PlantSpec
-from plc_sim.model.vocab import shares_kanbans
+from plc_sim.model.vocab import broadcasts_demand, shares_kanbans
 
 from ..evaluator import Evaluator
 from ..forecast import Horizon
-from ..space import DecisionSpace, Integer, Variable
+from ..space import DecisionSpace, Integer, Values, Variable
 from .base import Constraint, ForecastProblem, Objective, kpi
 from .limits import step_of, within_step
 
@@ -97,7 +97,47 @@ def card_space(spec: PlantSpec, opts: CardOptions) -> DecisionSpace:
         out += [card(f"C.{p}", c_low, pol.C[p], c_step) for p in products]
     if opts.vary_base_stock:
         out += [card(f"S{i + 1}.{p}", 0, pol.S[p][i], None) for i in range(n) for p in products]
-    return DecisionSpace(tuple(v for v in out if kind_of(v.key) in opts.kinds))
+    variables = tuple(v for v in out if kind_of(v.key) in opts.kinds)
+    return DecisionSpace(variables, repair=card_repair(spec))
+
+
+def card_repair(spec: PlantSpec) -> Callable[[Values], Values]:
+    """Raise a candidate's card counts to the floors its base stocks set: the card rule
+    (a stage's kanbans and the CONWIP count hold its base stocks) and, with
+    `constraints = "seed"`, seed 004's K_i >= S_N, C >= K_i, C >= S_N, and under HK-CONWIP
+    K1 >= K2 and (D-KAP) K1 + K2 <= C (`spec.seed_constraint_problems`). Raising, never
+    cutting: the repaired point keeps every card the solver gave it. Counts that are not
+    decisions stay as the plant has them; a floor above a decision's range is left for the
+    plant's checks to refuse."""
+    pol = spec.policy
+    products, n = spec.product_names, len(spec.stations)
+    shared, seed = shares_kanbans(pol.model), pol.constraints == "seed"
+    hk = not broadcasts_demand(pol.model)
+    groups = [("", products)] if shared else [(f".{p}", [p]) for p in products]
+
+    def repair(values: Values) -> Values:
+        out = dict(values)
+        base = {p: [int(out.get(f"S{i + 1}.{p}", pol.S[p][i])) for i in range(n)] for p in products}
+        for tag, ps in groups:
+            k_keys = [f"K{i + 1}{tag}" for i in range(n - 1)]
+            current = pol.K_shared if shared else pol.K_dedicated[ps[0]]
+            ks = [max(int(out.get(k, current[i])), sum(base[p][i] for p in ps)) for i, k in enumerate(k_keys)]
+            s_n = max(base[p][-1] for p in ps)
+            if seed:
+                ks = [max(k, s_n) for k in ks]
+                for i in range(n - 3, -1, -1):
+                    ks[i] = max(ks[i], ks[i + 1]) if hk else ks[i]
+            c_key = f"C{tag}"
+            c_now = pol.conwip_shared() if shared else pol.C[ps[0]]
+            c_floor = sum(sum(base[p]) for p in ps)
+            if seed:
+                c_floor = max(c_floor, s_n, *ks, sum(ks) if hk and not shared else 0)
+            out.update({k: v for k, v in zip(k_keys, ks, strict=True) if k in out})
+            if c_key in out:
+                out[c_key] = max(int(out.get(c_key, c_now)), c_floor)
+        return out
+
+    return repair
 
 
 def card_problem(evaluator: Evaluator, seeds: Sequence[int], horizon: Horizon,

@@ -3,6 +3,7 @@ override it: no maximum hides the plant's best setting from the solvers."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -11,7 +12,7 @@ from optimizer_svc.problems.production import CardOptions, card_space
 from optimizer_svc.problems.setpoints import SetpointOptions, setpoint_space
 from plc_sim.model.bounds import Bounds, choices_of, parse_bound, range_of, with_flags
 from plc_sim.model.spec import PLANTS_DIR, PlantFileError, load_plant, parse_plant
-from plc_sim.model.variants import build_variant
+from plc_sim.model.variants import VariantError, build_variant
 from tests.optimizer.test_cli_optimize import _app
 
 GEAR = (PLANTS_DIR / "gear_line.toml").read_text()
@@ -81,3 +82,21 @@ def test_an_unknown_bound_name_or_kind_is_refused():
         res = CliRunner().invoke(_app(), ["optimize", "--plant", "gear_line", "--model", "BSOP", "--json", *args])
         assert res.exit_code == 2, res.output
         assert text in res.output
+
+
+@pytest.mark.parametrize("model", ["BDOP", "BSOP", "HDOP", "HSOP"])
+def test_a_candidate_is_repaired_onto_the_feasible_card_set(model):
+    """Random points of the box, repaired: the plant takes each one, unless a floor lies
+    above a decision's range (then that decision sits at its top)."""
+    spec = build_variant(load_plant("gear_line"), model=model, scenario=1, sets=[])
+    space = card_space(spec, CardOptions(vary_base_stock=True))
+    rng = np.random.default_rng(4)
+    taken = 0
+    for x in space.xl + rng.random((40, space.n)) * (space.xu - space.xl):
+        values = space.values(space.snap(x))
+        try:
+            build_variant(spec, sets=[f"{k}={v}" for k, v in values.items()])
+            taken += 1
+        except (PlantFileError, VariantError):
+            assert any(values[v.key] == v.high for v in space.variables), values
+    assert taken >= 10
