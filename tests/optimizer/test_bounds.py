@@ -3,6 +3,8 @@ override it: no maximum hides the plant's best setting from the solvers."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -100,3 +102,14 @@ def test_a_candidate_is_repaired_onto_the_feasible_card_set(model):
         except (PlantFileError, VariantError):
             assert any(values[v.key] == v.high for v in space.variables), values
     assert taken >= 10
+
+
+def test_plant_optimize_searches_the_flagged_box():
+    res = CliRunner().invoke(_app(), [
+        "optimize", "--plant", "gear_line", "--model", "BSOP", "--scenario", "1", "--bound", "S3=10:20",
+        "--only", "S,K,C", "--hours", "300", "--warmup", "50", "--reps", "1", "--verify-reps", "2",
+        "--generations", "2", "--pop-size", "4", "--jobs", "1", "--json"])
+    assert res.exit_code == 0, res.output
+    best = json.loads(res.stdout)["decisions"]
+    assert all(4 <= best[f"S3.{p}"]["best"] <= 20 for p in "AB"), "the range, widened to hold the current S3 = 4"
+    assert max(best[k]["best"] for k in best if k.startswith("S1")) <= 24, "S1 in the plant file's box"
