@@ -32,7 +32,7 @@ from .dask_pool import dask_executor
 from .evaluator import Evaluator, shared_pool
 from .forecast import Forecaster, Horizon, PlantForecaster
 from .holds import Hold, Ledger, pinned, same_value
-from .overrides import PLAN_PREFIX, build_plant, plan_text
+from .overrides import PLAN_PREFIX, incumbent_plant, plan_text
 from .problems.base import ForecastProblem
 from .problems.maintenance import PlanOptions, plan_problem
 from .problems.production import CardOptions, card_problem
@@ -198,7 +198,8 @@ def _forecaster(settings: OptimizerSettings, base: PlantSpec, current_sets: list
                 ) -> Forecaster:
     """From the twin's snapshot when a twin directory is set, else from the plant file."""
     if settings.twin_dir is None:
-        return PlantForecaster(build_plant(base, current_sets), f"{settings.plant} + setpoints from {setpoints_from}")
+        return PlantForecaster(incumbent_plant(base, current_sets),
+                               f"{settings.plant} + setpoints from {setpoints_from}")
     snap, age = load_snapshot(settings.twin_dir, base.name, settings.snapshot_max_age_s)
     return snapshot_forecaster(base, current_sets, snap, age, settings.twin_dir)
 

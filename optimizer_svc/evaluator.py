@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
+from plc_sim.model.spec import policy_problems
 from plc_sim.model.variants import VariantError
 
 from .forecast import Forecaster, Horizon, KPIs
@@ -97,10 +98,15 @@ class Evaluator:
         return self._executor
 
     def validity(self, sets: tuple[str, ...]) -> Invalid | None:
+        """Why the plant refuses `sets`; for no override, why the current setpoints break the
+        plant file's card rules (a live plant the forecast starts from anyway: `incumbent_plant`)."""
         try:
-            build_plant(self.forecaster.plant, sets)
+            spec = build_plant(self.forecaster.plant, sets)
         except VariantError as e:
             return Invalid(str(e))
+        problems = [] if sets else policy_problems(spec.policy, spec.product_names, len(spec.stations))
+        if problems:
+            return Invalid("the current setpoints break the plant's rules: " + "; ".join(m for _, m in problems))
         return None
 
     def evaluate(self, candidates: Sequence[tuple[str, ...]], seeds: Sequence[int], horizon: Horizon) -> list[Outcome]:

@@ -22,7 +22,7 @@ from plc_sim.model.variants import build_variant
 from plc_sim.model.vocab import shares_kanbans
 from twin_core.forecast import run_horizon
 
-from .overrides import build_plant
+from .overrides import build_plant, incumbent_plant
 
 KPIs = dict[str, float]
 
@@ -121,7 +121,7 @@ class SnapshotForecaster(_Labelled):
     def of(cls, base: PlantSpec, observation: Observation, label: str,
            setpoints: Sequence[str] = ()) -> SnapshotForecaster:
         sets = [*observed_cards(base, observation), *setpoints]
-        spec = build_plant(base, sets) if sets else base
+        spec = incumbent_plant(base, sets) if sets else base
         return cls(spec, label, replace(observation, kanbans={}, conwip={}))
 
     @property

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Literal
 
 from plc_sim.model.spec import PlantSpec, revalidated, semantic_problems
 from plc_sim.model.variants import VariantError, build_variant
@@ -26,6 +27,24 @@ def build_plant(base: PlantSpec, sets: Sequence[str]) -> PlantSpec:
     spec = _apply_plans(base, plans) if plans else base
     rest = [s for s in sets if not s.startswith(PLAN_PREFIX)]
     return build_variant(spec, sets=rest) if rest else spec
+
+
+def incumbent_plant(base: PlantSpec, sets: Sequence[str]) -> PlantSpec:
+    """`base` with the current setpoints `sets`, even when they break seed 004's constraints
+    (a plant started so, or set so before the PLC refused such writes): the forecast starts
+    where the plant stands instead of failing. The result keeps `base`'s rules, so every
+    candidate built on it must pass them; only the incumbent itself is let in."""
+    try:
+        return build_plant(base, sets)
+    except VariantError:
+        if base.policy.constraints != "seed":
+            raise
+    relaxed = build_plant(_with_constraints(base, "cards"), sets)
+    return _with_constraints(relaxed, "seed")
+
+
+def _with_constraints(spec: PlantSpec, constraints: Literal["cards", "seed"]) -> PlantSpec:
+    return spec.model_copy(update={"policy": spec.policy.model_copy(update={"constraints": constraints})})
 
 
 def _apply_plans(base: PlantSpec, items: list[str]) -> PlantSpec:

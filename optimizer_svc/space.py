@@ -105,6 +105,8 @@ class DecisionSpace:
     variables: tuple[Variable, ...]
     fixed: tuple[str, ...] = ()
     composer: Callable[[Values, Sequence[Variable]], list[str]] | None = field(default=None, compare=False)
+    repair: Callable[[Values], Values] | None = field(default=None, compare=False)
+    """Moves a snapped candidate onto the plant's feasible set where a rule says how (cards)."""
 
     @property
     def n(self) -> int:
@@ -140,7 +142,11 @@ class DecisionSpace:
         out: np.ndarray = np.clip(np.asarray(x, dtype=float), self.xl, self.xu)
         mask = self.integral
         out[..., mask] = np.rint(out[..., mask])
-        return out
+        if self.repair is None:
+            return out
+        rows = np.atleast_2d(out)
+        fixed = np.array([np.clip(self.encode(self.repair(self.values(r))), self.xl, self.xu) for r in rows])
+        return fixed.reshape(out.shape)
 
 
 class SnapRepair(Repair):  # type: ignore[misc]

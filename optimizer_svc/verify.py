@@ -41,13 +41,16 @@ class Verdict:
     current: dict[str, Summary] = field(default_factory=dict)
     improvement: Summary | None = None
     p_value: float = math.nan
+    restores: str | None = None
+    """Why the current setpoints were refused, when the candidate restores the plant's rules."""
 
     def as_json(self) -> dict[str, object]:
         def summ(s: Summary) -> dict[str, float | None]:
             hw = None if math.isnan(s.half_width) else s.half_width
             return {"mean": s.mean, "half_width": hw, "n": s.n}
 
-        return {"accepted": self.accepted, "reasons": self.reasons, "seeds": [self.seeds[0], self.seeds[-1]],
+        return {"accepted": self.accepted, "reasons": self.reasons, "restores": self.restores,
+                "seeds": [self.seeds[0], self.seeds[-1]],
                 "p_value": None if math.isnan(self.p_value) else self.p_value,
                 "improvement": None if self.improvement is None else summ(self.improvement),
                 "candidate": {k: summ(v) for k, v in self.candidate.items()},
@@ -74,6 +77,8 @@ def verify(problem: ForecastProblem, candidate: Evaluated, opts: VerifyOptions =
     if not candidate.sets or candidate.sets == problem.space.to_sets(problem.space.current()):
         reasons.append("the candidate is the current setpoints")
     cand, cur = problem.evaluator.evaluate([candidate.sets, ()], seeds, problem.horizon)
+    if isinstance(cur, Invalid) and not isinstance(cand, Invalid):
+        return _restoring(problem, cand, cur, reasons, seeds)
     if isinstance(cand, Invalid) or isinstance(cur, Invalid):
         return Verdict(False, [*reasons, "the plant refuses the candidate or the current setpoints"], seeds)
     verdict = Verdict(False, reasons, seeds, _summaries(problem, cand), _summaries(problem, cur))
@@ -87,6 +92,21 @@ def verify(problem: ForecastProblem, candidate: Evaluated, opts: VerifyOptions =
     if verdict.p_value >= opts.alpha:
         reasons.append(f"no significant improvement: mean {verdict.improvement.mean:.6g} "
                        f"(margin {opts.margin:g}), paired t-test p = {verdict.p_value:.3g} >= {opts.alpha:g}")
+    verdict.accepted = not reasons
+    return verdict
+
+
+def _restoring(problem: ForecastProblem, cand: list[KPIs], cur: Invalid, reasons: list[str],
+               seeds: tuple[int, ...]) -> Verdict:
+    """The current setpoints break the plant's rules (a live plant left where the plant file
+    forbids): a valid candidate that meets the constraints is accepted without a comparison,
+    since moving to the feasible set is the improvement."""
+    verdict = Verdict(False, reasons, seeds, _summaries(problem, cand))
+    for c in problem.constraints:
+        mean = verdict.candidate[c.name].mean
+        if c.violation(mean) > 0:
+            reasons.append(f"constraint {c.describe()} broken: {c.name} = {mean:.6g} on {len(seeds)} replications")
+    verdict.restores = cur.reason
     verdict.accepted = not reasons
     return verdict
 

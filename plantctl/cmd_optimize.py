@@ -24,7 +24,8 @@ ConfigOpt = Annotated[Path | None, typer.Option(help="TOML file with an \\[optim
 def _offline(plant: str, model: str | None, scenario: int | None, set_: list[str] | None,
              problem: str | None, algorithm: str, hours: float, warmup: float, reps: int, verify_reps: int,
              seed: int, jobs: int, budget: float, generations: int, pop_size: int, base_stock: bool,
-             front: bool, plot: Path | None, as_json: bool, dask: str | None = None) -> None:
+             front: bool, plot: Path | None, as_json: bool, dask: str | None = None,
+             bound: list[str] | None = None, only: str | None = None) -> None:
     from optimizer_svc.forecast import Horizon
     from optimizer_svc.offline import OfflineRun, run_offline
     from optimizer_svc.plot import convergence_png
@@ -35,7 +36,8 @@ def _offline(plant: str, model: str | None, scenario: int | None, set_: list[str
     run = OfflineRun(plant=plant, model=model, scenario=scenario, sets=tuple(set_ or ()), problem=problem,
                      algorithm=algorithm, horizon=Horizon(hours, warmup, seed), reps=reps, verify_reps=verify_reps,
                      budget=Budget(budget, generations, pop_size), jobs=jobs, vary_base_stock=base_stock,
-                     multi_objective=front, dask_scheduler=dask)
+                     multi_objective=front, dask_scheduler=dask, bounds=tuple(bound or ()),
+                     kinds=tuple(k.strip() for k in only.split(",") if k.strip()) if only else None)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.fields[best]}"), console=err, transient=as_json) as bar:
         task = bar.add_task(f"{plant} {algorithm}", total=generations, best="")
@@ -188,9 +190,15 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
         dask: Annotated[str | None, typer.Option(help="evaluate on this dask.distributed scheduler "
                                                       "(default: local worker processes)")] = None,
+        bound: Annotated[list[str] | None, typer.Option(help="NAME=LO:HI, the search range of a decision, "
+                                                             "its head or kind (S3=0:24, K=1:40, speed.MP1=80:110); "
+                                                             "over the plant file's [bounds]; repeatable")] = None,
+        only: Annotated[str | None, typer.Option(help="KIND[,KIND]: search only these decision kinds "
+                                                      "(setpoints: speed, standby, off_shift, dispatch, shift, "
+                                                      "maint_policy; cards: K, C, S)")] = None,
     ) -> None:
         """Optimise a plant file offline and verify the result against its plain settings."""
         _offline(plant, model, scenario, set_, problem, algorithm, hours, warmup, reps, verify_reps, seed, jobs,
-                 budget, generations, pop_size, base_stock, front, plot, as_json, dask)
+                 budget, generations, pop_size, base_stock, front, plot, as_json, dask, bound, only)
 
     app.add_typer(optimizer_app, name="optimizer")

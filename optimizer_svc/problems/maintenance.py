@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from plc_sim.model.bounds import Bounds, range_of
 from plc_sim.model.kpi import seed_000_z
 from plc_sim.model.spec import PlantSpec
 
@@ -23,8 +24,8 @@ from .setpoints import plant_constraints
 @dataclass(frozen=True)
 class PlanOptions:
     machines: tuple[str, ...] | None = None
-    period_min_h: float = 48.0
-    period_max_h: float = 600.0
+    bounds: Bounds | None = None
+    """The search box (None: the plant file's `[bounds]`; `period` ranges the windows' spacing)."""
 
 
 def windows(start_h: float, end_h: float, period_h: float, offset: float,
@@ -53,10 +54,11 @@ def plan_problem(evaluator: Evaluator, seeds: Sequence[int], horizon: Horizon,
     machines = {m.name: m for m in spec.all_machines()}
     names = _maintained(spec, opts)
     variables: list[Variable] = []
+    box = opts.bounds or spec.bounds
     for name in names:
         current = spec.machine_maintenance(machines[name]).interval_h
-        variables.append(Real(f"period.{name}", opts.period_min_h, opts.period_max_h,
-                              min(max(current, opts.period_min_h), opts.period_max_h)))
+        lo, hi = range_of(box, f"period.{name}")
+        variables.append(Real(f"period.{name}", lo, hi, min(max(current, lo), hi)))
         variables.append(Real(f"offset.{name}", 0.0, 0.999, 0.5))
     end_h = start_h + horizon.warmup + horizon.hours
     durations = {n: spec.machine_maintenance(machines[n]).duration.mean for n in names}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from plc_sim.model.bounds import Bounds, choices_of, range_of
 from plc_sim.model.spec import OFF_SHIFT_MODES, Objectives, PlantSpec
 
 from ..evaluator import Evaluator
@@ -26,8 +27,8 @@ class SetpointOptions:
 
     kinds: tuple[str, ...] = KINDS
     machines: tuple[str, ...] | None = None
-    standby_max_h: float = 2.0
-    dispatch_max: float = 2.0
+    bounds: Bounds | None = None
+    """The search box (None: the plant file's `[bounds]`)."""
     weights: tuple[float, float, float] | None = None
     steps: Mapping[str, float] | None = None
     multi_objective: bool = False
@@ -48,32 +49,39 @@ def plant_constraints(ob: Objectives) -> list[Constraint]:
 
 def setpoint_space(spec: PlantSpec, opts: SetpointOptions) -> DecisionSpace:
     out: list[Variable] = []
+    box = opts.bounds or spec.bounds
+
+    def real(key: str, current: float, own: tuple[float, float] | None = None) -> Real:
+        lo, hi = range_of(box, key, own)
+        lo, hi = within_step(min(lo, current), max(hi, current), current, step_of(opts.steps, key.split(".")[0]))
+        return Real(key, lo, hi, current)
+
+    def choice(key: str, available: Sequence[str], current: str) -> Choice:
+        return Choice(key, choices_of(box, key.split(".")[0], available, current), current)
+
     wanted = set(opts.machines) if opts.machines is not None else None
     for st in spec.stations:
         machines = [m for m in st.machines if wanted is None or m.name in wanted]
         shift_ok = bool(spec.shift_plans) and step_of(opts.steps, "shift") != 0
         if "shift" in opts.kinds and st.shift is not None and shift_ok and machines:
-            out.append(Choice(f"shift.{st.name}", tuple(spec.shift_plans), st.shift))
+            out.append(choice(f"shift.{st.name}", tuple(spec.shift_plans), st.shift))
         for m in machines:
             speed = spec.physics(m, "speed")
             if "speed" in opts.kinds and speed is not None and speed.max_pct > speed.min_pct:
-                lo, hi = within_step(speed.min_pct, speed.max_pct, speed.setpoint_pct, step_of(opts.steps, "speed"))
-                out.append(Real(f"speed.{m.name}", lo, hi, speed.setpoint_pct))
+                out.append(real(f"speed.{m.name}", speed.setpoint_pct, (speed.min_pct, speed.max_pct)))
             standby = spec.physics(m, "standby")
             if "standby" in opts.kinds and standby is not None:
-                lo, hi = within_step(0.0, opts.standby_max_h, standby.timeout_h, step_of(opts.steps, "standby"))
-                out.append(Real(f"standby.{m.name}", lo, hi, standby.timeout_h))
+                out.append(real(f"standby.{m.name}", standby.timeout_h))
             if "off_shift" in opts.kinds and standby is not None and step_of(opts.steps, "off_shift") != 0:
-                out.append(Choice(f"off_shift.{m.name}", OFF_SHIFT_MODES, standby.off_shift))
+                out.append(choice(f"off_shift.{m.name}", OFF_SHIFT_MODES, standby.off_shift))
             if "dispatch" in opts.kinds and len(st.machines) > 1:
-                lo, hi = within_step(0.0, opts.dispatch_max, m.dispatch_weight, step_of(opts.steps, "dispatch"))
-                out.append(Real(f"dispatch.{m.name}", lo, hi, m.dispatch_weight))
+                out.append(real(f"dispatch.{m.name}", m.dispatch_weight))
             maint = spec.machine_maintenance(m)
             condition_ok = (maint.threshold_wear is not None or maint.threshold_vibration is not None) and (
                 spec.physics(m, "wear") is not None or spec.physics(m, "condition") is not None)
             if ("maint_policy" in opts.kinds and condition_ok and maint.policy in ("interval", "condition")
                     and step_of(opts.steps, "maint_policy") != 0):
-                out.append(Choice(f"maint_policy.{m.name}", ("interval", "condition"), maint.policy))
+                out.append(choice(f"maint_policy.{m.name}", ("interval", "condition"), maint.policy))
     return DecisionSpace(tuple(out))
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
+from .bounds import Bounds
 from .rules import condition_maintenance_problem, dispatch_weights_problem
 from .vocab import CONTROL_MODELS, ControlModel, MaintPolicy, broadcasts_demand, shares_kanbans
 
@@ -374,6 +375,8 @@ class PlantSpec(_Strict):
     policy: Policy
     scenarios: Scenarios | None = None
     objectives: Objectives | None = None
+    bounds: Bounds = Bounds()
+    """The optimizer's search box (plc_sim/model/bounds.py; defaults there when absent)."""
     wip_weights: WipWeights | None = None
     baseline: dict[str, str] = {}
 
@@ -512,6 +515,7 @@ def semantic_problems(spec: PlantSpec) -> list[tuple[Loc, str]]:
     for p in spec.costs.FG:
         if p not in products:
             out.append((("costs", "FG", p), f"unknown product {p!r} in costs"))
+    out += [(("bounds", name), msg) for name, msg in spec.bounds.choice_problems(OFF_SHIFT_MODES, spec.shift_plans)]
     machine_names = [m.name for m in spec.all_machines()]
     if len(set(machine_names)) != len(machine_names):
         out.append((("stations",), f"machine names repeat: {machine_names}"))

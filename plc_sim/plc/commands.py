@@ -18,6 +18,7 @@ from plc_sim.model.machine import InterlockError, Machine
 from plc_sim.model.vocab import DataType, Role
 
 from .alarms import AlarmBook
+from .card_rules import check_card_write, live_counts
 from .checks import Refusal, Rejected, check_value, clip
 from .recommendations import RecommendationBook
 
@@ -153,13 +154,17 @@ def _set_kanbans(ctx: CommandContext, args: Mapping[str, Any]) -> str:
     if not 1 <= stage < m.n_stages or m.pools[stage - 1] is None:
         raise ValueError(f"stage {stage} has no kanbans (stages with kanbans: 1..{m.n_stages - 1})")
     product = _product(m, args["product"])
+    key = f"K{stage}" if m.shared else f"K{stage}_{m.products[product]}"
+    check_card_write(m, live_counts(m), key, args["value"])
     m.set_kanbans(stage - 1, 0 if m.shared else product, args["value"])
     return "kanbans set"
 
 
 def _set_conwip(ctx: CommandContext, args: Mapping[str, Any]) -> str:
     m = ctx.model
-    m.set_conwip(_product(m, args["product"]), args["value"])
+    product = _product(m, args["product"])
+    check_card_write(m, live_counts(m), f"C_{m.products[product]}", args["value"])
+    m.set_conwip(product, args["value"])
     return "CONWIP cards set"
 
 

@@ -18,6 +18,7 @@ from plc_sim.model.spec import OFF_SHIFT_MODES, revalidated
 from plc_sim.model.vocab import MACHINE_STATUSES, MAINT_POLICIES
 
 from .alarms import AlarmBook
+from .card_rules import check_card_write, live_counts
 from .clock import PLANT_EPOCH
 from .tags import Tag, TagTable
 
@@ -178,7 +179,8 @@ def _line_tags(table: TagTable, m: LineModel, clock: Callable[[], float], line: 
         table.add(Tag((line, "Orders", f"Raw_{name}"), "Int32", _at(lambda p: m.raw[p], p), "parts", 0, m.spec.raw.cap,
                       description=f"raw material of {name} in stock"))
         table.add(Tag((line, "Control", f"C_{name}"), "Int32", _at(lambda p: m.conwip_cap[p], p), "cards", 1, MAX_CARDS,
-                      apply=_setter(lambda p, v: m.set_conwip(p, v), p), description=f"CONWIP cards of {name}"))
+                      apply=_setter(lambda p, v: m.set_conwip(p, v), p), check=_cards_check(table, m, f"C_{name}"),
+                      description=f"CONWIP cards of {name}"))
         for i, base in enumerate(m.spec.policy.S[name]):
             table.add(Tag((line, "Control", f"S{i + 1}_{name}"), "Int32", _at(lambda b: b, base), "parts", 0, None,
                           description="base stock (initial stock) of the stage; fixed while running"))
@@ -187,11 +189,13 @@ def _line_tags(table: TagTable, m: LineModel, clock: Callable[[], float], line: 
             continue
         if m.shared:
             table.add(Tag((line, "Control", f"K{s + 1}"), "Int32", _at(lambda pl: pl.cap, pool), "cards", 1, MAX_CARDS,
-                          apply=_setter(lambda s, v: m.set_kanbans(s, 0, v), s), description=f"shared kanbans of stage {s + 1}"))
+                          apply=_setter(lambda s, v: m.set_kanbans(s, 0, v), s), check=_cards_check(table, m, f"K{s + 1}"),
+                          description=f"shared kanbans of stage {s + 1}"))
         else:
             for p, name in enumerate(m.products):
                 table.add(Tag((line, "Control", f"K{s + 1}_{name}"), "Int32", _at(lambda sp: sp[0].cap[sp[1]], (pool, p)),
                               "cards", 1, MAX_CARDS, apply=_setter(lambda sp, v: m.set_kanbans(sp[0], sp[1], v), (s, p)),
+                              check=_cards_check(table, m, f"K{s + 1}_{name}"),
                               description=f"kanbans of stage {s + 1} for {name}"))
 
 
@@ -265,6 +269,20 @@ def _weights_check(table: TagTable, m: LineModel, station: tuple[str, ...], mach
     weights = [weight if x is mach else table.get("/".join((*station, x.name, "DispatchWeight"))).value
                for x in m.machines[mach.stage]]
     _no_problem(dispatch_weights_problem(weights))
+
+
+def _cards_check(table: TagTable, m: LineModel, key: str) -> Callable[[int], None]:
+    """The seed constraints over the commanded card counts: the other Control tags show the
+    counts written but not yet applied, so a K and a C written in one scan are judged together."""
+    def check(value: int) -> None:
+        counts = {k: _commanded(table, m.spec.line, k, v) for k, v in live_counts(m).items()}
+        check_card_write(m, counts, key, value)
+    return check
+
+
+def _commanded(table: TagTable, line: str, key: str, live: int) -> int:
+    shown = table.get("/".join((line, "Control", key))).value
+    return live if shown is None else int(shown)
 
 
 def _no_problem(problem: str | None) -> None:

@@ -90,11 +90,14 @@ def test_seed_constraints_are_the_plants_checks():
         assert {v.key: v.bounds()[0] for v in p.space.variables} == dict.fromkeys(
             ["K1.A", "K1.B", "K2.A", "K2.B", "C.A", "C.B"], 4.0)
         before = ev.simulations
-        row = p.evaluate_values(p.space.current() | {"K1.A": 4, "K2.A": 5, "C.A": 12})
-        assert row.invalid and "K1.A >= K2.A" in row.invalid and not row.feasible
-        row = p.evaluate_values(p.space.current() | {"K1.A": 6})
-        assert row.invalid and "K1.A + ... + K2.A <= C.A" in row.invalid
+        broken = p.space.current() | {"K1.A": 4, "K2.A": 5, "C.A": 12}
+        out = ev.evaluate([p.space.to_sets(broken)], [0], GEAR_HORIZON)[0]
+        assert isinstance(out, Invalid) and "K1.A >= K2.A" in out.reason
+        out = ev.evaluate([p.space.to_sets(p.space.current() | {"K1.A": 6})], [0], GEAR_HORIZON)[0]
+        assert isinstance(out, Invalid) and "K1.A + ... + K2.A <= C.A" in out.reason
         assert ev.simulations == before
+        row = p.evaluate_values(broken)
+        assert row.feasible and row.values["K1.A"] == 5, "the search repairs a candidate onto the feasible set"
     with Evaluator(PlantForecaster.from_file("gear_line", "HDOP", 1, ["constraints=cards"])) as ev:
         p = card_problem(ev, [0], GEAR_HORIZON)
         lows = {v.key: v.bounds()[0] for v in p.space.variables}
@@ -106,11 +109,10 @@ def test_an_invalid_card_plan_is_infeasible_and_never_simulated(gear_bsop):
     p = card_problem(gear_bsop, [0], GEAR_HORIZON, CardOptions(vary_base_stock=True))
     values = p.space.current() | {"K1": 1, "S1.A": 2}
     before = gear_bsop.simulations
-    row = p.evaluate_values(values)
-    assert row.invalid and "kanban" in row.invalid
-    assert not row.feasible
+    out = gear_bsop.evaluate([p.space.to_sets(values)], [0], GEAR_HORIZON)[0]
+    assert isinstance(out, Invalid) and "kanban" in out.reason
     assert gear_bsop.simulations == before
-    assert isinstance(gear_bsop.evaluate([row.sets], [0], GEAR_HORIZON)[0], Invalid)
+    assert p.space.values(p.space.snap(p.space.encode(values)))["K1"] >= 4, "repaired: K1 >= S1 + S3 holds"
 
 
 def test_de_and_es_on_cards_with_base_stock_offline(gear_bsop):
