@@ -20,18 +20,19 @@ import numpy as np
 import simpy
 
 from .calendar import PlantCalendar, ShiftMeter, shift_status
-from .cards import CardCounts, DedicatedPool, Pool, SharedPool
+from .cards import CardCounts, DedicatedPool, SharedPool
 from .counters import LineCounters
 from .env import PlantEnv
 from .machine import Machine, MachinePhysics, Proc
 from .policies import policy_for
 from .spec import PlantSpec
+from .state import LineState, load_into, snapshot_of
 from .streams import Streams
+from .view import MachineView
 from .vocab import broadcasts_demand
 
-SNAPSHOT_VERSION = 4
-
-
+SNAPSHOT_VERSION = 5
+"""5: the line's state is the flat fields of `LineState` (4 nested some of them)."""
 
 MAX_CARDS = 999
 """The most kanban or CONWIP cards a live change sets (the PLC's Control range 1..999)."""
@@ -48,8 +49,11 @@ def stream_names(spec: PlantSpec) -> list[str]:
     return names
 
 
-class LineModel:
-    """One replication of a plant under the control model named in `spec.policy.model`."""
+class LineModel(LineState):
+    """One replication of a plant under the control model named in `spec.policy.model`.
+
+    Its changing state is the fields of `LineState` (snapshots walk them); the rest is
+    structure fixed at construction."""
 
     def __init__(self, spec: PlantSpec, seed: int | np.random.SeedSequence = 0,
                  _snapshot: dict[str, Any] | None = None) -> None:
@@ -69,21 +73,21 @@ class LineModel:
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
         pol = spec.policy
         if shared:
-            self.pools: list[Pool | None] = [SharedPool(k, P) for k in pol.K_shared]
+            self.pools = [SharedPool(k, P) for k in pol.K_shared]
         else:
             self.pools = [DedicatedPool([pol.K_dedicated[p][s] for p in self.products]) for s in range(N - 1)]
         self.pools.append(None)
         self.kanban_on_start = pol.kanban_until == "next_start"
         self.carded = [[0] * P for _ in range(N)]
         self.buf = [[0] * P for _ in range(N)]
-        self.jobs: list[deque[int]] = [deque() for _ in range(N)]
+        self.jobs = [deque() for _ in range(N)]
         self.raw = [spec.raw.initial] * P
         self.conwip_free = _conwip_counts(pol, self.products, shared)
         self.conwip_cap = _conwip_counts(pol, self.products, shared)
         self.one_conwip = self.conwip_free.shared
         self.conwip_members = [self.conwip_free.sharing(p) for p in range(P)]
         self.tokens = [[0] * P for _ in range(N)]
-        self.backlog: list[deque[float]] = [deque() for _ in range(P)]
+        self.backlog = [deque() for _ in range(P)]
         self.recycle_queue = 0
         self.recycle_end: float | None = None
         self.demand_spec = [spec.demand[p] for p in self.products]
@@ -633,7 +637,7 @@ class LineModel:
                 m.reset_stats()
         self.peak_kw = self.power_now
 
-    def machine_status(self, mach: Machine) -> str:
+    def machine_status(self, mach: MachineView) -> str:
         """The machine's state as an operator sees it: an idle machine is *starved* when its
         station holds production authorisations waiting for input parts, *blocked* when
         requests wait for a kanban of its stage, plain *idle* otherwise."""
@@ -665,31 +669,9 @@ class LineModel:
             "model": self.model_name,
             "now": self.env.now,
             "timer_order": [key for _eid, key in sorted(live)],
-            "pools": [None if pl is None else pl.state() for pl in self.pools],
-            "carded": [list(r) for r in self.carded],
-            "buf": [list(r) for r in self.buf],
-            "jobs": [list(q) for q in self.jobs],
-            "raw": list(self.raw),
-            "conwip_free": list(self.conwip_free.values),
-            "conwip_cap": list(self.conwip_cap.values),
-            "tokens": [list(r) for r in self.tokens],
-            "backlog": [list(q) for q in self.backlog],
-            "recycle": [self.recycle_queue, self.recycle_end],
-            "power": [self.power_now, self.peak_kw],
-            "shift_plan": list(self.shift_plan),
-            "shift_meter": self.shift_meter.state(),
-            "next_order": list(self.next_order),
-            "next_raw": list(self.next_raw),
+            **snapshot_of(self),
             "machines": {m.name: m.state_dict() for row in self.machines for m in row},
             "streams": self.streams.state(),
-            "stats": {
-                "count": self.count.as_dict(), "demand_n": list(self.demand_n),
-                "delivered": list(self.delivered), "lost": list(self.lost),
-                "returned": list(self.returned), "scrapped": list(self.scrapped),
-                "stats_t": self.stats_t, "wip": list(self.wip), "wip_area": list(self.wip_area),
-                "wip_t": list(self.wip_t), "fg_total": self.fg_total, "fg_area": self.fg_area,
-                "fg_t": self.fg_t, "life": dict(self.life),
-            },
         }
 
     @classmethod
@@ -706,34 +688,10 @@ class LineModel:
         return cls(spec, 0, _snapshot=snap)
 
     def _load(self, snap: dict[str, Any]) -> None:
-        for pl, st in zip(self.pools, snap["pools"]):
-            if pl is not None:
-                pl.restore(st)
-        self.carded = [list(r) for r in snap["carded"]]
-        self.buf = [list(r) for r in snap["buf"]]
-        self.jobs = [deque(q) for q in snap["jobs"]]
-        self.raw = list(snap["raw"])
-        self.conwip_free.values = list(snap["conwip_free"])
-        self.conwip_cap.values = list(snap["conwip_cap"])
-        self.tokens = [list(r) for r in snap["tokens"]]
-        self.backlog = [deque(q) for q in snap["backlog"]]
-        self.recycle_queue, self.recycle_end = snap["recycle"]
-        self.power_now, self.peak_kw = snap["power"]
-        self.shift_plan = list(snap["shift_plan"])
-        self.shift_meter = ShiftMeter.from_state(snap["shift_meter"])
-        self.next_order = list(snap["next_order"])
-        self.next_raw = list(snap["next_raw"])
+        load_into(self, snap)
         for name, st in snap["machines"].items():
             self.machine(name).load_state(st)
         self.streams.restore(snap["streams"])
-        st = snap["stats"]
-        self.count = LineCounters.from_dict(st["count"])
-        self.demand_n, self.delivered, self.lost = list(st["demand_n"]), list(st["delivered"]), list(st["lost"])
-        self.returned, self.scrapped = list(st["returned"]), list(st["scrapped"])
-        self.stats_t = st["stats_t"]
-        self.wip, self.wip_area, self.wip_t = list(st["wip"]), list(st["wip_area"]), list(st["wip_t"])
-        self.fg_total, self.fg_area, self.fg_t = st["fg_total"], st["fg_area"], st["fg_t"]
-        self.life = dict(st["life"])
 
 
 def _conwip_counts(pol: Any, products: list[str], shared: bool) -> CardCounts:
