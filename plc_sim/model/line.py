@@ -25,6 +25,7 @@ from .counters import LineCounters
 from .env import PlantEnv
 from .machine import Machine, MachinePhysics, Proc
 from .policies import policy_for
+from .sources import Deliveries, Orders, Recycling
 from .spec import PlantSpec
 from .state import LineState, load_into, snapshot_of
 from .streams import Streams
@@ -123,7 +124,9 @@ class LineModel(LineState):
         self.next_order = [self.env.now + self.streams[f"demand.{p}"].sample(d.interarrival)
                            for p, d in zip(self.products, self.demand_spec)]
         self.next_raw = [self.env.now + self.streams[f"raw.{p}"].sample(spec.raw.interval) for p in self.products]
-        self._recycle_wake: simpy.Event | None = None
+        self.orders = [Orders(self, p) for p in range(P)]
+        self.deliveries = [Deliveries(self, p) for p in range(P)]
+        self.recycling = Recycling(self)
         if _snapshot is not None:
             self._load(_snapshot)
             self._start(_snapshot["timer_order"])
@@ -171,9 +174,9 @@ class LineModel(LineState):
             for m in row:
                 procs.update(m.processes())
         for p, name in enumerate(self.products):
-            procs[f"demand.{name}"] = partial(self._orders, p)
-            procs[f"raw.{name}"] = partial(self._deliveries, p)
-        procs["recycling"] = self._recycling
+            procs[f"demand.{name}"] = self.orders[p].run
+            procs[f"raw.{name}"] = self.deliveries[p].run
+        procs["recycling"] = self.recycling.run
         for s, st in enumerate(self.spec.stations):
             if st.shift is not None:
                 procs[f"shift.{st.name}"] = partial(self._shifts, s)
@@ -443,7 +446,7 @@ class LineModel(LineState):
             self._release_kanban(s, p)
             self._card_free(p)
             self.policy.on_scrap(self, s, p)
-            self._to_recycling()
+            self.recycling.put()
             return
         m.good += 1
         m.ideal_h += m.nominal_h[p]
@@ -458,9 +461,10 @@ class LineModel(LineState):
         while backlog and self.buf[s][p]:
             ordered = backlog.popleft()
             self.count.wait_h += self.env.now - ordered
-            self._deliver(p, ordered)
+            self.deliver(p, ordered)
 
-    def _deliver(self, p: int, ordered: float) -> None:
+    def deliver(self, p: int, ordered: float) -> None:
+        """Hand a finished part of product p to the customer who ordered at `ordered`."""
         if self.listeners:
             self.emit("delivery", {"product": self.products[p], "ordered": ordered, "t": self.env.now})
         self._to_stock(p, -1)
@@ -471,7 +475,7 @@ class LineModel(LineState):
         if rs.uniform() < rs.sample(self.spec.quality.return_prob):
             self.count.Rn += 1
             self.returned[p] += 1
-            self._to_recycling()
+            self.recycling.put()
 
     def _to_stock(self, p: int, d: int) -> None:
         """Finished stock of product p changes by d (kept apart from the KPI FG, gears sold)."""
@@ -496,12 +500,6 @@ class LineModel(LineState):
         self.wip_area[s] += self.wip[s] * (now - self.wip_t[s])
         self.wip_t[s] = now
         self.wip[s] += d
-
-    def _to_recycling(self) -> None:
-        self.recycle_queue += 1
-        ev, self._recycle_wake = self._recycle_wake, None
-        if ev is not None:
-            ev.succeed()
 
     def emit(self, kind: str, info: dict[str, Any]) -> None:
         """Tell listeners (the PLC runtime, tests) of an event: breakdown, repair,
@@ -539,66 +537,6 @@ class LineModel(LineState):
             raise ValueError(f"station {self.spec.stations[s].name} works the plant calendar, not shifts")
         self.shift_plan[s] = plan
         self.shift_procs[s].interrupt("shift plan changed")
-
-    # --- sources ------------------------------------------------------------------------
-
-    def _orders(self, p: int) -> Proc:
-        name = self.products[p]
-        key = f"demand.{name}"
-        rs = self.streams[key]
-        d = self.demand_spec[p]
-        fg = self.buf[self.n_stages - 1]
-        fl = d.fluctuation
-        env = self.env
-        while True:
-            yield self.timer(key, self.next_order[p])
-            now = env._now
-            gap = rs.sample(d.interarrival)
-            if fl is not None:
-                gap /= 1.0 + fl.amplitude * math.sin(2 * math.pi * (now + fl.phase_h) / fl.period_h)
-            self.next_order[p] = now + gap
-            self.demand_n[p] += 1
-            lost = not fg[p] and len(self.backlog[p]) > d.lost_sale_queue
-            if self.listeners:
-                self.emit("order", {"product": name, "t": now, "lost": lost})
-            if fg[p]:
-                self.count.from_stock += 1
-                self.policy.on_order(self, p)
-                self._deliver(p, now)
-            elif lost:
-                self.lost[p] += 1
-                self.count.LD += 1
-            else:
-                self.backlog[p].append(now)
-                self.policy.on_order(self, p)
-
-    def _deliveries(self, p: int) -> Proc:
-        name = self.products[p]
-        rs = self.streams[f"raw.{name}"]
-        raw = self.spec.raw
-        while True:
-            yield self.timer(f"raw.{name}", self.next_raw[p])
-            self.next_raw[p] = self.env.now + rs.sample(raw.interval)
-            qty = min(raw.lot, raw.cap - self.raw[p])
-            if qty > 0:
-                self.raw[p] += qty
-                self.count.Rw += qty
-                self.feed(0, p)
-
-    def _recycling(self) -> Proc:
-        rs = self.streams["recycling"]
-        service = self.spec.recycling.service
-        while True:
-            if self.recycle_end is not None:
-                yield self.timer("recycling", self.recycle_end)
-                self.recycle_end = None
-                self.recycle_queue -= 1
-                self.count.SC += 1
-            elif self.recycle_queue:
-                self.recycle_end = self.env.now + rs.sample(service)
-            else:
-                self._recycle_wake = self.env.event()
-                yield self._recycle_wake
 
     # --- running ------------------------------------------------------------------------
 
