@@ -351,6 +351,8 @@ class LineModel(LineState):
         the product with the most parts (at stage 1: raw blanks) waiting for it, so the
         station before, blocked by a full buffer, moves again."""
         carded = self.carded[s]
+        if not any(carded):
+            return
         waiting = self.buf[s - 1] if s else self.raw
         ready = [p for p, n in enumerate(carded) if n and waiting[p]]
         if len(ready) > 1:
