@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from .calendar import ShiftMeter
-from .cards import CardCounts, Pool
+from .cards import CardCounts, DedicatedPool, Pool, SharedPool
 from .counters import LineCounters
 
 
@@ -66,8 +66,10 @@ STATE_FIELDS = tuple(f.name for f in fields(LineState))
 
 def encode(value: Any) -> Any:
     """A state value as plain JSON-able data (copied, so the snapshot never aliases the model)."""
-    if isinstance(value, (CardCounts,)):
+    if isinstance(value, CardCounts):
         return list(value.values)
+    if isinstance(value, (DedicatedPool, SharedPool)):
+        return value.state()
     if isinstance(value, ShiftMeter):
         return value.state()
     if isinstance(value, LineCounters):
@@ -76,8 +78,6 @@ def encode(value: Any) -> Any:
         return dict(value)
     if isinstance(value, (list, deque)):
         return [encode(v) for v in value]
-    if value is not None and hasattr(value, "state"):
-        return value.state()
     return value
 
 
@@ -85,6 +85,9 @@ def decode(current: Any, data: Any) -> Any:
     """`data` (from `encode`) as a value of the kind `current` is; pools are restored in place."""
     if isinstance(current, CardCounts):
         current.values = list(data)
+        return current
+    if isinstance(current, (DedicatedPool, SharedPool)):
+        current.restore(data)
         return current
     if isinstance(current, ShiftMeter):
         return ShiftMeter.from_state(data)
@@ -96,9 +99,6 @@ def decode(current: Any, data: Any) -> Any:
         return deque(data)
     if isinstance(current, list):
         return [decode(c, d) for c, d in zip(current, data, strict=True)] if _nested(current) else list(data)
-    if current is not None and hasattr(current, "restore"):
-        current.restore(data)
-        return current
     return data
 
 
