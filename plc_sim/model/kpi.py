@@ -16,16 +16,16 @@ weighted `Z` and `feasible`.
 
 from __future__ import annotations
 
-from .line import LineModel
 from .machine import DOWN, MAINTENANCE, OFF, PROCESSING
 from .spec import Objectives, PlantSpec
+from .view import LineView
 from .vocab import shares_kanbans
 
 SEED_000_HEADLINE = ("Z", "cost", "energy_kwh", "stoppage_h", "downtime_h", "maintenance_h", "throughput_per_h",
                      "peak_kw", "feasible", "LD")
 
 
-def zmax_terms(m: LineModel, i3_area: float, wip_area: float, span: float) -> dict[str, float]:
+def zmax_terms(m: LineView, i3_area: float, wip_area: float, span: float) -> dict[str, float]:
     """The terms of equation 22 in EUR under the plant's reading of them."""
     costs = m.spec.costs
     c = m.count
@@ -78,7 +78,7 @@ def seed_000_z(ob: Objectives, cost: float, energy_kwh: float, stoppage_h: float
     return ob.w1 * cost + ob.w2 * energy_kwh + ob.w3 * stoppage_h
 
 
-def staffed_hours(m: LineModel, now: float) -> float:
+def staffed_hours(m: LineView, now: float) -> float:
     """Station-hours on shift (what labour is paid for): the shift meter for stations on
     shift plans, a station's time not stopped by the operator for one on the calendar."""
     on_shift = m.shift_meter.hours_until(now)
@@ -87,10 +87,10 @@ def staffed_hours(m: LineModel, now: float) -> float:
                for s, row in enumerate(m.machines))
 
 
-def kpis(m: LineModel, calendar_h: float | None = None) -> dict[str, float]:
+def kpis(m: LineView, calendar_h: float | None = None) -> dict[str, float]:
     """The run's KPIs; `calendar_h` is the measured span in calendar hours (default: the
     working span divided by the calendar's share of working time)."""
-    now = m.env.now
+    now = m.now
     span = now - m.stats_t
     if span <= 0:
         raise ValueError("no time has been measured since the last reset")

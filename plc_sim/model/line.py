@@ -20,18 +20,20 @@ import numpy as np
 import simpy
 
 from .calendar import PlantCalendar, ShiftMeter, shift_status
-from .cards import CardCounts, DedicatedPool, Pool, SharedPool
+from .cards import CardCounts, DedicatedPool, SharedPool
 from .counters import LineCounters
 from .env import PlantEnv
 from .machine import Machine, MachinePhysics, Proc
 from .policies import policy_for
+from .sources import Deliveries, Orders, Recycling
 from .spec import PlantSpec
+from .state import LineState, load_into, snapshot_of
 from .streams import Streams
+from .view import MachineView
 from .vocab import broadcasts_demand
 
-SNAPSHOT_VERSION = 4
-
-
+SNAPSHOT_VERSION = 5
+"""5: the line's state is the flat fields of `LineState` (4 nested some of them)."""
 
 MAX_CARDS = 999
 """The most kanban or CONWIP cards a live change sets (the PLC's Control range 1..999)."""
@@ -48,8 +50,11 @@ def stream_names(spec: PlantSpec) -> list[str]:
     return names
 
 
-class LineModel:
-    """One replication of a plant under the control model named in `spec.policy.model`."""
+class LineModel(LineState):
+    """One replication of a plant under the control model named in `spec.policy.model`.
+
+    Its changing state is the fields of `LineState` (snapshots walk them); the rest is
+    structure fixed at construction."""
 
     def __init__(self, spec: PlantSpec, seed: int | np.random.SeedSequence = 0,
                  _snapshot: dict[str, Any] | None = None) -> None:
@@ -69,21 +74,21 @@ class LineModel:
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
         pol = spec.policy
         if shared:
-            self.pools: list[Pool | None] = [SharedPool(k, P) for k in pol.K_shared]
+            self.pools = [SharedPool(k, P) for k in pol.K_shared]
         else:
             self.pools = [DedicatedPool([pol.K_dedicated[p][s] for p in self.products]) for s in range(N - 1)]
         self.pools.append(None)
         self.kanban_on_start = pol.kanban_until == "next_start"
         self.carded = [[0] * P for _ in range(N)]
         self.buf = [[0] * P for _ in range(N)]
-        self.jobs: list[deque[int]] = [deque() for _ in range(N)]
+        self.jobs = [deque() for _ in range(N)]
         self.raw = [spec.raw.initial] * P
         self.conwip_free = _conwip_counts(pol, self.products, shared)
         self.conwip_cap = _conwip_counts(pol, self.products, shared)
         self.one_conwip = self.conwip_free.shared
         self.conwip_members = [self.conwip_free.sharing(p) for p in range(P)]
         self.tokens = [[0] * P for _ in range(N)]
-        self.backlog: list[deque[float]] = [deque() for _ in range(P)]
+        self.backlog = [deque() for _ in range(P)]
         self.recycle_queue = 0
         self.recycle_end: float | None = None
         self.demand_spec = [spec.demand[p] for p in self.products]
@@ -119,7 +124,9 @@ class LineModel:
         self.next_order = [self.env.now + self.streams[f"demand.{p}"].sample(d.interarrival)
                            for p, d in zip(self.products, self.demand_spec)]
         self.next_raw = [self.env.now + self.streams[f"raw.{p}"].sample(spec.raw.interval) for p in self.products]
-        self._recycle_wake: simpy.Event | None = None
+        self.orders = [Orders(self, p) for p in range(P)]
+        self.deliveries = [Deliveries(self, p) for p in range(P)]
+        self.recycling = Recycling(self)
         if _snapshot is not None:
             self._load(_snapshot)
             self._start(_snapshot["timer_order"])
@@ -167,9 +174,9 @@ class LineModel:
             for m in row:
                 procs.update(m.processes())
         for p, name in enumerate(self.products):
-            procs[f"demand.{name}"] = partial(self._orders, p)
-            procs[f"raw.{name}"] = partial(self._deliveries, p)
-        procs["recycling"] = self._recycling
+            procs[f"demand.{name}"] = self.orders[p].run
+            procs[f"raw.{name}"] = self.deliveries[p].run
+        procs["recycling"] = self.recycling.run
         for s, st in enumerate(self.spec.stations):
             if st.shift is not None:
                 procs[f"shift.{st.name}"] = partial(self._shifts, s)
@@ -344,6 +351,8 @@ class LineModel:
         the product with the most parts (at stage 1: raw blanks) waiting for it, so the
         station before, blocked by a full buffer, moves again."""
         carded = self.carded[s]
+        if not any(carded):
+            return
         waiting = self.buf[s - 1] if s else self.raw
         ready = [p for p, n in enumerate(carded) if n and waiting[p]]
         if len(ready) > 1:
@@ -439,7 +448,7 @@ class LineModel:
             self._release_kanban(s, p)
             self._card_free(p)
             self.policy.on_scrap(self, s, p)
-            self._to_recycling()
+            self.recycling.put()
             return
         m.good += 1
         m.ideal_h += m.nominal_h[p]
@@ -454,9 +463,10 @@ class LineModel:
         while backlog and self.buf[s][p]:
             ordered = backlog.popleft()
             self.count.wait_h += self.env.now - ordered
-            self._deliver(p, ordered)
+            self.deliver(p, ordered)
 
-    def _deliver(self, p: int, ordered: float) -> None:
+    def deliver(self, p: int, ordered: float) -> None:
+        """Hand a finished part of product p to the customer who ordered at `ordered`."""
         if self.listeners:
             self.emit("delivery", {"product": self.products[p], "ordered": ordered, "t": self.env.now})
         self._to_stock(p, -1)
@@ -467,7 +477,7 @@ class LineModel:
         if rs.uniform() < rs.sample(self.spec.quality.return_prob):
             self.count.Rn += 1
             self.returned[p] += 1
-            self._to_recycling()
+            self.recycling.put()
 
     def _to_stock(self, p: int, d: int) -> None:
         """Finished stock of product p changes by d (kept apart from the KPI FG, gears sold)."""
@@ -492,12 +502,6 @@ class LineModel:
         self.wip_area[s] += self.wip[s] * (now - self.wip_t[s])
         self.wip_t[s] = now
         self.wip[s] += d
-
-    def _to_recycling(self) -> None:
-        self.recycle_queue += 1
-        ev, self._recycle_wake = self._recycle_wake, None
-        if ev is not None:
-            ev.succeed()
 
     def emit(self, kind: str, info: dict[str, Any]) -> None:
         """Tell listeners (the PLC runtime, tests) of an event: breakdown, repair,
@@ -536,66 +540,6 @@ class LineModel:
         self.shift_plan[s] = plan
         self.shift_procs[s].interrupt("shift plan changed")
 
-    # --- sources ------------------------------------------------------------------------
-
-    def _orders(self, p: int) -> Proc:
-        name = self.products[p]
-        key = f"demand.{name}"
-        rs = self.streams[key]
-        d = self.demand_spec[p]
-        fg = self.buf[self.n_stages - 1]
-        fl = d.fluctuation
-        env = self.env
-        while True:
-            yield self.timer(key, self.next_order[p])
-            now = env._now
-            gap = rs.sample(d.interarrival)
-            if fl is not None:
-                gap /= 1.0 + fl.amplitude * math.sin(2 * math.pi * (now + fl.phase_h) / fl.period_h)
-            self.next_order[p] = now + gap
-            self.demand_n[p] += 1
-            lost = not fg[p] and len(self.backlog[p]) > d.lost_sale_queue
-            if self.listeners:
-                self.emit("order", {"product": name, "t": now, "lost": lost})
-            if fg[p]:
-                self.count.from_stock += 1
-                self.policy.on_order(self, p)
-                self._deliver(p, now)
-            elif lost:
-                self.lost[p] += 1
-                self.count.LD += 1
-            else:
-                self.backlog[p].append(now)
-                self.policy.on_order(self, p)
-
-    def _deliveries(self, p: int) -> Proc:
-        name = self.products[p]
-        rs = self.streams[f"raw.{name}"]
-        raw = self.spec.raw
-        while True:
-            yield self.timer(f"raw.{name}", self.next_raw[p])
-            self.next_raw[p] = self.env.now + rs.sample(raw.interval)
-            qty = min(raw.lot, raw.cap - self.raw[p])
-            if qty > 0:
-                self.raw[p] += qty
-                self.count.Rw += qty
-                self.feed(0, p)
-
-    def _recycling(self) -> Proc:
-        rs = self.streams["recycling"]
-        service = self.spec.recycling.service
-        while True:
-            if self.recycle_end is not None:
-                yield self.timer("recycling", self.recycle_end)
-                self.recycle_end = None
-                self.recycle_queue -= 1
-                self.count.SC += 1
-            elif self.recycle_queue:
-                self.recycle_end = self.env.now + rs.sample(service)
-            else:
-                self._recycle_wake = self.env.event()
-                yield self._recycle_wake
-
     # --- running ------------------------------------------------------------------------
 
     @property
@@ -633,7 +577,7 @@ class LineModel:
                 m.reset_stats()
         self.peak_kw = self.power_now
 
-    def machine_status(self, mach: Machine) -> str:
+    def machine_status(self, mach: MachineView) -> str:
         """The machine's state as an operator sees it: an idle machine is *starved* when its
         station holds production authorisations waiting for input parts, *blocked* when
         requests wait for a kanban of its stage, plain *idle* otherwise."""
@@ -665,31 +609,9 @@ class LineModel:
             "model": self.model_name,
             "now": self.env.now,
             "timer_order": [key for _eid, key in sorted(live)],
-            "pools": [None if pl is None else pl.state() for pl in self.pools],
-            "carded": [list(r) for r in self.carded],
-            "buf": [list(r) for r in self.buf],
-            "jobs": [list(q) for q in self.jobs],
-            "raw": list(self.raw),
-            "conwip_free": list(self.conwip_free.values),
-            "conwip_cap": list(self.conwip_cap.values),
-            "tokens": [list(r) for r in self.tokens],
-            "backlog": [list(q) for q in self.backlog],
-            "recycle": [self.recycle_queue, self.recycle_end],
-            "power": [self.power_now, self.peak_kw],
-            "shift_plan": list(self.shift_plan),
-            "shift_meter": self.shift_meter.state(),
-            "next_order": list(self.next_order),
-            "next_raw": list(self.next_raw),
+            **snapshot_of(self),
             "machines": {m.name: m.state_dict() for row in self.machines for m in row},
             "streams": self.streams.state(),
-            "stats": {
-                "count": self.count.as_dict(), "demand_n": list(self.demand_n),
-                "delivered": list(self.delivered), "lost": list(self.lost),
-                "returned": list(self.returned), "scrapped": list(self.scrapped),
-                "stats_t": self.stats_t, "wip": list(self.wip), "wip_area": list(self.wip_area),
-                "wip_t": list(self.wip_t), "fg_total": self.fg_total, "fg_area": self.fg_area,
-                "fg_t": self.fg_t, "life": dict(self.life),
-            },
         }
 
     @classmethod
@@ -706,34 +628,10 @@ class LineModel:
         return cls(spec, 0, _snapshot=snap)
 
     def _load(self, snap: dict[str, Any]) -> None:
-        for pl, st in zip(self.pools, snap["pools"]):
-            if pl is not None:
-                pl.restore(st)
-        self.carded = [list(r) for r in snap["carded"]]
-        self.buf = [list(r) for r in snap["buf"]]
-        self.jobs = [deque(q) for q in snap["jobs"]]
-        self.raw = list(snap["raw"])
-        self.conwip_free.values = list(snap["conwip_free"])
-        self.conwip_cap.values = list(snap["conwip_cap"])
-        self.tokens = [list(r) for r in snap["tokens"]]
-        self.backlog = [deque(q) for q in snap["backlog"]]
-        self.recycle_queue, self.recycle_end = snap["recycle"]
-        self.power_now, self.peak_kw = snap["power"]
-        self.shift_plan = list(snap["shift_plan"])
-        self.shift_meter = ShiftMeter.from_state(snap["shift_meter"])
-        self.next_order = list(snap["next_order"])
-        self.next_raw = list(snap["next_raw"])
+        load_into(self, snap)
         for name, st in snap["machines"].items():
             self.machine(name).load_state(st)
         self.streams.restore(snap["streams"])
-        st = snap["stats"]
-        self.count = LineCounters.from_dict(st["count"])
-        self.demand_n, self.delivered, self.lost = list(st["demand_n"]), list(st["delivered"]), list(st["lost"])
-        self.returned, self.scrapped = list(st["returned"]), list(st["scrapped"])
-        self.stats_t = st["stats_t"]
-        self.wip, self.wip_area, self.wip_t = list(st["wip"]), list(st["wip_area"]), list(st["wip_t"])
-        self.fg_total, self.fg_area, self.fg_t = st["fg_total"], st["fg_area"], st["fg_t"]
-        self.life = dict(st["life"])
 
 
 def _conwip_counts(pol: Any, products: list[str], shared: bool) -> CardCounts:

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import simpy
 from simpy.events import NORMAL
 
+from . import physics
 from .counters import LineCounters
+from .physics import temperature
 from .rules import condition_maintenance_problem, dispatch_weights_problem
 from .spec import (
     Condition,
@@ -51,7 +53,6 @@ PROCESSING, IDLE, STANDBY, WAKING, DOWN, MAINTENANCE, OFF = (
     MachineState.PROCESSING, MachineState.IDLE, MachineState.STANDBY, MachineState.WAKING, MachineState.DOWN,
     MachineState.MAINTENANCE, MachineState.OFF)
 STATES = tuple(MachineState)
-_POWER_FIELD = {WAKING: "wakeup"}
 _PARKED = {"off": OFF, "standby": STANDBY, "idle": IDLE}
 """The state a machine is in outside its shifts, by its `off_shift` mode."""
 Proc = Generator[simpy.Event, Any, None]
@@ -236,28 +237,16 @@ class Machine(MachineRecord):
 
     def _threshold(self, wear: float) -> float:
         """Wear at the next failure, Weibull in wear, given survival up to `wear`."""
-        w = self.wear_spec
-        assert w is not None
-        b, eta = w.weibull_shape, w.weibull_scale
-        return float(eta * ((wear / eta) ** b + self.rs_fail.std_exponential()) ** (1.0 / b))
+        assert self.wear_spec is not None
+        return physics.failure_wear(self.wear_spec, wear, self.rs_fail.std_exponential())
 
     def _wear_rate(self) -> float:
-        w = self.wear_spec
-        assert w is not None
-        return float(w.per_h * self.job_v ** (self.speed_spec.wear_exp if self.speed_spec else 1.0))
+        assert self.wear_spec is not None
+        return physics.wear_rate(self.wear_spec, self.speed_spec, self.job_v)
 
     def _draw(self, state: MachineState) -> float:
-        """Power in kW in `state`. Processing draws a base load that does not depend on the
-        cutting speed (spindle cooling, hydraulics, coolant, controls: Gutowski et al. 2006's
-        constant P0) plus the cutting part, which scales as v^power_exp; so the energy of
-        one part, (base + cut v^e) / v, is lowest at an interior speed, not the slowest."""
-        pw = self.power
-        if state == PROCESSING:
-            if self.speed_spec is None:
-                return pw.processing
-            base = pw.processing_base
-            return float(base + (pw.processing - base) * self.job_v ** self.speed_spec.power_exp)
-        return float(getattr(pw, _POWER_FIELD.get(state, state.value)))
+        """Power in kW in `state` at the current job speed (`physics.draw_kw`)."""
+        return physics.draw_kw(self.power, self.speed_spec, self.job_v, state)
 
     def wear_now(self, now: float) -> float:
         if self.wear_spec is None:
@@ -270,15 +259,13 @@ class Machine(MachineRecord):
         c = self.cond
         if c is None:
             return 0.0
-        target = c.temp_ambient_c + c.temp_rise_c_per_kw * self.p_now
-        return target + (self.temp - target) * math.exp(-(now - self.state_t) / c.temp_tau_h)
+        return temperature(c, self.p_now, self.temp, now - self.state_t)
 
     def vibration(self, now: float, noise: Callable[[], float] | None = None) -> float:
         c = self.cond
         if c is None:
             return 0.0
-        v = c.vibration_base + c.vibration_per_wear * self.wear_now(now)
-        return max(v + c.vibration_noise * noise(), 0.0) if noise else v
+        return physics.vibration(c, self.wear_now(now), noise() if noise else None)
 
     def signals(self, now: float, noise: Callable[[], float] | None = None) -> dict[str, float]:
         """Condition signals as sensors would read them; `noise()` gives standard normal
@@ -718,8 +705,9 @@ class Machine(MachineRecord):
             if self._physics:
                 if self.wear_spec is not None and old == PROCESSING:
                     self.wear += self._wear_per_h * dt
-                if self.cond is not None:
-                    self.temp = self.temp_now(now)
+                cond = self.cond
+                if cond is not None:
+                    self.temp = temperature(cond, self.p_now, self.temp, dt)
         self.state_t = now
         if self.failed:
             new = DOWN
@@ -746,6 +734,15 @@ class Machine(MachineRecord):
             pn = line.power_now = line.power_now + dp
             if pn > line.peak_kw:
                 line.peak_kw = pn
+
+    def settle(self) -> None:
+        """Book the time up to now in the current state (a model rebuilt from an observation
+        settles its machines so their accounts and power start now)."""
+        self._changed()
+
+    def failure_wear(self, wear: float) -> float:
+        """A fresh draw of the wear at the next failure, given survival up to `wear`."""
+        return self._threshold(wear)
 
     def draw_kw(self, state: MachineState) -> float:
         """Power drawn in `state` now (processing at the current job speed)."""

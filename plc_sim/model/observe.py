@@ -118,7 +118,7 @@ def model_from_observation(spec: PlantSpec, obs: Observation, seed: int = 0) -> 
     model = LineModel.from_snapshot(spec, snap)
     for machines in model.machines:
         for m in machines:
-            m._changed()
+            m.settle()
     model.peak_kw = model.power_now
     _requests(model, obs, at_stage)
     return model
@@ -161,10 +161,9 @@ def _shift_times(snap: dict[str, Any], now: float) -> None:
                 d[k] += now
         d["job_start"] = d["state_t"] = now
         d["p_now"] = 0.0
-    snap["power"] = [0.0, 0.0]
-    st = snap["stats"]
-    st["stats_t"] = st["fg_t"] = now
-    st["wip_t"] = [now] * len(st["wip_t"])
+    snap["power_now"] = snap["peak_kw"] = 0.0
+    snap["stats_t"] = snap["fg_t"] = now
+    snap["wip_t"] = [now] * len(snap["wip_t"])
     snap["timer_order"] = []
 
 
@@ -203,7 +202,7 @@ def _machine_state(d: dict[str, Any], mach: Any, obs: Observation, now: float, d
     status = obs.machine_status.get(mach.name, "idle")
     if mach.name in obs.wear and mach.wear_spec is not None:
         d["wear"] = float(obs.wear[mach.name])
-        d["w_fail"] = mach._threshold(d["wear"])
+        d["w_fail"] = mach.failure_wear(d["wear"])
     ttf = mach.failure_spec.time_to_failure
     if mach.name in obs.up_h and status != "down" and not mach.wear_mode and ttf is not None:
         up = float(obs.up_h[mach.name])
@@ -256,20 +255,19 @@ def _flow(snap: dict[str, Any], spec: PlantSpec, obs: Observation, now: float, j
     snap["carded"] = [[0] * len(products) for _ in range(n)]
     snap["raw"] = [int(obs.raw.get(p, snap["raw"][i])) for i, p in enumerate(products)]
     snap["backlog"] = [[now] * int(obs.backlog.get(p, 0)) for p in products]
-    snap["recycle"] = [0, None]
+    snap["recycle_queue"], snap["recycle_end"] = 0, None
     snap["tokens"] = [[0] * len(products) for _ in range(n)]
-    st = snap["stats"]
-    st["wip"] = [sum(at_stage[s]) if s < n - 1 else sum(at_stage[s]) - sum(buf[s]) for s in range(n)]
-    st["wip_area"] = [0.0] * n
-    st["fg_total"] = sum(buf[n - 1])
-    st["fg_area"] = 0.0
-    st["count"] = {k: (0.0 if isinstance(v, float) else 0) for k, v in st["count"].items()}
-    st["demand_n"] = [0] * len(products)
-    st["delivered"] = [0] * len(products)
-    st["lost"] = [0] * len(products)
-    st["returned"] = [0] * len(products)
-    st["scrapped"] = [0] * len(products)
-    st["life"] = {"released": 0, "delivered": 0, "scrapped": 0, "initial": sum(map(sum, at_stage))}
+    snap["wip"] = [sum(at_stage[s]) if s < n - 1 else sum(at_stage[s]) - sum(buf[s]) for s in range(n)]
+    snap["wip_area"] = [0.0] * n
+    snap["fg_total"] = sum(buf[n - 1])
+    snap["fg_area"] = 0.0
+    snap["count"] = {k: (0.0 if isinstance(v, float) else 0) for k, v in snap["count"].items()}
+    snap["demand_n"] = [0] * len(products)
+    snap["delivered"] = [0] * len(products)
+    snap["lost"] = [0] * len(products)
+    snap["returned"] = [0] * len(products)
+    snap["scrapped"] = [0] * len(products)
+    snap["life"] = {"released": 0, "delivered": 0, "scrapped": 0, "initial": sum(map(sum, at_stage))}
 
 
 def _kanban_holders(spec: PlantSpec, queued: list[list[int]], at_stage: list[list[int]]) -> list[list[int]]:
@@ -321,15 +319,15 @@ def observation_of(m: LineModel, calendar_h: float | None = None,
     calendar hour `calendar_h`, with the working hour of each machine's last repair where
     known (a client sees repairs as they happen). Give the hour when the plant may be off:
     the working clock does not tell which off-shift hour it is. For tests and benches."""
-    obs = Observation(calendar_h=m.calendar.to_calendar(m.env.now) if calendar_h is None else calendar_h)
-    obs.up_h = {name: m.env.now - t for name, t in (last_repair or {}).items()}
+    obs = Observation(calendar_h=m.calendar.to_calendar(m.now) if calendar_h is None else calendar_h)
+    obs.up_h = {name: m.now - t for name, t in (last_repair or {}).items()}
     for s, st in enumerate(m.spec.stations):
         obs.queue[st.name] = len(m.jobs[s])
         obs.buffers[st.name] = {p: m.buf[s][i] for i, p in enumerate(m.products)}
         for mach in m.machines[s]:
             obs.machine_status[mach.name] = str(m.machine_status(mach))
             if mach.wear_spec is not None:
-                obs.wear[mach.name] = mach.wear_now(m.env.now)
+                obs.wear[mach.name] = mach.wear_now(m.now)
     for i, p in enumerate(m.products):
         obs.backlog[p] = len(m.backlog[i])
         obs.raw[p] = m.raw[i]

@@ -70,7 +70,7 @@ def _station_tags(table: TagTable, m: LineModel, s: int, base: tuple[str, ...], 
         plan = m.shift_plan[s]
         if plan is None:
             return m.calendar.is_working(clock())
-        return shift_status(m.spec.shift_plans[plan], m.env.now)[0]
+        return shift_status(m.spec.shift_plans[plan], m.now)[0]
 
     table.add(Tag((*base, "ShiftActive"), "Boolean", shift_active,
                   description="the station is on shift (its shift plan, or the plant calendar's working hours)"))
@@ -88,7 +88,7 @@ def _station_tags(table: TagTable, m: LineModel, s: int, base: tuple[str, ...], 
 def _machine_tags(table: TagTable, m: LineModel, alarms: AlarmBook, noise: Callable[[], float], mach: Machine,
                   base: tuple[str, ...]) -> None:
     def now() -> float:
-        return float(m.env.now)
+        return float(m.now)
 
     add = table.add
     add(Tag((*base, "State"), "Int32", lambda: MACHINE_STATUSES.index(m.machine_status(mach)), enum=MACHINE_STATUSES,
@@ -162,10 +162,10 @@ def _line_tags(table: TagTable, m: LineModel, clock: Callable[[], float], line: 
 
     def kpi(name: str) -> Callable[[], float]:
         def read() -> float:
-            if cache.get("t") != m.env.now:
+            if cache.get("t") != m.now:
                 cache.clear()
-                cache.update(kpis(m) if m.env.now > m.stats_t else {})
-                cache["t"] = m.env.now
+                cache.update(kpis(m) if m.now > m.stats_t else {})
+                cache["t"] = m.now
             return float(cache[name]) if name in cache else 0.0
         return read
 
