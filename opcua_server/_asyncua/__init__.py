@@ -50,6 +50,11 @@ sessions.PlantSession (InternalSession)
   transfer_subscriptions  only from a session of the same user (`session_rules.same_user`). Upstream.
   close_session           the session leaves the server's count.
   read, call              as this session's user (`access.CALLER`).
+  read, write, browse, translate_browsepaths_to_nodeids, call,
+  history_read, create_monitored_items, modify_monitored_items
+                          cost limits before any work (`request_limits`). Upstream: asyncua has none.
+  create_subscription, modify_subscription, create/modify_monitored_items
+                          publishing and sampling intervals revised up to the minimums.
 sessions.PlantInternalServer (InternalServer)
   __init__                the limits, the login throttle, the session count.
   create_session          PlantSession; `session_rules.session_refused`.
