@@ -118,7 +118,7 @@ class ServerSettings(PartSettings):
     """Monitored items in one CreateMonitoredItems: one request creating 100,000 sampling slots."""
     max_nodes_per_history_read: int = Field(default=100, ge=1)
     """Nodes in one HistoryRead (data or events): a year over 1,000 nodes in one request."""
-    max_history_values_per_response: int = Field(default=50_000, ge=1)
+    max_history_values_per_response: int = Field(default=20_000, ge=1)
     """Values (or events) in one HistoryRead response, shared among its nodes; the rest comes
     with continuation points: a response too large to build or send (RSS 357 -> 929 MB)."""
     min_publishing_interval_ms: float = Field(default=50.0, ge=1.0)
