@@ -3,15 +3,17 @@ applies them is `_asyncua.sessions.PlantSession`). asyncua 2.1 has none: it publ
 for every OperationLimits node and enforces none of them, and it grants any publishing and
 sampling interval, down to 0 ms.
 
-Each check runs on the decoded request before any work is done:
+The counts are read from the encoded request before asyncua decodes it (`_asyncua.peek`):
+decoding is itself the cost of a huge request.
 
 * Too many operations in one request (nodes to read, write, browse, call, history read; paths
   to translate; monitored items to create or modify): the whole request is refused with
   BadTooManyOperations, as Part 4 has it, and the plant is unchanged. (RegisterNodes is
   answered by asyncua's processor with the request's own node ids, no work per node: bounded
   by `max_message_size` like every request.)
-* A relative path longer than `max_browse_path_elements`: that path's result is
-  BadTooManyOperations (not the whole request; the other paths are answered).
+* A TranslateBrowsePaths with a relative path longer than `max_browse_path_elements`: the
+  whole request is refused with BadTooManyOperations too (found before the path is decoded;
+  answering the other paths would mean decoding the long one).
 * A HistoryRead shares `max_history_values_per_response` among its nodes: each node gets
   at most its share per call and a continuation point for the rest (never
   BadResponseTooLarge for a response the server chose to make large).
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sized
+from dataclasses import dataclass
 
 from asyncua import ua
 from asyncua.common.utils import ServiceError
@@ -37,10 +40,19 @@ def check_operations(operations: Sized | None, limit: int) -> None:
         raise ServiceError(TOO_MANY)
 
 
-def path_too_long(path: ua.BrowsePath, limit: int) -> bool:
-    """A TranslateBrowsePaths path of more than `limit` elements (its result: BadTooManyOperations)."""
-    elements = path.RelativePath.Elements if path.RelativePath is not None else []
-    return len(elements or []) > limit
+@dataclass(frozen=True)
+class Counts:
+    """The size of one request: its operations, and for TranslateBrowsePaths the elements of
+    its longest path (as far as read)."""
+
+    operations: int
+    longest_path: int = 0
+
+
+def oversized(limits: ServerSettings, setting: str, counts: Counts) -> bool:
+    """More operations than the setting allows, or a path longer than `max_browse_path_elements`."""
+    limit: int = getattr(limits, setting)
+    return counts.operations > limit or counts.longest_path > limits.max_browse_path_elements
 
 
 def values_per_node(limits: ServerSettings, nodes: int) -> int:

@@ -112,8 +112,6 @@ WRITTEN_AGAINST: dict[str, str] = {
         "efcb43a3159e51364d54254577fc270fa9eb3c2775a60488319169d44e72c880",
     "asyncua.server.internal_session:InternalSession.__init__":
         "75df140f3a8f02a472fd45b64d8eebd6246cfcf92bbd010bcb8258fcda7fa165",
-    "asyncua.server.internal_session:InternalSession.browse":
-        "21c8706f4878b2b4d269e144de20dec9c4f94a6b6816ae71874a3f0f6619a268",
     "asyncua.server.internal_session:InternalSession.call":
         "5f3f1130ead77869551a41f20399681eee2f61f375d10d5810987d60fd694007",
     "asyncua.server.internal_session:InternalSession.close_session":
@@ -144,10 +142,6 @@ WRITTEN_AGAINST: dict[str, str] = {
         "5da7cb82a58cc78b68da1472396e1b9d5a4217e7eec63f3105adf98aebe60ad3",
     "asyncua.server.internal_session:InternalSession.transfer_subscriptions":
         "eaeca0eb66f7ace33be0db1e3530e40c081530bcff9cf3fc91189cfc20977748",
-    "asyncua.server.internal_session:InternalSession.translate_browsepaths_to_nodeids":
-        "50a97fe1e927a2b0b4157bca9baea25291f682f93fa869c1d853316d1fda2168",
-    "asyncua.server.internal_session:InternalSession.write":
-        "6e547d34a5142d93d01542e566c3431ff3cadea5356c3e7d51f9d2fa2684b20e",
     "asyncua.server.monitored_item_service:MonitoredItemService.datachange_callback":
         "88c59d4fe94ccba6675de91ef8565b3ac6145becf51ba8e02ce4ac10b4bb74cd",
     "asyncua.server.monitored_item_service:MonitoredItemValues.set_current_datavalue":

@@ -19,7 +19,7 @@ from asyncua.server.internal_session import InternalSession
 from ..access import CALLER
 from ..logins import LoginThrottle
 from ..method_guard import SESSION
-from ..request_limits import TOO_MANY, check_operations, path_too_long, revised_interval, values_per_node
+from ..request_limits import check_operations, revised_interval, values_per_node
 from ..session_quota import SessionQuota, make_room
 from ..session_rules import monitored_item_room, same_user, subscription_refused
 from ..settings import ServerSettings
@@ -86,14 +86,8 @@ class PlantSession(InternalSession):
             if self.external and asked != -1:
                 item.RequestedParameters.SamplingInterval = revised_interval(asked, self.limits.min_sampling_interval_ms)
 
-    def _limit(self, operations: Any, limit: int) -> None:
-        """Client requests of more than `limit` operations: BadTooManyOperations, nothing done."""
-        if self.external:
-            check_operations(operations, limit)
-
     async def create_monitored_items(self, params: ua.CreateMonitoredItemsParameters) -> list[ua.MonitoredItemCreateResult]:
         """Refuses the items past the limits per subscription, per session and server-wide."""
-        self._limit(params.ItemsToCreate, self.limits.max_monitored_items_per_call)
         self._revise_sampling(params.ItemsToCreate)
         sub = self.subscription_service.subscriptions.get(params.SubscriptionId)
         if sub is None or sub.session_id != self.session_id:
@@ -142,7 +136,6 @@ class PlantSession(InternalSession):
 
     async def modify_monitored_items(self, params: ua.ModifyMonitoredItemsParameters) -> list[ua.MonitoredItemModifyResult]:
         self._own(params.SubscriptionId)
-        self._limit(params.ItemsToModify, self.limits.max_monitored_items_per_call)
         self._revise_sampling(params.ItemsToModify)
         return await super().modify_monitored_items(params)
 
@@ -184,42 +177,20 @@ class PlantSession(InternalSession):
 
     async def read(self, params: ua.ReadParameters) -> list[ua.DataValue]:
         """As this session's user: UserAccessLevel and UserExecutable depend on the role."""
-        self._limit(params.NodesToRead, self.limits.max_nodes_per_read)
         token = CALLER.set(self.user)
         try:
             return await super().read(params)
         finally:
             CALLER.reset(token)
 
-    async def write(self, params: ua.WriteParameters) -> list[ua.StatusCode]:
-        self._limit(params.NodesToWrite, self.limits.max_nodes_per_write)
-        return await super().write(params)
-
-    async def browse(self, params: ua.BrowseParameters) -> list[ua.BrowseResult]:
-        self._limit(params.NodesToBrowse, self.limits.max_nodes_per_browse)
-        return await super().browse(params)
-
-    async def translate_browsepaths_to_nodeids(self, params: list[ua.BrowsePath]) -> list[ua.BrowsePathResult]:
-        """Too many paths: the request is refused; a path too long: its result is BadTooManyOperations."""
-        if not self.external:
-            return await super().translate_browsepaths_to_nodeids(params)
-        self._limit(params, self.limits.max_paths_per_translate)
-        longest = self.limits.max_browse_path_elements
-        short = [p for p in params if not path_too_long(p, longest)]
-        done = iter(await super().translate_browsepaths_to_nodeids(short) if short else [])
-        refused = ua.BrowsePathResult(StatusCode=ua.StatusCode(TOO_MANY))
-        return [refused if path_too_long(p, longest) else next(done) for p in params]
-
     async def history_read(self, params: ua.HistoryReadParameters) -> list[ua.HistoryReadResult]:
-        """At most `max_nodes_per_history_read` nodes; the response's values shared among them
-        (each node's share per call, a continuation point for the rest)."""
+        """The response's values shared among the nodes (each node's share per call, a
+        continuation point for the rest; the node count is checked by the processor)."""
         if self.external:
-            self._limit(params.NodesToRead, self.limits.max_nodes_per_history_read)
             _share_values(params.HistoryReadDetails, values_per_node(self.limits, len(params.NodesToRead)))
         return await super().history_read(params)
 
     async def call(self, params: list[ua.CallMethodRequest]) -> list[ua.CallMethodResult]:
-        self._limit(params, self.limits.max_nodes_per_call)
         token, session = CALLER.set(self.user), SESSION.set(self)
         try:
             return await super().call(params)
