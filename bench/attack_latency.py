@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from asyncua import Client, ua
 from rich.console import Console
@@ -53,7 +54,7 @@ async def _serve(unlimited: bool, conn: Connection) -> None:
     from plc_sim.plc.runtime import PlcRuntime
 
     daemon.install()
-    extra = UNLIMITED if unlimited else {}
+    extra: dict[str, Any] = dict(UNLIMITED) if unlimited else {}
     settings = ServerSettings.load(port=0, data_dir=Path(tempfile.mkdtemp(prefix="attack-bench-")),
                                    allow_none_policy=True, trust_all_clients=True, **extra)
     plc = PlcRuntime(load_plant("gear_line"), seed=1, time_factor=3600.0, scan_s=0.1)
@@ -94,19 +95,20 @@ async def _witness(url: str, seconds: float, conn: Connection) -> tuple[list[flo
 
 # --- the attacks -------------------------------------------------------------------------------
 
-Attack = Callable[[Client, ua.NodeId], Awaitable[str]]
+Attack = Callable[[Client, ua.NodeId, list[str]], Awaitable[str]]
+"""An attack: one round of requests, returning what it got (a live one notes it, then waits)."""
 
 
-async def translate_huge(c: Client, nid: ua.NodeId) -> str:
+async def translate_huge(c: Client, nid: ua.NodeId, note: list[str]) -> str:
     hop = ua.RelativePathElement(ReferenceTypeId=ua.NodeId(ua.ObjectIds.HierarchicalReferences), IncludeSubtypes=True,
                                  IsInverse=False, TargetName=ua.QualifiedName("Nothing", 0))
     path = ua.BrowsePath(StartingNode=ua.NodeId(ua.ObjectIds.RootFolder),
                          RelativePath=ua.RelativePath(Elements=[hop] * 1000))
     results = await c.uaclient.translate_browsepaths_to_nodeids([path] * 100)
-    return ua.StatusCode(results[0].StatusCode.value).name
+    return str(ua.StatusCode(results[0].StatusCode.value).name)
 
 
-async def history_year(c: Client, nid: ua.NodeId) -> str:
+async def history_year(c: Client, nid: ua.NodeId, note: list[str]) -> str:
     now = datetime.now(UTC)
     details = ua.ReadRawModifiedDetails(IsReadModified=False, StartTime=now - timedelta(days=365), EndTime=now,
                                         NumValuesPerNode=0, ReturnBounds=False)
@@ -115,20 +117,20 @@ async def history_year(c: Client, nid: ua.NodeId) -> str:
     return f"{ua.StatusCode(results[0].StatusCode.value).name}, {sum(len(r.HistoryData.DataValues) for r in results)} values"
 
 
-async def browse_everything(c: Client, nid: ua.NodeId) -> str:
+async def browse_everything(c: Client, nid: ua.NodeId, note: list[str]) -> str:
     desc = ua.BrowseDescription(NodeId=ua.NodeId(ua.ObjectIds.RootFolder), BrowseDirection=ua.BrowseDirection.Both,
                                 IncludeSubtypes=True, ResultMask=ua.BrowseResultMask.All)
     results = await c.uaclient.browse(ua.BrowseParameters(NodesToBrowse=[desc] * 20_000))
     return f"Good, {len(results)} results"
 
 
-async def read_100k(c: Client, nid: ua.NodeId) -> str:
+async def read_100k(c: Client, nid: ua.NodeId, note: list[str]) -> str:
     rv = ua.ReadValueId(NodeId=nid, AttributeId=ua.AttributeIds.Value)
     values = await c.uaclient.read(ua.ReadParameters(NodesToRead=[rv] * 100_000))
     return f"Good, {len(values)} values"
 
 
-async def monitored_100k(c: Client, nid: ua.NodeId) -> str:
+async def monitored_100k(c: Client, nid: ua.NodeId, note: list[str]) -> str:
     """Creates up to 100,000 items (1,000 per call, two subscriptions), then keeps them live."""
     created = 0
     for _ in range(2):
@@ -141,14 +143,14 @@ async def monitored_100k(c: Client, nid: ua.NodeId) -> str:
             params = ua.CreateMonitoredItemsParameters(SubscriptionId=sub.subscription_id, ItemsToCreate=[item] * 1000)
             results = await c.uaclient.create_monitored_items(params)
             created += sum(1 for r in results if r.StatusCode.is_good())
+            note[:] = [f"{created} created"]
     await asyncio.Event().wait()  # live until the window ends
-    return f"{created} created"
+    return note[-1]
 
 
-async def publish_1ms(c: Client, nid: ua.NodeId) -> str:
+async def publish_1ms(c: Client, nid: ua.NodeId, note: list[str]) -> str:
     """20 subscriptions at 1 ms on each of 10 sessions, one item each."""
     clients = [Client(c.server_url.geturl(), timeout=30) for _ in range(9)]
-    revised = 0.0
     try:
         for other in clients:
             await other.connect()
@@ -157,6 +159,7 @@ async def publish_1ms(c: Client, nid: ua.NodeId) -> str:
                 sub = await session.create_subscription(1, None)
                 revised = sub.parameters.RequestedPublishingInterval
                 await sub.subscribe_data_change(session.get_node(nid))
+                note[:] = [f"revised {revised:g} ms"]
         await asyncio.Event().wait()
     finally:
         for other in clients:
@@ -178,13 +181,15 @@ ATTACKS: dict[str, Attack | None] = {
 async def _repeat(attack: Attack, url: str, seconds: float) -> str:
     """Repeats the attack until the window ends; the outcome of the last one."""
     outcome = "(not finished)"
+    note: list[str] = []
     async with Client(url, timeout=120) as c:
         nid = ua.NodeId(TAG, await c.get_namespace_index(NS))
         end = time.perf_counter() + seconds
         while time.perf_counter() < end:
             try:
-                outcome = await asyncio.wait_for(attack(c, nid), timeout=max(end - time.perf_counter(), 0.1))
+                outcome = await asyncio.wait_for(attack(c, nid, note), timeout=max(end - time.perf_counter(), 0.1))
             except TimeoutError:
+                outcome = note[-1] if note else outcome
                 break
             except ua.UaStatusCodeError as e:
                 outcome = ua.StatusCode(e.code).name
@@ -240,7 +245,7 @@ async def main_async(a: argparse.Namespace) -> None:
     finally:
         parent.send("stop")
         server.join(timeout=30)
-    Console().print(table)
+    Console(width=160).print(table)
 
 
 def main() -> None:
