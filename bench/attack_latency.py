@@ -114,7 +114,8 @@ async def history_year(c: Client, nid: ua.NodeId, note: list[str]) -> str:
                                         NumValuesPerNode=0, ReturnBounds=False)
     params = ua.HistoryReadParameters(HistoryReadDetails=details, NodesToRead=[ua.HistoryReadValueId(NodeId=nid)] * 1000)
     results = await c.uaclient.history_read(params)
-    return f"{ua.StatusCode(results[0].StatusCode.value).name}, {sum(len(r.HistoryData.DataValues) for r in results)} values"
+    values = sum(len(getattr(r.HistoryData, "DataValues", None) or []) for r in results)
+    return f"{ua.StatusCode(results[0].StatusCode.value).name}, {values} values"
 
 
 async def browse_everything(c: Client, nid: ua.NodeId, note: list[str]) -> str:
@@ -131,7 +132,10 @@ async def read_100k(c: Client, nid: ua.NodeId, note: list[str]) -> str:
 
 
 async def monitored_100k(c: Client, nid: ua.NodeId, note: list[str]) -> str:
-    """Creates up to 100,000 items (1,000 per call, two subscriptions), then keeps them live."""
+    """Creates up to 100,000 items (two subscriptions, as many per call as OperationLimits allow,
+    like an honest client), then keeps them live."""
+    limit = c.get_node(ua.NodeId(ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall))
+    per_call = min(int(await limit.read_value()) or 1000, 1000)
     created = 0
     for _ in range(2):
         sub = await c.create_subscription(100, None)
@@ -139,11 +143,11 @@ async def monitored_100k(c: Client, nid: ua.NodeId, note: list[str]) -> str:
             ItemToMonitor=ua.ReadValueId(NodeId=nid, AttributeId=ua.AttributeIds.Value),
             MonitoringMode=ua.MonitoringMode.Reporting,
             RequestedParameters=ua.MonitoringParameters(ClientHandle=1, SamplingInterval=100, QueueSize=1))
-        for _ in range(50):
-            params = ua.CreateMonitoredItemsParameters(SubscriptionId=sub.subscription_id, ItemsToCreate=[item] * 1000)
+        for _ in range(50_000 // per_call):
+            params = ua.CreateMonitoredItemsParameters(SubscriptionId=sub.subscription_id, ItemsToCreate=[item] * per_call)
             results = await c.uaclient.create_monitored_items(params)
             created += sum(1 for r in results if r.StatusCode.is_good())
-            note[:] = [f"{created} created"]
+            note[:] = [f"{created} created, {per_call} per call"]
     await asyncio.Event().wait()  # live until the window ends
     return note[-1]
 
