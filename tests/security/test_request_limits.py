@@ -195,3 +195,15 @@ async def test_the_limits_are_published_in_operation_limits(plant, attacker):
                 ids.Server_ServerCapabilities_MinSupportedSampleRate: LIMITS["min_sampling_interval_ms"]}
     for nid, value in expected.items():
         assert await c.get_node(nid).read_value() == value
+
+
+async def test_a_read_at_more_times_than_a_nodes_share_is_refused(plant, attacker):
+    c, nid = attacker
+    share = LIMITS["max_history_values_per_response"] // 2
+    now = datetime.now(UTC)
+    details = ua.ReadAtTimeDetails(ReqTimes=[now - timedelta(seconds=i) for i in range(share + 1)])
+    params = ua.HistoryReadParameters(HistoryReadDetails=details, NodesToRead=[ua.HistoryReadValueId(NodeId=nid)] * 2)
+    await _refused_while_witness_reads(plant, c.uaclient.history_read(params))
+    details.ReqTimes = details.ReqTimes[:share]
+    results = await c.uaclient.history_read(params)
+    assert all(r.StatusCode.is_good() for r in results)
