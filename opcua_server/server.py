@@ -35,6 +35,7 @@ from .connections import PEER
 from .events import PlantEvents
 from .history_service import AGGREGATES, MAX_VALUES, HistoryService
 from .method_guard import ArgRule, MethodGuard, MethodRule
+from .request_limits import operation_limits
 from .security import configure_security
 from .settings import ServerSettings
 from .users import UserStore
@@ -95,6 +96,7 @@ class PlantServer:
         stations = {st.name: self.nodes.objects[(m.spec.line, st.name)] for st in m.spec.stations}
         await self.events.setup(idx, line, stations, machines)
         await self._setup_history()
+        await self._operation_limits()
         internal = len(s.iserver.subscription_service.subscriptions)
         s.iserver.max_subscriptions = settings.max_subscriptions + internal  # the limit counts clients' only
         await self.events.setup_alarms()
@@ -279,6 +281,15 @@ class PlantServer:
         await s.historize_node_data_change(historized, period=None, count=count)
         await s.historize_node_event(self.events.emitters, period=None, count=count)
         await self._history_capabilities()
+
+    async def _operation_limits(self) -> None:
+        """ServerCapabilities as `request_limits` enforces them (asyncua publishes 10,000 for all)."""
+        s, ids = self.server, ua.ObjectIds
+        for name, value in operation_limits(self.settings).items():
+            nid = getattr(ids, f"Server_ServerCapabilities_OperationLimits_{name}")
+            await s.get_node(nid).write_value(ua.Variant(value, ua.VariantType.UInt32))
+        rate = ua.Variant(self.settings.min_sampling_interval_ms, ua.VariantType.Double)
+        await s.get_node(ids.Server_ServerCapabilities_MinSupportedSampleRate).write_value(rate)
 
     async def _history_capabilities(self) -> None:
         """HistoryServerCapabilities as this server has them: raw, at-time, processed and

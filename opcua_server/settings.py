@@ -100,6 +100,33 @@ class ServerSettings(PartSettings):
     """Refusals of one kind (a refused call, write, login, request) are logged once per this
     many seconds, the next line saying how many were left out: a client flooding the log."""
 
+    max_nodes_per_read: int = Field(default=2_000, ge=1)
+    """Nodes (attributes) in one Read: one request of 100,000 reads holding the event loop for
+    seconds while every other client waits. More: BadTooManyOperations, nothing read."""
+    max_nodes_per_write: int = Field(default=1_000, ge=1)
+    """Nodes in one Write (each a PLC write and an audit line)."""
+    max_nodes_per_browse: int = Field(default=500, ge=1)
+    """Nodes in one Browse: browsing the whole address space in one request."""
+    max_paths_per_translate: int = Field(default=500, ge=1)
+    """Paths in one TranslateBrowsePathsToNodeIds (100 paths x 1,000 elements held the loop 15 s)."""
+    max_browse_path_elements: int = Field(default=32, ge=1)
+    """Elements of one relative path (the plant's deepest is 5): a longer path's result is
+    BadTooManyOperations, the request's other paths are answered."""
+    max_nodes_per_call: int = Field(default=100, ge=1)
+    """Methods in one Call: each may start PLC work."""
+    max_monitored_items_per_call: int = Field(default=1_000, ge=1)
+    """Monitored items in one CreateMonitoredItems: one request creating 100,000 sampling slots."""
+    max_nodes_per_history_read: int = Field(default=100, ge=1)
+    """Nodes in one HistoryRead (data or events): a year over 1,000 nodes in one request."""
+    max_history_values_per_response: int = Field(default=20_000, ge=1)
+    """Values (or events) in one HistoryRead response, shared among its nodes; the rest comes
+    with continuation points: a response too large to build or send (RSS 357 -> 929 MB)."""
+    min_publishing_interval_ms: float = Field(default=50.0, ge=1.0)
+    """Shortest publishing interval granted (asked for less: revised to this): subscriptions
+    at 1 ms each taking a share of the event loop."""
+    min_sampling_interval_ms: float = Field(default=50.0, ge=1.0)
+    """Shortest sampling interval granted to a monitored item (asked for less: revised to this)."""
+
     history_count: int = Field(default=10_000, ge=1)
     """Values (and events) kept per historized node: the history database stays bounded."""
     history_queue_size: int = Field(default=20_000, ge=100)

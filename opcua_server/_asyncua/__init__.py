@@ -32,7 +32,8 @@ processor.PlantProcessor (UaProcessor)
   process                 Hello first and once (`connections.hello_refusal`), channel certificate
                           checked against the trust list, refusals logged with the peer.
                           Upstream: asyncua checks only CreateSession's certificate.
-  _process_message        [private] sessions bound to their channel, Create/Activate checked,
+  _process_message        [private] request sizes checked before decoding (`peek`, `request_limits`),
+                          sessions bound to their channel, Create/Activate checked,
                           password logins off the loop (`logins.check_login`), RegisterServer refused.
                           Upstream: asyncua serves any session's token on any channel.
   _session_watchdog_loop  [private] disabled: sessions time out by themselves.
@@ -50,6 +51,9 @@ sessions.PlantSession (InternalSession)
   transfer_subscriptions  only from a session of the same user (`session_rules.same_user`). Upstream.
   close_session           the session leaves the server's count.
   read, call              as this session's user (`access.CALLER`).
+  history_read            the response's values shared among its nodes (`request_limits`).
+  create_subscription, modify_subscription, create/modify_monitored_items
+                          publishing and sampling intervals revised up to the minimums. Upstream.
 sessions.PlantInternalServer (InternalServer)
   __init__                the limits, the login throttle, the session count.
   create_session          PlantSession; `session_rules.session_refused`.
@@ -86,7 +90,8 @@ InternalSession._timeout_task, _start_timeout_watchdog (orphans' shorter timeout
 OPCUAProtocol._task, _activation_watchdog_task, _buffer, _process_received_message_loop (the
 copied connection_made, the chunk check). `drift.PRIVATE_MEMBERS` lists them for the test.
 
-Also in the wall: server.value_now/set_value_now (a node's value attribute, no callbacks),
+Also in the wall: peek.counts (a request's operation counts read from its encoded body),
+server.value_now/set_value_now (a node's value attribute, no callbacks),
 server.endpoint_port (the port actually bound).
 
 Type checking: `make check` runs mypy a second time with mypy_wall.ini, which follows asyncua's

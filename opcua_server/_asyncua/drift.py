@@ -124,6 +124,8 @@ WRITTEN_AGAINST: dict[str, str] = {
         "635072d51985105a89fdc1689b6690b7a099a0fe1ea1ccff94eb5735e876fbd9",
     "asyncua.server.internal_session:InternalSession.delete_subscriptions":
         "d1b603c4c004c7faab6575fbd7fd4d4ef14b9660024b3a72652fdcbabbcfe401",
+    "asyncua.server.internal_session:InternalSession.history_read":
+        "b95de043b2c0a11fa68a0c1e0ba01f08d479fea11724818bd389c282f5d6779c",
     "asyncua.server.internal_session:InternalSession.modify_monitored_items":
         "1fafe1075adabbac4e82e0c61141165fbcaea043e09a01652d1904e9a25517f7",
     "asyncua.server.internal_session:InternalSession.modify_subscription":

@@ -35,10 +35,12 @@ from cryptography import x509
 from .. import refusals
 from ..connections import PEER, hello_refusal, peer_text
 from ..logins import check_login, refuse_clear_password, refuse_malformed
+from ..request_limits import TOO_MANY, oversized
 from ..session_quota import check_activation
 from ..session_rules import closes_with_connection, may_take_over
 from ..users import VERIFIED
 from .channel import StrictSecureConnection
+from .peek import counts
 from .sessions import PlantInternalServer, PlantSession
 from .users import PlantUserManager
 
@@ -172,6 +174,7 @@ class PlantProcessor(UaProcessor):
             refusals.warn(log, "refused request from %s: its authentication token names no session of this channel",
                           self.peer)
             raise ServiceError(ua.StatusCodes.BadSessionIdInvalid)
+        self._check_size(typeid, body)
         self.session = session
         try:
             return await super()._process_message(typeid, requesthdr, seqhdr, body)
@@ -179,6 +182,13 @@ class PlantProcessor(UaProcessor):
             if typeid == _CLOSE:
                 self.sessions.pop(session.auth_token, None)
                 self.session = None
+
+    def _check_size(self, typeid: ua.NodeId, body: Any) -> None:
+        """A request larger than its limit is refused before it is decoded (BadTooManyOperations)."""
+        found = counts(typeid, body, self.iserver.limits)
+        if found is not None and oversized(self.iserver.limits, *found):
+            refusals.warn(log, "refused request from %s: %s over %s", self.peer, found[1], found[0])
+            raise ServiceError(TOO_MANY)
 
     async def _create_session(self, typeid: ua.NodeId, requesthdr: Any, seqhdr: Any, body: Any) -> Any:
         params = struct_from_binary(ua.CreateSessionParameters, body.copy())

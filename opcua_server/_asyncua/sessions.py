@@ -19,6 +19,7 @@ from asyncua.server.internal_session import InternalSession
 from ..access import CALLER
 from ..logins import LoginThrottle
 from ..method_guard import SESSION
+from ..request_limits import check_operations, revised_interval, values_per_node
 from ..session_quota import SessionQuota, make_room
 from ..session_rules import monitored_item_room, same_user, subscription_refused
 from ..settings import ServerSettings
@@ -68,10 +69,26 @@ class PlantSession(InternalSession):
                                   request_callback: Callable[..., Any] | None = None) -> ua.CreateSubscriptionResult:
         if subscription_refused(self.limits, len(self._subscriptions())):
             raise ServiceError(ua.StatusCodes.BadTooManySubscriptions)
+        self._revise_publishing(params)
         return await super().create_subscription(params, callback, request_callback)
+
+    def _revise_publishing(self, params: Any) -> None:
+        """Clients' publishing intervals are at least `min_publishing_interval_ms`."""
+        if self.external:
+            params.RequestedPublishingInterval = revised_interval(params.RequestedPublishingInterval,
+                                                                  self.limits.min_publishing_interval_ms)
+
+    def _revise_sampling(self, items: list[Any]) -> None:
+        """Clients' sampling intervals are at least `min_sampling_interval_ms` (-1, "the
+        publishing interval", stays: that one is revised already)."""
+        for item in items:
+            asked = item.RequestedParameters.SamplingInterval
+            if self.external and asked != -1:
+                item.RequestedParameters.SamplingInterval = revised_interval(asked, self.limits.min_sampling_interval_ms)
 
     async def create_monitored_items(self, params: ua.CreateMonitoredItemsParameters) -> list[ua.MonitoredItemCreateResult]:
         """Refuses the items past the limits per subscription, per session and server-wide."""
+        self._revise_sampling(params.ItemsToCreate)
         sub = self.subscription_service.subscriptions.get(params.SubscriptionId)
         if sub is None or sub.session_id != self.session_id:
             raise ServiceError(ua.StatusCodes.BadSubscriptionIdInvalid)
@@ -104,6 +121,7 @@ class PlantSession(InternalSession):
 
     def modify_subscription(self, params: ua.ModifySubscriptionParameters) -> ua.ModifySubscriptionResult:
         self._own(params.SubscriptionId)
+        self._revise_publishing(params)
         return super().modify_subscription(params)
 
     async def set_publishing_mode(self, params: ua.SetPublishingModeParameters) -> list[ua.StatusCode]:
@@ -118,6 +136,7 @@ class PlantSession(InternalSession):
 
     async def modify_monitored_items(self, params: ua.ModifyMonitoredItemsParameters) -> list[ua.MonitoredItemModifyResult]:
         self._own(params.SubscriptionId)
+        self._revise_sampling(params.ItemsToModify)
         return await super().modify_monitored_items(params)
 
     async def delete_monitored_items(self, params: ua.DeleteMonitoredItemsParameters) -> list[ua.StatusCode]:
@@ -164,6 +183,13 @@ class PlantSession(InternalSession):
         finally:
             CALLER.reset(token)
 
+    async def history_read(self, params: ua.HistoryReadParameters) -> list[ua.HistoryReadResult]:
+        """The response's values shared among the nodes (each node's share per call, a
+        continuation point for the rest; the node count is checked by the processor)."""
+        if self.external:
+            _share_values(params.HistoryReadDetails, values_per_node(self.limits, len(params.NodesToRead)))
+        return await super().history_read(params)
+
     async def call(self, params: list[ua.CallMethodRequest]) -> list[ua.CallMethodResult]:
         token, session = CALLER.set(self.user), SESSION.set(self)
         try:
@@ -171,6 +197,16 @@ class PlantSession(InternalSession):
         finally:
             CALLER.reset(token)
             SESSION.reset(session)
+
+
+def _share_values(details: Any, share: int) -> None:
+    """Values (or events, or times) per node at most `share`: raw and event reads page with
+    continuation points; a ReadAtTime of more times than that is refused."""
+    if isinstance(details, ua.ReadRawModifiedDetails | ua.ReadEventDetails):
+        asked = details.NumValuesPerNode
+        details.NumValuesPerNode = min(asked, share) if asked else share
+    elif isinstance(details, ua.ReadAtTimeDetails):
+        check_operations(details.ReqTimes, share)
 
 
 def _items(sub: Any) -> int:
