@@ -138,6 +138,8 @@ WRITTEN_AGAINST: dict[str, str] = {
         "f7d9dc7fadb2bbd75b49af0644583bd2538ce92fac924088ba72f0ce79dd6b67",
     "asyncua.server.internal_session:InternalSession.set_monitoring_mode":
         "e4984ece0422429a5aed5db9c45fe61bc8e937d9e12204e2bafa8ab8efa217ea",
+    "asyncua.server.internal_session:InternalSession.translate_browsepaths_to_nodeids":
+        "50a97fe1e927a2b0b4157bca9baea25291f682f93fa869c1d853316d1fda2168",
     "asyncua.server.internal_session:InternalSession.set_publishing_mode":
         "5da7cb82a58cc78b68da1472396e1b9d5a4217e7eec63f3105adf98aebe60ad3",
     "asyncua.server.internal_session:InternalSession.transfer_subscriptions":

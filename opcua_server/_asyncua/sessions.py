@@ -190,6 +190,12 @@ class PlantSession(InternalSession):
             _share_values(params.HistoryReadDetails, values_per_node(self.limits, len(params.NodesToRead)))
         return await super().history_read(params)
 
+    async def translate_browsepaths_to_nodeids(self, params: list[ua.BrowsePath]) -> list[ua.BrowsePathResult]:
+        """A path with no elements is BadNothingToDo (Part 4, 5.8.4); asyncua 2.1 reads its last
+        element and answers the whole request with an internal error and a traceback (upstream bug)."""
+        served = iter(await super().translate_browsepaths_to_nodeids([p for p in params if p.RelativePath.Elements]))
+        return [next(served) if p.RelativePath.Elements else _nothing_to_do() for p in params]
+
     async def call(self, params: list[ua.CallMethodRequest]) -> list[ua.CallMethodResult]:
         token, session = CALLER.set(self.user), SESSION.set(self)
         try:
@@ -236,3 +242,7 @@ class PlantInternalServer(InternalServer):
         if external:
             self.open_sessions.add(session)
         return session
+
+
+def _nothing_to_do() -> ua.BrowsePathResult:
+    return ua.BrowsePathResult(StatusCode=ua.StatusCode(ua.StatusCodes.BadNothingToDo))

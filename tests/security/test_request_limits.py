@@ -115,6 +115,16 @@ async def test_an_over_long_path_is_refused_before_it_is_decoded_and_a_short_one
     assert [r.Targets[0].TargetId for r in results] == [ua.NodeId(ua.ObjectIds.Server)] * 2
 
 
+async def test_an_empty_path_is_nothing_to_do_and_the_others_are_answered(plant, attacker, caplog):
+    """asyncua 2.1 alone answers the whole request with BadInternalError and logs a traceback."""
+    c, _ = attacker
+    results = await c.uaclient.translate_browsepaths_to_nodeids([_path(1), _path(0), _path(1)])
+    assert [r.StatusCode.value for r in results] == [ua.StatusCodes.Good, ua.StatusCodes.BadNothingToDo,
+                                                    ua.StatusCodes.Good]
+    assert results[0].Targets[0].TargetId == results[2].Targets[0].TargetId == ua.NodeId(ua.ObjectIds.Server)
+    assert "Traceback" not in caplog.text and "IndexError" not in caplog.text
+
+
 async def test_too_many_monitored_items_in_one_call_are_refused_and_none_created(plant, attacker):
     c, nid = attacker
     sub = await c.create_subscription(100, None)
