@@ -604,11 +604,16 @@ def policy_problems(pol: Policy, products: list[str], n_stages: int) -> list[tup
 
 
 def seed_constraint_problems(pol: Policy, products: list[str], n_stages: int) -> list[str]:
+    """The messages of `seed_constraint_breaks`, in order."""
+    return list(seed_constraint_breaks(pol, products, n_stages).values())
+
+
+def seed_constraint_breaks(pol: Policy, products: list[str], n_stages: int) -> dict[str, str]:
     """Seed 004's constraints on K, S and C (section 3.2), for D-KAP per product and for
     S-KAP with the shared K and single C. The extracted text lost the relation signs; we read
     them so that the WIP objectives (K1-K2, K2-S3, C-S3) are never negative: K_i >= S_N,
     K_i <= C, C >= S_N, and under HK-CONWIP also K1 >= K2 (D-KAP: and K1 + K2 <= C)."""
-    out: list[str] = []
+    out: dict[str, str] = {}  # constraint -> "seed constraint <constraint> fails (<values>)"
     shared = shares_kanbans(pol.model)
     hk = not broadcasts_demand(pol.model)
     for p in products:
@@ -618,18 +623,22 @@ def seed_constraint_problems(pol: Policy, products: list[str], n_stages: int) ->
         tag = "" if shared else f".{p}"
         for i, k in enumerate(ks):
             if k < s_n:
-                out.append(f"seed constraint K{i + 1}{tag} >= S{n_stages}.{p} fails ({k} < {s_n})")
+                _broke(out, f"K{i + 1}{tag} >= S{n_stages}.{p}", f"({k} < {s_n})")
             if k > c:
-                out.append(f"seed constraint K{i + 1}{tag} <= C{tag} fails ({k} > {c})")
+                _broke(out, f"K{i + 1}{tag} <= C{tag}", f"({k} > {c})")
         if c < s_n:
-            out.append(f"seed constraint C{tag} >= S{n_stages}.{p} fails ({c} < {s_n})")
+            _broke(out, f"C{tag} >= S{n_stages}.{p}", f"({c} < {s_n})")
         if hk:
             for i in range(len(ks) - 1):
                 if ks[i] < ks[i + 1]:
-                    out.append(f"seed constraint K{i + 1}{tag} >= K{i + 2}{tag} fails ({ks[i]} < {ks[i + 1]})")
+                    _broke(out, f"K{i + 1}{tag} >= K{i + 2}{tag}", f"({ks[i]} < {ks[i + 1]})")
             if not shared and sum(ks) > c:
-                out.append(f"seed constraint K1{tag} + ... + K{len(ks)}{tag} <= C{tag} fails ({sum(ks)} > {c})")
-    return list(dict.fromkeys(out))
+                _broke(out, f"K1{tag} + ... + K{len(ks)}{tag} <= C{tag}", f"({sum(ks)} > {c})")
+    return out
+
+
+def _broke(out: dict[str, str], constraint: str, values: str) -> None:
+    out.setdefault(constraint, f"seed constraint {constraint} fails {values}")
 
 
 def revalidated(model: BaseModel, **changes: Any) -> Any:

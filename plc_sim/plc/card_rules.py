@@ -1,5 +1,5 @@
 """The seed constraints on a live card write: a kanban or CONWIP count the PLC takes must not
-break a seed constraint (`spec.seed_constraint_problems`, the rule the plant file and the
+break a seed constraint (`spec.seed_constraint_breaks`, the rule the plant file and the
 optimizer apply), so the plant cannot be put where the optimizer cannot follow.
 
 Counts are named as the Control tags are: `K1` (shared kanbans, S-KAP), `K1_A` (kanbans of
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from plc_sim.model.cards import DedicatedPool, SharedPool
 from plc_sim.model.line import LineModel
-from plc_sim.model.spec import Policy, seed_constraint_problems
+from plc_sim.model.spec import Policy, seed_constraint_breaks
 
 from .checks import Refusal, Rejected, clip
 
@@ -45,7 +45,7 @@ def policy_of(base: Policy, products: list[str], counts: Counts, shared: bool) -
 
 def _broken(pol: Policy, products: list[str], n_stages: int) -> dict[str, str]:
     """The seed constraints `pol` breaks: constraint -> the full message."""
-    return {msg.split(" fails")[0]: msg for msg in seed_constraint_problems(pol, products, n_stages)}
+    return seed_constraint_breaks(pol, products, n_stages)
 
 
 def card_write_problem(m: LineModel, counts: Counts, key: str, value: int) -> str | None:
