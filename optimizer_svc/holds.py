@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from plc_sim.model.private_files import write_private
 
 from .problems.base import ForecastProblem
 from .space import Choice, Integer, Value, Variable
@@ -65,8 +67,6 @@ class Ledger:
     """What the optimizer last knew of each setpoint, and the holds; one file per data directory."""
 
     def __init__(self, path: Path, holdoff_s: float, clock: Clock | None = None) -> None:
-        import time
-
         self.path = path
         self.holdoff_s = holdoff_s
         self.clock: Clock = clock or time.time
@@ -102,14 +102,7 @@ class Ledger:
         return {"known": dict(doc.get("known", {})), "holds": dict(doc.get("holds", {}))}
 
     def _save(self, doc: dict[str, dict[str, Any]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(self.path)
+        write_private(self.path, json.dumps(doc, indent=1), sync=True)
 
 
 def _iso(t: float) -> str:
@@ -129,6 +122,6 @@ def pinned(problem: ForecastProblem, keys: set[str]) -> ForecastProblem:
 def _pin(v: Variable) -> Variable:
     if isinstance(v, Choice):
         return replace(v, options=(v.current,))
-    if isinstance(v, Integer):
+    if isinstance(v, Integer):  # the two replace calls are typed apart (int and float bounds)
         return replace(v, low=v.current, high=v.current)
     return replace(v, low=v.current, high=v.current)

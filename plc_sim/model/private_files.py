@@ -47,14 +47,17 @@ def private_file(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, data: str | bytes) -> Path:
+def write_private(path: Path, data: str | bytes, sync: bool = False) -> Path:
     """Replace `path` with `data` atomically (a temporary file renamed over it), 0600 from
-    its first byte, in a private folder."""
+    its first byte, in a private folder; `sync` puts the data on disk before the rename."""
     private_dir(path.parent)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(fd, "wb") as f:
         os.fchmod(f.fileno(), FILE_MODE)
         f.write(data.encode() if isinstance(data, str) else data)
+        if sync:
+            f.flush()
+            os.fsync(f.fileno())
     tmp.replace(path)
     return path
