@@ -107,6 +107,9 @@ class PlcRuntime:
         self.scans = 0
         self.held = False
         """Plant time stands still while held (a shutdown lets clients finish on a quiet plant)."""
+        self.hold_at_h: float | None = None
+        """Calendar hour at which the scan holds the plant by itself (`run_to`)."""
+        self._reached = asyncio.Event()
         self.overruns = 0
         """Scans whose own work (advancing the plant, refreshing the tags) took longer than the period."""
         self.late_scans = 0
@@ -220,24 +223,29 @@ class PlcRuntime:
     async def run(self, stop: asyncio.Event) -> None:
         """Scan until `stop` is set. Each scan maps wall time to plant time; a scan that
         takes longer than its period is reported as an overrun event, and the loop still
-        gets a fifth of a period to serve clients before the next scan."""
+        gets a fifth of a period to serve clients before the next scan. After a hold, plant
+        time goes on from where it stood (no jump for the time spent held)."""
         loop = asyncio.get_running_loop()
         t0, cal0 = loop.time(), self.calendar_h
         deadline = t0
         while not stop.is_set():
             if self.held:
                 await asyncio.sleep(self.scan_s)
+                t0, cal0 = loop.time(), self.calendar_h
+                deadline = t0
                 continue
             if self.time_factor is None:
-                await self._publish(self.scan(self.calendar_h + self.fast_step_h))
+                await self._publish(self.scan(self._bounded(self.calendar_h + self.fast_step_h)))
+                self._hold_if_reached()
                 await asyncio.sleep(0)
                 continue
             started = loop.time()
             target = cal0 + (started - t0) * self.time_factor / 3600.0
             cpu = time.perf_counter()
-            changed = self.scan(target)
+            changed = self.scan(self._bounded(target))
             took = time.perf_counter() - cpu
             await self._publish(changed)
+            self._hold_if_reached()
             deadline += self.scan_s
             if took > self.scan_s:
                 self.overruns += 1
@@ -247,6 +255,27 @@ class PlcRuntime:
                 deadline = loop.time() + self.scan_s * 0.2
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=max(deadline - loop.time(), 0.0))
+
+    async def run_to(self, calendar_h: float) -> None:
+        """Release the plant and return once the scan has reached `calendar_h` and held it
+        there (the scan loop `run` must be running). Plant time then stands still until
+        the next release, so work between two `run_to` calls (an optimisation cycle at a
+        fixed plant hour) does not depend on how fast the machine is."""
+        if calendar_h <= self.calendar_h:
+            self.held = True
+            return
+        self._reached.clear()
+        self.hold_at_h = calendar_h
+        self.held = False
+        await self._reached.wait()
+
+    def _bounded(self, target_h: float) -> float:
+        return target_h if self.hold_at_h is None else min(target_h, self.hold_at_h)
+
+    def _hold_if_reached(self) -> None:
+        if self.hold_at_h is not None and self.calendar_h >= self.hold_at_h:
+            self.held, self.hold_at_h = True, None
+            self._reached.set()
 
     def _report_overrun(self, took: float) -> None:
         """A scan whose own work took longer than its period (not a busy event loop, such as

@@ -235,3 +235,44 @@ async def test_a_held_plc_keeps_plant_time_still():
     stop.set()
     await task
     assert plc.calendar_h == before
+
+
+async def test_run_to_holds_the_plant_exactly_at_the_hour_asked():
+    plc = PlcRuntime(load_plant("gear_line"), seed=1, time_factor=None)
+    stop = asyncio.Event()
+    task = asyncio.create_task(plc.run(stop))
+    try:
+        await asyncio.wait_for(plc.run_to(1.23), timeout=60)
+        assert plc.held and plc.calendar_h == 1.23
+        scans = plc.scans
+        for _ in range(3):
+            await asyncio.sleep(plc.scan_s)  # wall time passes; a held plant does not scan on
+        assert plc.calendar_h == 1.23 and plc.scans == scans
+        await asyncio.wait_for(plc.run_to(2.0), timeout=60)
+        assert plc.calendar_h == 2.0
+    finally:
+        stop.set()
+        await task
+
+
+async def test_plant_time_goes_on_from_where_a_hold_left_it():
+    """Released after a hold, the plant does not jump ahead by the wall time spent held."""
+    tf = 36_000.0  # ten plant hours a second: a jump for a held second would be ten hours
+    plc = PlcRuntime(load_plant("gear_line"), seed=1, time_factor=tf)
+    loop = asyncio.get_running_loop()
+    firsts: list[tuple[float, float]] = []
+    plc.on_scan(lambda _changed: firsts.append((loop.time(), plc.calendar_h)))
+    stop = asyncio.Event()
+    task = asyncio.create_task(plc.run(stop))
+    try:
+        await asyncio.wait_for(plc.run_to(0.5), timeout=60)
+        await asyncio.sleep(1.0)  # held for a wall second (not a synchronisation: the plant must stay)
+        firsts.clear()
+        released = loop.time()
+        plc.held = False
+        await until(lambda: firsts, timeout=60)
+        at, hour = firsts[0]
+        assert hour - 0.5 <= (at - released) * tf / 3600 + plc.scan_s * tf / 3600
+    finally:
+        stop.set()
+        await task
