@@ -12,7 +12,7 @@ from plc_sim.model.spec import PlantSpec, load_plant
 
 FOLDER_MARKERS = {"model": "model", "plc": "plc", "opcua": "opcua", "security": "security",
                   "interop": "interop", "cli": "cli", "boundary": "model", "deploy": "deploy",
-                  "optimizer": "optimizer", "twin": "twin"}
+                  "optimizer": "optimizer", "twin": "twin", "experiments": "experiment"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
