@@ -8,9 +8,10 @@ cannot leave a range (shares in [0, 1], counts >= 0) are clipped to it.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from scipy import stats
@@ -97,23 +98,11 @@ def summarise(values: list[float], level: float = 0.95, bounds: Bounds = UNBOUND
 
 
 def run_replications(spec: PlantSpec, plan: RunPlan, reps: int, jobs: int = 1,
-                     on_done: Callable[[int], None] | None = None) -> list[dict[str, float]]:
-    """KPIs of `reps` replications in rep order; `jobs` > 1 runs them in a process pool."""
-    results: dict[int, dict[str, float]] = {}
-    if jobs <= 1:
-        for r in range(reps):
-            results[r] = run_replication(spec, plan, r)
-            if on_done:
-                on_done(r)
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(run_replication, spec, plan, r): r for r in range(reps)}
-            for fut in as_completed(futures):
-                r = futures[fut]
-                results[r] = fut.result()
-                if on_done:
-                    on_done(r)
-    return [results[r] for r in range(reps)]
+                     on_done: Callable[[int], None] | None = None,
+                     executor: Executor | None = None) -> list[dict[str, float]]:
+    """KPIs of `reps` replications in rep order; `jobs` > 1 runs them in a process pool,
+    `executor` (a Dask cluster's, say) runs them there instead."""
+    return run_settings([spec], plan, reps, jobs, on_done, executor)[0]
 
 
 def summarise_all(runs: list[dict[str, float]]) -> dict[str, Summary]:
@@ -121,18 +110,22 @@ def summarise_all(runs: list[dict[str, float]]) -> dict[str, Summary]:
 
 
 def run_settings(specs: list[PlantSpec], plan: RunPlan, reps: int, jobs: int = 1,
-                 on_done: Callable[[int], None] | None = None) -> list[list[dict[str, float]]]:
+                 on_done: Callable[[int], None] | None = None,
+                 executor: Executor | None = None) -> list[list[dict[str, float]]]:
     """Replications 0..reps-1 of every setting on the same seeds (common random numbers);
-    one list of runs per setting, in rep order."""
+    one list of runs per setting, in rep order. `on_done(k)` counts finished replications.
+    A replication's result depends only on its setting, plan and number, so any executor
+    (inline, the process pool, a cluster that retries a lost worker's tasks) gives the same."""
     tasks = [(i, r) for i in range(len(specs)) for r in range(reps)]
     results: dict[tuple[int, int], dict[str, float]] = {}
-    if jobs <= 1:
+    if executor is None and jobs <= 1:
         for k, (i, r) in enumerate(tasks):
             results[(i, r)] = run_replication(specs[i], plan, r)
             if on_done:
                 on_done(k)
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with contextlib.ExitStack() as stack:
+            pool = executor or stack.enter_context(ProcessPoolExecutor(max_workers=jobs))
             futures = {pool.submit(run_replication, specs[i], plan, r): (i, r) for i, r in tasks}
             for k, fut in enumerate(as_completed(futures)):
                 results[futures[fut]] = fut.result()
