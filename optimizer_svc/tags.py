@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import plant_tags as tags
 from plc_sim.model.spec import PlantSpec
 from plc_sim.model.vocab import shares_kanbans
 
-MACHINE_TAGS = {"speed": ("SpeedSetpoint", "Double"), "standby": ("StandbyTimeout", "Double"),
-                "off_shift": ("OffShiftMode", "String"),
-                "dispatch": ("DispatchWeight", "Double"), "maint_policy": ("MaintenancePolicy", "String"),
-                "maint_interval": ("MaintenanceInterval", "Double"), "maint_plan": ("MaintenancePlan", "String")}
+M = tags.MachineTag
+MACHINE_TAGS = {"speed": (M.SPEED_SETPOINT, "Double"), "standby": (M.STANDBY_TIMEOUT, "Double"),
+                "off_shift": (M.OFF_SHIFT_MODE, "String"),
+                "dispatch": (M.DISPATCH_WEIGHT, "Double"), "maint_policy": (M.MAINTENANCE_POLICY, "String"),
+                "maint_interval": (M.MAINTENANCE_INTERVAL, "Double"), "maint_plan": (M.MAINTENANCE_PLAN, "String")}
 
 
 @dataclass(frozen=True)
@@ -37,18 +39,17 @@ def tag_refs(spec: PlantSpec, key: str) -> list[TagRef]:
         station = next((st for st in spec.stations if any(m.name == target for m in st.machines)), None)
         if station is None:
             raise NotLiveError(f"{key}: unknown machine {target!r}")
-        return [TagRef(key, (line, station.name, target, tag), dtype)]
+        return [TagRef(key, tags.machine(line, station.name, target, tag), dtype)]
     if kind == "shift":
-        return [TagRef(key, (line, target, "ShiftPlan"), "String")]
+        return [TagRef(key, tags.station(line, target, tags.StationTag.SHIFT_PLAN), "String")]
     head = kind.rstrip("0123456789")
-    if head == "K":
-        name = kind if not target else f"{kind}_{target}"
-        return [TagRef(key, (line, "Control", name), "Int32")]
+    if head == "K" and kind[1:].isdigit():
+        return [TagRef(key, tags.kanban(line, int(kind[1:]), target or None), "Int32")]
     if head == "C" and kind == "C":
         if shares_kanbans(spec.policy.model):
             if target:
                 raise NotLiveError(f"{key}: {spec.policy.model} has one CONWIP count for the line; use C")
-            return [TagRef(key, (line, "Control", f"C_{spec.product_names[0]}"), "Int32")]
+            return [TagRef(key, tags.conwip(line, spec.product_names[0]), "Int32")]
         products = [target] if target else spec.product_names
-        return [TagRef(key, (line, "Control", f"C_{p}"), "Int32") for p in products]
+        return [TagRef(key, tags.conwip(line, p), "Int32") for p in products]
     raise NotLiveError(f"{key}: not a live setpoint (base stock is fixed while the PLC runs)")

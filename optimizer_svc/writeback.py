@@ -24,6 +24,7 @@ from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from asyncua.ua.uaerrors import UaStatusCodeError
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+import plant_tags as tags
 from plc_sim.model.private_files import private_dir, private_file
 from plc_sim.model.spec import PlantSpec
 
@@ -121,11 +122,11 @@ class PlantLink:
 
     async def node(self, ref: TagRef) -> Node:
         assert self.client is not None
-        names = [f"{self._ns}:Plant", *(f"{self._ns}:{p}" for p in ref.path)]
+        names = [f"{self._ns}:{tags.PLANT}", *(f"{self._ns}:{p}" for p in ref.path)]
         return await self.client.nodes.objects.get_child(names)
 
     async def plant_time(self) -> float:
-        node = await self.node(TagRef("PlantTime", (self.spec.line, "KPIs", "PlantTime"), "Double"))
+        node = await self.node(TagRef(tags.ClockTag.PLANT_TIME, tags.kpi(self.spec.line, tags.ClockTag.PLANT_TIME), "Double"))
         return float(await node.read_value())
 
     async def read(self, keys: list[str]) -> dict[str, Value]:
@@ -144,11 +145,10 @@ class PlantLink:
         doc: dict[str, Value] = {}
         for key, value in changes.items():
             for ref in tag_refs(self.spec, key):
-                path = "/".join(ref.path)
-                doc[path] = _variant(value, ref.dtype).Value
-                report.writes.append(TagWrite(key, f"Objects/Plant/{path}", value, "Recommended"))
-        folder = await self.client.nodes.objects.get_child([f"{self._ns}:Plant", f"{self._ns}:{self.spec.line}",
-                                                            f"{self._ns}:Recommendations"])
+                doc[tags.key(ref.path)] = _variant(value, ref.dtype).Value
+                report.writes.append(TagWrite(key, tags.browse_path(ref.path), value, "Recommended"))
+        folder = await self.client.nodes.objects.get_child([f"{self._ns}:{tags.PLANT}", f"{self._ns}:{self.spec.line}",
+                                                            f"{self._ns}:{tags.Folder.RECOMMENDATIONS}"])
         try:
             report.detail = str(await folder.call_method(f"{self._ns}:Recommend", json.dumps(doc), summary))
         except UaStatusCodeError as e:
@@ -167,7 +167,7 @@ class PlantLink:
             for ref in tag_refs(self.spec, key):
                 node = await self.node(ref)
                 old = await node.read_value()
-                w = TagWrite(key, "/".join(("Objects", "Plant", *ref.path)), value)
+                w = TagWrite(key, tags.browse_path(ref.path), value)
                 report.writes.append(w)
                 w.status = await self._write(node, value, ref.dtype)
                 if w.status != "Good":

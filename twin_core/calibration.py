@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import BaseModel
 from scipy import stats
 
+import plant_tags as tags
 from plc_sim.model.calendar import PlantCalendar
 from plc_sim.model.private_files import write_private
 from plc_sim.model.spec import Dist, PlantSpec
@@ -147,7 +148,7 @@ class Calibrator:
         """Feed one mirrored notification (good values only count)."""
         if not obs.good or obs.source_time is None:
             return
-        if path == f"{self.line}/KPIs/PlantTime":
+        if path == tags.key(tags.kpi(self.line, tags.ClockTag.PLANT_TIME)):
             self.epoch = obs.source_time - _hours(float(obs.value))
             return
         if self.epoch is None:
@@ -160,14 +161,14 @@ class Calibrator:
         self.now_w = self.calendar.to_working(calendar_h)
         if len(parts) == 4 and parts[2] in self.machines:
             self._machine(self.machines[parts[2]], parts[3], value, self.calendar.to_working(calendar_h))
-        elif len(parts) == 3 and parts[1] == "KPIs" and parts[2] in ("D", "Rn", "FG"):
+        elif len(parts) == 3 and parts[1] == tags.Folder.KPIS and parts[2] in ("D", "Rn", "FG"):
             w = self.calendar.to_working(calendar_h)
             self.kpi_first.setdefault(parts[2], (w, float(value)))
             self.kpi_last[parts[2]] = (w, float(value))
             self._dirty = True
 
     def _machine(self, m: _Machine, tag: str, value: Any, w: float) -> None:
-        if tag == "State":
+        if tag == tags.MachineTag.STATE:
             status = MACHINE_STATUSES[int(value)] if 0 <= int(value) < len(MACHINE_STATUSES) else None
             if status == m.status:
                 return
@@ -181,16 +182,16 @@ class Calibrator:
             elif m.status is None:
                 m.up_since = None
             m.status = status
-        elif tag == "CycleTime":
+        elif tag == tags.MachineTag.CYCLE_TIME:
             v = float(value)
             if v > 0 and v != m.last_cycle:
                 if not m.broke_in_job and m.last_cycle is not None:
                     self.processing[m.station].add(v / 60.0)
                 m.broke_in_job = False
             m.last_cycle = v
-        elif tag == "PartsDone":
+        elif tag == tags.MachineTag.PARTS_DONE:
             m.done = int(value)
-        elif tag == "GoodParts":
+        elif tag == tags.MachineTag.GOOD_PARTS:
             m.good = int(value)
         else:
             return

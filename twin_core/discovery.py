@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from asyncua import Client, ua
 
+import plant_tags as tags
 from plc_sim.model.spec import PlantSpec
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 MAX_NODES = 100_000
 """Nodes browsed under the root at most (a guard against a runaway address space)."""
 MAX_DEPTH = 8
+MIRRORED_MACHINE_TAGS = (tags.MachineTag.STATE, tags.MachineTag.PARTS_DONE, tags.MachineTag.ALARM_ACTIVE)
+"""The machine tags every server of a plant must have for the twin."""
 
 _DESCEND = {ua.NodeId(ua.ObjectIds.HasComponent), ua.NodeId(ua.ObjectIds.Organizes),
             ua.NodeId(ua.ObjectIds.HasOrderedComponent)}
@@ -77,15 +80,15 @@ async def operation_limits(client: Client, cap: int) -> Limits:
 def expected_paths(spec: PlantSpec) -> set[str]:
     """Tags every server of this plant must have (extra tags are mirrored too)."""
     line = spec.line
-    out = {f"{line}/KPIs/PlantTime"}
+    out = [tags.kpi(line, tags.ClockTag.PLANT_TIME)]
     for st in spec.stations:
-        out.add(f"{line}/{st.name}/QueueLength")
-        out |= {f"{line}/{st.name}/OutputBuffer/{p}" for p in spec.product_names}
+        out.append(tags.station(line, st.name, tags.StationTag.QUEUE_LENGTH))
+        out += [tags.output_buffer(line, st.name, p) for p in spec.product_names]
         for m in st.machines:
-            out |= {f"{line}/{st.name}/{m.name}/{t}" for t in ("State", "PartsDone", "AlarmActive")}
+            out += [tags.machine(line, st.name, m.name, t) for t in MIRRORED_MACHINE_TAGS]
     for p in spec.product_names:
-        out |= {f"{line}/Orders/Backlog_{p}", f"{line}/Orders/Raw_{p}"}
-    return out
+        out += [tags.backlog(line, p), tags.raw(line, p)]
+    return {tags.key(path) for path in out}
 
 
 def check_plant(layout: Layout, spec: PlantSpec) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from scipy import stats
 
+import plant_tags as tags
 from plc_sim.model.kpi import kpis
 from plc_sim.model.line import LineModel
 from plc_sim.model.observe import Observation, model_from_observation
@@ -58,9 +59,9 @@ def apply_setpoints(m: LineModel, setpoints: Setpoints) -> None:
         if "." in key:
             name, what = key.split(".", 1)
             mach = m.machine(name)
-            if what == "SpeedSetpoint":
+            if what == tags.MachineTag.SPEED_SETPOINT:
                 mach.set_speed(float(value))
-            elif what == "DispatchWeight":
+            elif what == tags.MachineTag.DISPATCH_WEIGHT:
                 mach.set_dispatch_weight(float(value))
             else:
                 raise ValueError(f"unknown machine setpoint {key}")

@@ -10,6 +10,7 @@ from typing import ClassVar, Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+import plant_tags as tags
 from plc_sim.model.config import PartSettings
 
 
@@ -22,7 +23,7 @@ class TwinSettings(PartSettings):
     """Own certificate (pki/), spool, embedded history database, health file."""
     plant: str = "gear_line"
     """Plant file (bundled name or path) the discovered address space is matched against."""
-    root: str = "Objects/Plant"
+    root: str = tags.key(tags.ROOT)
     """Browse path of the folder holding the line object; each element may carry `ns:` or not."""
     match_plant: bool = True
     """Refuse a server that lacks the plant file's tags (off: mirror whatever is found or mapped)."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+import plant_tags as tags
 from plc_sim.model.observe import Observation
 from plc_sim.model.spec import PlantSpec
 from plc_sim.model.vocab import MACHINE_STATUSES
@@ -39,24 +40,27 @@ class TwinSnapshot(BaseModel):
 def observation(state: ObservedState, spec: PlantSpec) -> Observation:
     """What the mirrored tags say of the line, by the plant file's names."""
     line, g = spec.line, state.good_value
-    obs = Observation(calendar_h=float(g(f"{line}/KPIs/PlantTime", 0.0)))
+    def at(path: tags.Path) -> Any:
+        return g(tags.key(path))
+
+    obs = Observation(calendar_h=float(g(tags.key(tags.kpi(line, tags.ClockTag.PLANT_TIME)), 0.0)))
     for st in spec.stations:
-        if (q := g(f"{line}/{st.name}/QueueLength")) is not None:
+        if (q := at(tags.station(line, st.name, tags.StationTag.QUEUE_LENGTH))) is not None:
             obs.queue[st.name] = int(q)
         obs.buffers[st.name] = {p: int(v) for p in spec.product_names
-                                if (v := g(f"{line}/{st.name}/OutputBuffer/{p}")) is not None}
+                                if (v := at(tags.output_buffer(line, st.name, p))) is not None}
         for m in st.machines:
-            s = g(f"{line}/{st.name}/{m.name}/State")
+            s = at(tags.machine(line, st.name, m.name, tags.MachineTag.STATE))
             if s is not None and 0 <= int(s) < len(MACHINE_STATUSES):
                 obs.machine_status[m.name] = MACHINE_STATUSES[int(s)]
-            if (w := g(f"{line}/{st.name}/{m.name}/Wear")) is not None:
+            if (w := at(tags.machine(line, st.name, m.name, tags.MachineTag.WEAR))) is not None:
                 obs.wear[m.name] = float(w)
     for p in spec.product_names:
-        for target, tag in ((obs.backlog, f"Orders/Backlog_{p}"), (obs.raw, f"Orders/Raw_{p}"),
-                            (obs.conwip, f"Control/C_{p}")):
-            if (v := g(f"{line}/{tag}")) is not None:
+        for target, tag_path in ((obs.backlog, tags.backlog(line, p)), (obs.raw, tags.raw(line, p)),
+                                 (obs.conwip, tags.conwip(line, p))):
+            if (v := at(tag_path)) is not None:
                 target[p] = int(v)
-    for path, o in state.under(f"{line}/Control").items():
+    for path, o in state.under(tags.key((line, tags.Folder.CONTROL))).items():
         if path.startswith("K") and o.good:
             obs.kanbans[path] = int(o.value)
     return obs
@@ -66,7 +70,7 @@ def take(state: ObservedState, spec: PlantSpec, endpoint: str, estimates: Estima
          up_h: dict[str, float] | None = None) -> TwinSnapshot:
     """The snapshot; `up_h` is the working hours since each machine's last repair (calibration)."""
     line = spec.line
-    kpis = {k: float(o.value) for k, o in state.under(f"{line}/KPIs").items()
+    kpis = {k: float(o.value) for k, o in state.under(tags.key((line, tags.Folder.KPIS))).items()
             if o.good and isinstance(o.value, int | float)}
     alarms = {name: {"active": ev.active, "acked": ev.acked, "kind": ev.kind, "severity": ev.severity,
                      "time": ev.time.isoformat() if ev.time else None} for name, ev in state.alarms.items()}
