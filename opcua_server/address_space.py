@@ -127,6 +127,7 @@ async def _variable(server: Server, parent: Node, idx: int, tag: Tag, pn: PlantN
         await node.delete_reference(ua.NodeId(ua.ObjectIds.BaseDataVariableType), ua.ObjectIds.HasTypeDefinition,
                                     forward=True, bidirectional=False)
         await node.add_reference(ua.NodeId(vartype), ua.ObjectIds.HasTypeDefinition, forward=True, bidirectional=False)
+        await _refresh_component(parent, node)
         code, text = UNECE_CODES.get(tag.unit, (0, tag.unit))
         eu = ua.EUInformation(NamespaceUri=UNECE_URI if code else "", UnitId=code if code else -1,
                               DisplayName=ua.LocalizedText(text),
@@ -149,6 +150,15 @@ async def _variable(server: Server, parent: Node, idx: int, tag: Tag, pn: PlantN
     if tag.historize:
         await node.write_attribute(ua.AttributeIds.Historizing, ua.DataValue(ua.Variant(True)))
     return node
+
+
+async def _refresh_component(parent: Node, node: Node) -> None:
+    """The parent's HasComponent reference again, so that Browse reports the node's type
+    definition as it is now: a reference description copies the target's type definition
+    when the reference is added (asyncua 2.1), so after a change of type it kept saying
+    BaseDataVariableType (importers that take the type from Browse missed every analog item)."""
+    await parent.delete_reference(node.nodeid, ua.ObjectIds.HasComponent, forward=True, bidirectional=False)
+    await parent.add_reference(node.nodeid, ua.ObjectIds.HasComponent, forward=True, bidirectional=False)
 
 
 async def _property(node: Node, idx: int, name: str, value: ua.Variant) -> Node:
