@@ -74,6 +74,8 @@ class PlantServer:
         s, settings = self.server, self.settings
         private_dir(settings.data_dir)
         self.plc.simulation.snapshot_dir = settings.data_dir / "snapshots"
+        self.plc.simulation.max_snapshots = settings.max_snapshots
+        self.plc.faults.max_active = settings.max_active_faults
         s.iserver.bind_condition_methods = True  # ConditionRefresh of the breakdown alarms
         await s.init()
         s.set_endpoint(self.url)

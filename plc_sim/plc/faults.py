@@ -61,7 +61,8 @@ one carrying its value; None: the kind has none."""
 MAX_DURATION_H = 100_000.0
 MIN_DURATION_H = 0.001
 MAX_ACTIVE = 256
-"""Active faults at once: a client injecting in a loop cannot grow the PLC's memory or its scan."""
+"""Active faults at once by default (the server's `max_active_faults`): a client injecting in a
+loop cannot grow the PLC's memory or its scan."""
 MAX_SURGE = 100.0
 """The largest demand surge factor."""
 MAX_CAP_KW = 1e7
@@ -183,6 +184,7 @@ class FaultSet:
         self.script: list[Scheduled] = []
         self._next = 0
         """Index of the first scripted fault not yet started."""
+        self.max_active = MAX_ACTIVE
 
     # --- the rule ------------------------------------------------------------------------
 
@@ -250,8 +252,8 @@ class FaultSet:
     def start(self, order: FaultOrder, user: str) -> Fault:
         """Start `order` now; Rejected (nothing changed) if it cannot."""
         self.check(order)
-        if len(self.active) >= MAX_ACTIVE:
-            raise Rejected(Refusal.INVALID_STATE, f"{MAX_ACTIVE} faults are active; clear one first")
+        if len(self.active) >= self.max_active:
+            raise Rejected(Refusal.INVALID_STATE, f"{self.max_active} faults are active; clear one first")
         now = self._clock()
         f = Fault(self.last_id + 1, order.kind, now, now + order.duration_h, user, order.target, order.value)
         if f.kind == FaultKind.BREAK_MACHINE:

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 STATES = ("running", "paused", "stepping")
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MAX_SNAPSHOTS = 64
-"""Snapshots kept in the folder: a client saving in a loop cannot fill the disk."""
+"""Snapshots kept in the folder by default (the server's `max_snapshots`): a client saving in a
+loop cannot fill the disk."""
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 """The largest snapshot file loaded back."""
 
@@ -36,6 +37,7 @@ class Simulation:
     def __init__(self, plc: PlcRuntime, snapshot_dir: Path | None = None) -> None:
         self.plc = plc
         self.snapshot_dir = snapshot_dir
+        self.max_snapshots = MAX_SNAPSHOTS
 
     @property
     def state(self) -> str:
@@ -71,8 +73,8 @@ class Simulation:
         path = self._path(name)
         assert self.snapshot_dir is not None, "_path checks the folder"
         kept = {p.name for p in self.snapshot_dir.glob("*.json")} if self.snapshot_dir.exists() else set()
-        if path.name not in kept and len(kept) >= MAX_SNAPSHOTS:
-            raise Rejected(Refusal.INVALID_STATE, f"{MAX_SNAPSHOTS} snapshots are kept; save over one of them")
+        if path.name not in kept and len(kept) >= self.max_snapshots:
+            raise Rejected(Refusal.INVALID_STATE, f"{self.max_snapshots} snapshots are kept; save over one of them")
         write_private(path, json.dumps(self.plc.snapshot(), allow_nan=True))
         return f"snapshot {name} saved at plant hour {self.plc.calendar_h:g}"
 

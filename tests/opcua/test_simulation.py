@@ -143,3 +143,13 @@ async def test_bad_arguments_are_refused_and_change_nothing(plant, method, args,
     assert not (data / "escape.json").exists()
     async with _client(srv, "olga") as c:  # an honest client is still served
         assert await _read(c, "PlantTime") == plc.calendar_h
+
+
+async def test_max_snapshots_bounds_the_files_but_saving_over_one_is_allowed(tmp_path):
+    async with running_plant(tmp_path, time_factor=None, held=True, max_snapshots=2) as (plc, srv):
+        async with _client(srv, "eve") as c:
+            await _call(c, "SaveSnapshot", _str("a"))
+            await _call(c, "SaveSnapshot", _str("b"))
+            assert await _status(c, "SaveSnapshot", _str("c")) == ua.StatusCodes.BadInvalidState
+            await _call(c, "SaveSnapshot", _str("a"))
+        assert sorted(p.name for p in (tmp_path / "snapshots").iterdir()) == ["a.json", "b.json"]
