@@ -184,12 +184,12 @@ async def test_line_faults_show_in_the_fault_list_and_end_by_clear(plant):
 
 
 async def test_max_active_faults_bounds_the_active_set(tmp_path):
-    async with running_plant(tmp_path, time_factor=3600.0, max_active_faults=2) as (plc, srv):
-        async with _client(srv, "eve") as c:
-            first = _id(await _call(c, "StopSupply", LONG))
-            await _call(c, "DemandSurge", _double(2.0), LONG)
-            assert await _status(c, "PowerCap", _double(10.0), LONG) == ua.StatusCodes.BadInvalidState
-            assert len(plc.faults.active) == 2
-            await _call(c, "ClearFault", _int(first))
-            await _call(c, "PowerCap", _double(10.0), LONG)  # room again
-            assert len(plc.faults.active) == 2
+    async with running_plant(tmp_path, time_factor=3600.0, max_active_faults=2) as (plc, srv), \
+            _client(srv, "eve") as c:
+        first = _id(await _call(c, "StopSupply", LONG))
+        await _call(c, "DemandSurge", _double(2.0), LONG)
+        assert await _status(c, "PowerCap", _double(10.0), LONG) == ua.StatusCodes.BadInvalidState
+        assert len(plc.faults.active) == 2
+        await _call(c, "ClearFault", _int(first))
+        await _call(c, "PowerCap", _double(10.0), LONG)  # room again
+        assert len(plc.faults.active) == 2

@@ -146,7 +146,7 @@ async def test_bad_arguments_are_refused_and_change_nothing(plant, method, args,
 
 
 async def test_max_snapshots_bounds_the_files_but_saving_over_one_is_allowed(tmp_path):
-    async with running_plant(tmp_path, time_factor=None, held=True, max_snapshots=2) as (plc, srv):
+    async with running_plant(tmp_path, time_factor=None, held=True, max_snapshots=2) as (_plc, srv):
         async with _client(srv, "eve") as c:
             await _call(c, "SaveSnapshot", _str("a"))
             await _call(c, "SaveSnapshot", _str("b"))
