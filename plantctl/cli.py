@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from plantctl import cmd_certs, cmd_experiment, cmd_optimize, cmd_plc, cmd_sim, cmd_twin, cmd_up
+from plantctl import cmd_certs, cmd_experiment, cmd_optimize, cmd_plc, cmd_twin, cmd_up
 from plc_sim.model.experiment import RunPlan, Summary, paired, run_replications, run_settings, summarise_all
 from plc_sim.model.spec import MODELS, PlantFileError, PlantSpec, load_plant
 from plc_sim.model.variants import VariantError, build_variant
@@ -206,7 +206,6 @@ cmd_optimize.register(app)
 cmd_twin.register(app)
 cmd_certs.register(app)
 cmd_experiment.register(app)
-cmd_sim.register(app)
 
 
 if __name__ == "__main__":

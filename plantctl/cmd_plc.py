@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from plantctl.cmd_sim import sim_app
 from plantctl.errors import check_data_dir, check_port, fail, load_settings, port_in_use_message
 from plantctl.exiting import exit_within
 from plc_sim.model.spec import PlantFileError, PlantSpec, load_plant
@@ -114,6 +115,7 @@ def register(app: typer.Typer) -> None:
               "trust_all_clients": trust_all or None})
 
     app.add_typer(users_app, name="users")
+    app.add_typer(sim_app, name="sim")  # the client side of a running server's Simulation object
 
 
 _users_data_dir: Path | None = None

@@ -129,7 +129,3 @@ def load(name: str, endpoint: EndpointOpt = _DEFAULT_ENDPOINT, user: UserOpt = "
          data_dir: DataDirOpt = _DEFAULT_DIR) -> None:
     """Restore snapshot NAME; the run continues as it did from there."""
     _run(endpoint, user, data_dir, "LoadSnapshot", _text(name))
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(sim_app, name="sim")
