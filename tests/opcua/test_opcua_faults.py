@@ -193,3 +193,32 @@ async def test_max_active_faults_bounds_the_active_set(tmp_path):
         await _call(c, "ClearFault", _int(first))
         await _call(c, "PowerCap", _double(10.0), LONG)  # room again
         assert len(plc.faults.active) == 2
+
+
+async def test_freeze_drift_and_noise_as_a_client_reads_them(plant):
+    plc, srv = plant
+    energy, cycle = "GearLine/MP2/MP2/EnergyKWh", "GearLine/MP1/MP1/CycleTime"
+    async with _client(srv, "eve") as c:
+        idx = await c.get_namespace_index(NS)
+        frozen_id = _id(await _call(c, "FreezeTag", _str(energy), LONG))
+        frozen = plc.faults.active[frozen_id].held
+        mach = plc.model.machine("MP2")
+        await until(lambda: mach.energy_now(plc.model.now) > frozen + 1.0, what="the live energy moving on")
+        assert await _node(c, idx, energy).read_value() == frozen
+        await _call(c, "ClearFault", _int(frozen_id))
+        drift_id = _id(await _call(c, "DriftTag", _str(cycle), _double(1000.0), LONG))
+        start = plc.faults.active[drift_id].start_h
+
+        async def drifted() -> bool:
+            shown = await _node(c, idx, cycle).read_value()
+            return shown >= plc.model.machine("MP1").last_cycle_h * 60.0 + 1000.0 * 0.5 and plc.calendar_h > start
+        await until(drifted, what="the drift growing with plant time")
+        await _call(c, "ClearFault", _int(drift_id))
+        noise_id = _id(await _call(c, "NoiseTag", _str(POWER), _double(0.5), LONG))
+        seen: set[float] = set()
+
+        async def noisy() -> bool:
+            seen.add(await _node(c, idx, POWER).read_value())
+            return len(seen) >= 3
+        await until(noisy, what="noisy readings")
+        await _call(c, "ClearFault", _int(noise_id))
