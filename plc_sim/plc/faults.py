@@ -91,9 +91,13 @@ class Fault:
         return {"id": self.id, "kind": str(self.kind), "target": self.target, "value": self.value,
                 "start_h": round(self.start_h, 6), "end_h": round(self.end_h, 6), "by": self.user}
 
+    @property
+    def what(self) -> str:
+        """The kind and its arguments, e.g. `stick(GearLine/MP2/MP2/PowerKW, 1.25)`."""
+        return f"{self.kind}({', '.join(clip(x, 96) for x in (self.target, self.value) if x is not None)})"
+
     def describe(self) -> str:
-        what = f"{self.kind}({', '.join(clip(x, 96) for x in (self.target, self.value) if x is not None)})"
-        return f"fault {self.id} {what}"
+        return f"fault {self.id} {self.what}"
 
     def shown(self, value: Any, quality: str, now_h: float, tag: Tag) -> tuple[Any, str]:
         """What the tag shows under this fault, given its reading (or the faults before it)."""
@@ -315,7 +319,7 @@ class FaultSet:
                 self.start(item.order, "script")
             except (Rejected, ValueError) as e:
                 refused = Fault(0, item.order.kind, now_h, now_h, "script", item.order.target, item.order.value)
-                self._report("fault_refused", refused, f"scripted {refused.describe()[8:]} at plant hour "
+                self._report("fault_refused", refused, f"scripted {refused.what} at plant hour "
                                                        f"{item.at_h:g} refused: {e}")
 
     def govern(self) -> None:

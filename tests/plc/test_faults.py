@@ -216,3 +216,28 @@ def test_reset_starts_again_with_the_seed_and_no_fault():
     _run(fresh, 2.0)
     assert {t.key: t.value for t in plc.table if "KPIs" in t.key} == \
         {t.key: t.value for t in fresh.table if "KPIs" in t.key}
+
+
+def test_a_scripted_fault_that_cannot_start_at_its_hour_is_reported():
+    script = """
+[[fault]]
+at_h = 7.0
+kind = "break_machine"
+machine = "MP1"
+duration_h = 2.0
+
+[[fault]]
+at_h = 7.5
+kind = "break_machine"
+machine = "MP1"
+duration_h = 1.0
+"""
+    plc = _plc()
+    plc.faults.schedule(parse_fault_script(script, plc.faults))
+    seen = _events(plc)
+    _run(plc, 2.0)
+    refused = [e for e in seen if e.kind == "fault_refused"]
+    assert [(e.source, e.plant_h) for e in refused] == [("MP1", 7.5)]
+    assert refused[0].message == "scripted break_machine(MP1) at plant hour 7.5 refused: no injected breakdown " \
+                                 "while MP1 is down"
+    assert [a.user for a in plc.audit if a.action.startswith("fault_refused")] == ["script"]
