@@ -73,6 +73,9 @@ class PlantServer:
     async def start(self) -> None:
         s, settings = self.server, self.settings
         private_dir(settings.data_dir)
+        self.plc.simulation.snapshot_dir = settings.data_dir / "snapshots"
+        self.plc.simulation.max_snapshots = settings.max_snapshots
+        self.plc.faults.max_active = settings.max_active_faults
         s.iserver.bind_condition_methods = True  # ConditionRefresh of the breakdown alarms
         await s.init()
         s.set_endpoint(self.url)
@@ -136,7 +139,7 @@ class PlantServer:
         for i, tag in enumerate(changed):
             if i and not i % 100:
                 await asyncio.sleep(0)
-            dv = ua.DataValue(tag_variant(tag.dtype, tag.value), StatusCode=ua.StatusCode(_QUALITY[tag.quality]),
+            dv = ua.DataValue(tag_variant(tag.dtype, tag.value), StatusCode=_quality(tag.quality),
                               SourceTimestamp=stamp, ServerTimestamp=now)
             await write(pn.nodes[tag.key].nodeid, value_attr, dv)
 
@@ -328,6 +331,12 @@ def _version() -> str:
 def _build_date() -> datetime:
     """When this package was installed or built (its files' time)."""
     return datetime.fromtimestamp(Path(__file__).stat().st_mtime, UTC)
+
+
+def _quality(quality: str) -> ua.StatusCode:
+    """A tag's quality as its StatusCode: good, uncertain, bad, or a StatusCode's name (a quality fault)."""
+    code = _QUALITY.get(quality)
+    return ua.StatusCode(code) if code is not None else status(quality)
 
 
 def _as_role(role: str | None) -> Role | None:

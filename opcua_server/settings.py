@@ -137,6 +137,12 @@ class ServerSettings(PartSettings):
     event_queue_size: int = Field(default=10_000, ge=100)
     """PLC events waiting to be published as OPC UA events; when full, new ones are skipped,
     counted and logged."""
+    max_active_faults: int = Field(default=256, ge=1)
+    """Faults active at once (docs/faults.md); the next is BadInvalidState: an engineer client
+    injecting in a loop growing the PLC's memory and the work of every scan."""
+    max_snapshots: int = Field(default=64, ge=1)
+    """Simulation snapshots kept under <data dir>/snapshots; a new name beyond it is
+    BadInvalidState (saving over one is allowed): a client saving in a loop filling the disk."""
 
     @model_validator(mode="after")
     def _reserve_fits(self) -> Self:

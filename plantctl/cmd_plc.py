@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from plantctl.cmd_sim import sim_app
 from plantctl.errors import check_data_dir, check_port, fail, load_settings, port_in_use_message
 from plantctl.exiting import exit_within
 from plc_sim.model.spec import PlantFileError, PlantSpec, load_plant
@@ -19,6 +20,7 @@ from plc_sim.model.vocab import ROLES
 
 if TYPE_CHECKING:
     from opcua_server.users import UserStore
+    from plc_sim.plc.runtime import PlcRuntime
 
 users_app = typer.Typer(help="Manage the OPC UA server's users (roles: viewer, operator, engineer).",
                         no_args_is_help=True)
@@ -29,6 +31,8 @@ TimeFactorOpt = Annotated[str | None, typer.Option(help="plant seconds per wall 
 HostOpt = Annotated[str | None, typer.Option(help="address to listen on (default 127.0.0.1)")]
 PortOpt = Annotated[int | None, typer.Option(help="port to listen on (default 4840)")]
 ConfigOpt = Annotated[Path | None, typer.Option(help="TOML file with \\[plc] and \\[opcua] tables")]
+FaultsOpt = Annotated[Path | None, typer.Option(help="fault script: a TOML file of faults at plant hours "
+                                                         "(docs/faults.md)")]
 DataDirOpt = Annotated[Path | None, typer.Option(help="data directory: users, certificates, history "
                                                           "(default: $PLANT_DATA_DIR, else ./data)")]
 
@@ -54,6 +58,9 @@ def _run(config: Path | None, plc_overrides: dict[str, object], server_overrides
         fail(str(e))
     plc = PlcRuntime(spec, seed=cfg.seed, time_factor=cfg.time_factor, scan_s=cfg.scan_s,
                      overrun_report_s=cfg.overrun_report_s, start_h=start_hour(spec, cfg.seed, cfg.start_h))
+    problem = schedule_faults(plc, cfg.faults)
+    if problem:
+        fail(problem)
     daemon = PlcDaemon(plc, settings)
     code = 0
     try:
@@ -77,6 +84,19 @@ def start_hour(spec: PlantSpec, seed: int, start_h: float | None) -> float:
     return LineModel(spec, seed).first_shift_h()
 
 
+def schedule_faults(plc: PlcRuntime, script: Path | None) -> str | None:
+    """Arm the fault script `script` (if any) on `plc`; the problems of a bad one, else None."""
+    if script is None:
+        return None
+    from plc_sim.plc.fault_script import FaultScriptError, load_fault_script
+
+    try:
+        plc.faults.schedule(load_fault_script(script, plc.faults))
+    except FaultScriptError as e:
+        return str(e)
+    return None
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def plc(plant: PlantOpt = None,
@@ -85,16 +105,17 @@ def register(app: typer.Typer) -> None:
             set_: Annotated[list[str] | None, typer.Option("--set", help="policy or setpoint override")] = None,
             seed: Annotated[int | None, typer.Option(help="random seed (default 1)")] = None,
             time_factor: TimeFactorOpt = None, host: HostOpt = None, port: PortOpt = None, config: ConfigOpt = None,
-            data_dir: DataDirOpt = None,
+            data_dir: DataDirOpt = None, faults: FaultsOpt = None,
             allow_none: Annotated[bool, typer.Option(help="offer the unencrypted None policy")] = False,
             trust_all: Annotated[bool, typer.Option(help="accept any client certificate")] = False) -> None:
         """Run the simulated PLC and its OPC UA server (secure profile)."""
         _run(config, {"plant": plant, "model": model, "scenario": scenario, "sets": set_ or None, "seed": seed,
-                      "time_factor": time_factor},
+                      "time_factor": time_factor, "faults": faults},
              {"host": host, "port": port, "data_dir": data_dir, "allow_none_policy": allow_none or None,
               "trust_all_clients": trust_all or None})
 
     app.add_typer(users_app, name="users")
+    app.add_typer(sim_app, name="sim")  # the client side of a running server's Simulation object
 
 
 _users_data_dir: Path | None = None

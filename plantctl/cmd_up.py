@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from pydantic import Field
 
-from plantctl.cmd_plc import DataDirOpt, HostOpt, PlantOpt, PortOpt, TimeFactorOpt, start_hour
+from plantctl.cmd_plc import DataDirOpt, FaultsOpt, HostOpt, PlantOpt, PortOpt, TimeFactorOpt, schedule_faults, start_hour
 from plantctl.errors import check_data_dir, check_port, fail, load_settings, port_in_use_message
 from plantctl.exiting import exit_within
 from plc_sim.model.private_files import write_private
@@ -255,6 +255,9 @@ class Up:
         self.plc = PlcRuntime(cfg.spec, seed=cfg.plc.seed, time_factor=cfg.plc.time_factor, scan_s=cfg.plc.scan_s,
                               overrun_report_s=cfg.plc.overrun_report_s,
                               start_h=start_hour(cfg.spec, cfg.plc.seed, cfg.plc.start_h))
+        problem = schedule_faults(self.plc, cfg.plc.faults)
+        if problem:
+            return problem
         self.daemon = PlcDaemon(self.plc, cfg.server, shutdown_timeout_s=SERVER_STOP_S)
         loop = asyncio.get_running_loop()
         self._install_signals()
@@ -539,7 +542,7 @@ def up(plant: PlantOpt = None,
        time_factor: TimeFactorOpt = None, host: HostOpt = None, port: PortOpt = None,
        config: Annotated[Path | None, typer.Option(help="TOML file with \\[plc], \\[opcua], \\[twin] and "
                                                         "\\[optimizer] tables")] = None,
-       data_dir: DataDirOpt = None,
+       data_dir: DataDirOpt = None, faults: FaultsOpt = None,
        optimize_every: Annotated[float | None, typer.Option(min=1.0, help="seconds between optimisation runs "
                                                                          "(default 60)")] = None,
        ui: Annotated[bool, typer.Option(help="live terminal view (off when stdout is not a terminal)")] = True) -> None:
@@ -561,7 +564,7 @@ def up(plant: PlantOpt = None,
     start_from_env()  # PLANT_TRACEMALLOC: opt-in memory tracing (bench/soak.py --trace)
     tune_malloc()  # before the parts start their threads
     cfg = load_up(config, {"plant": plant, "model": model, "scenario": scenario, "seed": seed,
-                           "time_factor": time_factor},
+                           "time_factor": time_factor, "faults": faults},
                   {"host": host, "port": port, "allow_none_policy": True, "trust_all_clients": True},
                   data_dir, optimize_every, ui)
     _users(cfg)

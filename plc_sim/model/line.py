@@ -99,6 +99,11 @@ class LineModel(LineState):
         """Per station, the parts its input queue may hold (None: bounded by the cards)."""
         self.power_now = 0.0
         self.peak_kw = 0.0
+        self.supply_stopped = False
+        """Raw-material deliveries arrive empty while set (an injected supply stop; not snapshotted:
+        the PLC that injects it sets it again on a restored model)."""
+        self.demand_factor = 1.0
+        """Order rate multiplier (an injected demand surge; not snapshotted, as `supply_stopped`)."""
         self.wip = [0] * N
         self.fg_total = 0
         self.life = {"released": 0, "delivered": 0, "scrapped": 0, "initial": 0}

@@ -128,6 +128,8 @@ class MachineRecord:
     next_maint: float | None = None
     plan_i: int = 0
     fail_at: float | None = None
+    injected: bool = False
+    """Down by an injected breakdown (`break_for`): its repair ends at `repair_end` or at `end_breakdown`."""
     wear: float = 0.0
     w_fail: float = math.inf
     # standby and shifts
@@ -212,6 +214,7 @@ class Machine(MachineRecord):
         self._wake: simpy.Event | None = None
         self._repaired: simpy.Event | None = None
         self._maint_signal: simpy.Event | None = None
+        self._inject_cut: simpy.Event | None = None
         self._busy_wait = False
         self._resume_waiting = False
         self._run_key = f"{self.name}.run"
@@ -293,6 +296,8 @@ class Machine(MachineRecord):
         procs = {f"{self.name}.run": self._run, f"{self.name}.maint": self._maint_clock}
         if not self.wear_mode:
             procs[f"{self.name}.fail"] = self._failures
+        if self.injected:
+            procs[f"{self.name}.inject"] = self._injected_repair
         return procs
 
     def _run(self) -> Proc:
@@ -432,7 +437,7 @@ class Machine(MachineRecord):
         timers = self.line.timers
         while True:
             if self.failed:
-                if self.wear_mode:
+                if self.wear_mode and not self.injected:
                     yield from self._repair()
                 else:
                     yield self._await_repair()
@@ -498,9 +503,13 @@ class Machine(MachineRecord):
     def _failures(self) -> Proc:
         env = self.env
         while True:
-            if self.repair_end is None:
+            if self.repair_end is None or self.injected:
                 yield self._wait(self._fail_key, self.next_failure)
                 self.next_failure = None
+                if self.injected:  # due while down by an injected breakdown: the clock starts again
+                    assert self.failure_spec.time_to_failure is not None
+                    self.next_failure = env.now + self.rs_fail.sample(self.failure_spec.time_to_failure)
+                    continue
                 self._break_down()
                 if self._busy_wait and self.proc is not None:
                     self.proc.interrupt("breakdown")
@@ -511,6 +520,42 @@ class Machine(MachineRecord):
             ev, self._repaired = self._repaired, None
             if ev is not None:
                 ev.succeed()
+
+    def break_for(self, hours: float) -> None:
+        """An injected breakdown (a fault the PLC injects on demand): the machine goes down now
+        and is repaired after `hours` of model time, or earlier by `end_breakdown`. It counts,
+        reports and interrupts the job as its own breakdowns do; its own failure clock runs on."""
+        self.require_up("injected breakdown")
+        if self.in_maint:
+            raise InterlockError(f"{self.name} is in maintenance")
+        if not (math.isfinite(hours) and hours > 0):
+            raise ValueError(f"a breakdown lasts a positive number of hours, not {hours}")
+        self.injected = True
+        self.failed = True
+        self.fail_at = None
+        self.repair_end = self.env.now + hours
+        self.line.count.B += 1
+        self._changed()
+        self.line.on_machine_event(self, "breakdown")
+        if self._busy_wait and self.proc is not None:
+            self.proc.interrupt("breakdown")
+        self.env.process(self._injected_repair())
+
+    def end_breakdown(self) -> None:
+        """Repair an injected breakdown now (nothing when there is none)."""
+        cut = self._inject_cut
+        if self.injected and cut is not None and not cut.triggered:
+            cut.succeed()
+
+    def _injected_repair(self) -> Proc:
+        cut = self._inject_cut = self.env.event()
+        yield self._wait(f"{self.name}.inject", self.repair_end) | cut
+        self._inject_cut = None
+        self.injected = False
+        self._end_repair()
+        ev, self._repaired = self._repaired, None
+        if ev is not None:
+            ev.succeed()
 
     # --- maintenance ------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ class Orders:
             gap = rs.sample(d.interarrival)
             if fl is not None:
                 gap /= 1.0 + fl.amplitude * math.sin(2 * math.pi * (now + fl.phase_h) / fl.period_h)
+            if line.demand_factor != 1.0:
+                gap /= line.demand_factor
             line.next_order[p] = now + gap
             line.demand_n[p] += 1
             backlog = line.backlog[p]
@@ -75,7 +77,7 @@ class Deliveries:
         while True:
             yield line.timer(key, line.next_raw[p])
             line.next_raw[p] = line.env.now + rs.sample(raw.interval)
-            qty = min(raw.lot, raw.cap - line.raw[p])
+            qty = 0 if line.supply_stopped else min(raw.lot, raw.cap - line.raw[p])
             if qty > 0:
                 line.raw[p] += qty
                 line.count.Rw += qty

@@ -492,6 +492,12 @@ def _problem(path: str, text: str, loc: Loc, msg: str) -> str:
     return f"{Path(path).name}, {where}, field {_loc_str(loc) or '(top)'}: {msg}"
 
 
+def located_problem(path: str, text: str, loc: Loc, msg: str) -> str:
+    """A problem of a TOML file as the plant file reports it: file, line, field and reason (the
+    PLC's fault scripts are checked and reported the same way)."""
+    return _problem(path, text, loc, msg)
+
+
 def semantic_problems(spec: PlantSpec) -> list[tuple[Loc, str]]:
     """Cross-field checks pydantic cannot express field by field."""
     out: list[tuple[Loc, str]] = []

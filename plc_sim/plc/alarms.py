@@ -3,7 +3,8 @@ operator; a condition stays retained until it is both inactive and acknowledged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass
@@ -57,3 +58,11 @@ class AlarmBook:
 
     def retained(self) -> list[Alarm]:
         return [a for a in self._alarms.values() if a.active or not a.acked]
+
+    def state(self) -> list[dict[str, Any]]:
+        """Every alarm as JSON-able data (a simulation snapshot)."""
+        return [asdict(a) for a in self._alarms.values()]
+
+    def restore(self, state: list[dict[str, Any]]) -> None:
+        """The alarms of a snapshot (an empty list: none, as after a reset)."""
+        self._alarms = {d["machine"]: Alarm(**d) for d in state}

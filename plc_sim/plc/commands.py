@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from plc_sim.model.line import MAX_CARDS, LineModel
 from plc_sim.model.machine import InterlockError, Machine
@@ -20,7 +20,21 @@ from plc_sim.model.vocab import DataType, Role
 from .alarms import AlarmBook
 from .card_rules import check_card_write, live_counts
 from .checks import Refusal, Rejected, check_value, clip
+from .faults import (
+    MAX_CAP_KW,
+    MAX_DURATION_H,
+    MAX_SURGE,
+    MIN_DURATION_H,
+    ORDER_FIELDS,
+    QUALITIES,
+    FaultKind,
+    FaultOrder,
+    FaultSet,
+)
 from .recommendations import RecommendationBook
+
+if TYPE_CHECKING:
+    from .simulation import Simulation
 
 
 class Command(enum.StrEnum):
@@ -36,6 +50,23 @@ class Command(enum.StrEnum):
     RECOMMEND = "recommend"
     APPLY_RECOMMENDATION = "apply_recommendation"
     DISMISS_RECOMMENDATION = "dismiss_recommendation"
+    BREAK_MACHINE = "break_machine"
+    FREEZE_TAG = "freeze_tag"
+    DRIFT_TAG = "drift_tag"
+    NOISE_TAG = "noise_tag"
+    STICK_TAG = "stick_tag"
+    SET_QUALITY = "set_quality"
+    STOP_SUPPLY = "stop_supply"
+    DEMAND_SURGE = "demand_surge"
+    POWER_CAP = "power_cap"
+    CLEAR_FAULT = "clear_fault"
+    PAUSE = "pause"
+    RESUME = "resume"
+    SET_TIME_FACTOR = "set_time_factor"
+    STEP_TO = "step_to"
+    RESET_SIMULATION = "reset_simulation"
+    SAVE_SNAPSHOT = "save_snapshot"
+    LOAD_SNAPSHOT = "load_snapshot"
 
 
 Target = Literal["machine", "line"]
@@ -64,6 +95,8 @@ class CommandContext:
     recommendations: RecommendationBook
     user: str
     role: Role | None
+    faults: FaultSet | None = None
+    simulation: Simulation | None = None
 
 
 Handler = Callable[[CommandContext, Mapping[str, Any]], str]
@@ -182,9 +215,86 @@ def _dismiss_recommendation(ctx: CommandContext, args: Mapping[str, Any]) -> str
     return f"recommendation {ctx.recommendations.dismiss(args['id'], ctx.user).id} dismissed"
 
 
+def _faults(ctx: CommandContext) -> FaultSet:
+    assert ctx.faults is not None, "the runtime gives fault commands its fault set"
+    return ctx.faults
+
+
+def _sim(ctx: CommandContext) -> Simulation:
+    assert ctx.simulation is not None, "the runtime gives simulation commands its simulation"
+    return ctx.simulation
+
+
+def _injector(kind: FaultKind) -> Handler:
+    target, value = ORDER_FIELDS[kind]
+
+    def inject(ctx: CommandContext, args: Mapping[str, Any]) -> str:
+        order = FaultOrder(kind, args["duration_h"], args[target] if target else None, args[value] if value else None)
+        f = _faults(ctx).start(order, ctx.user)
+        return f"{f.describe()} active until plant hour {f.end_h:g}"
+    return inject
+
+
+def _clear_fault(ctx: CommandContext, args: Mapping[str, Any]) -> str:
+    return f"{_faults(ctx).clear(args['id'], ctx.user).describe()} cleared"
+
+
 _CARDS = Arg("value", "Int32", f"the new card count, 1..{MAX_CARDS}", 1, MAX_CARDS)
 _PRODUCT = Arg("product", "String", "the product's name in the plant file")
 _ID = Arg("id", "Int32", "the recommendation's id (Recommendations/Open)", 1, None)
+_DURATION = Arg("duration_h", "Double", "how long, plant hours", MIN_DURATION_H, MAX_DURATION_H)
+_TAG = Arg("tag", "String", "a measurement's path below Objects/Plant, joined by / (e.g. Line/Station/M1/PowerKW)")
+
+
+def _fault_spec(command: Command, method: str, kind: FaultKind, text: str, *args: Arg) -> CommandSpec:
+    return CommandSpec(command, method, "engineer", "line", text, _injector(kind), (*args, _DURATION), folder="Faults")
+
+
+def _sim_spec(command: Command, method: str, text: str, handler: Handler, *args: Arg) -> CommandSpec:
+    return CommandSpec(command, method, "engineer", "line", text, handler, args, folder="Simulation")
+
+
+_FAULT_COMMANDS = (
+    _fault_spec(Command.BREAK_MACHINE, "BreakMachine", FaultKind.BREAK_MACHINE,
+                "break a machine down now, repaired after duration_h (a breakdown alarm and events as any)",
+                Arg("machine", "String", "the machine's name")),
+    _fault_spec(Command.FREEZE_TAG, "FreezeTag", FaultKind.FREEZE, "a measurement keeps showing its value of now",
+                _TAG),
+    _fault_spec(Command.DRIFT_TAG, "DriftTag", FaultKind.DRIFT, "a measurement drifts off by rate per plant hour",
+                _TAG, Arg("rate", "Double", "drift, the tag's unit per plant hour")),
+    _fault_spec(Command.NOISE_TAG, "NoiseTag", FaultKind.NOISE, "a measurement gets Gaussian noise at every scan",
+                _TAG, Arg("sd", "Double", "standard deviation, the tag's unit", 0.0, None)),
+    _fault_spec(Command.STICK_TAG, "StickTag", FaultKind.STICK, "a measurement is stuck at a value",
+                _TAG, Arg("value", "Double", "the value shown, within the tag's range")),
+    _fault_spec(Command.SET_QUALITY, "SetQuality", FaultKind.QUALITY,
+                "a measurement's StatusCode is Bad or Uncertain (sensor failure, lost comms); its last value kept",
+                _TAG, Arg("quality", "String", "one of " + ", ".join(QUALITIES))),
+    _fault_spec(Command.STOP_SUPPLY, "StopSupply", FaultKind.STOP_SUPPLY, "raw-material deliveries arrive empty"),
+    _fault_spec(Command.DEMAND_SURGE, "DemandSurge", FaultKind.DEMAND_SURGE, "orders arrive factor times as often",
+                Arg("factor", "Double", "order rate multiplier", 0.01, MAX_SURGE)),
+    _fault_spec(Command.POWER_CAP, "PowerCap", FaultKind.POWER_CAP,
+                "hold the line's draw under kw by stopping machines (each finishes its job first)",
+                Arg("kw", "Double", "the cap, kW", 0.0, MAX_CAP_KW)),
+    CommandSpec(Command.CLEAR_FAULT, "ClearFault", "engineer", "line", "end an active fault now", _clear_fault,
+                (Arg("id", "Int32", "the fault's id (Faults/Active)", 1, None),), folder="Faults"),
+)
+
+_NAME = Arg("name", "String", "snapshot name: letters, digits, '.', '_' or '-', up to 64")
+_SIM_COMMANDS = (
+    _sim_spec(Command.PAUSE, "Pause", "hold plant time where it stands", lambda ctx, a: _sim(ctx).pause()),
+    _sim_spec(Command.RESUME, "Resume", "let plant time run again (no jump for the time paused)",
+              lambda ctx, a: _sim(ctx).resume()),
+    _sim_spec(Command.SET_TIME_FACTOR, "SetTimeFactor", "plant seconds per wall second; 0 = as fast as possible",
+              lambda ctx, a: _sim(ctx).set_time_factor(a["factor"]), Arg("factor", "Double", "time factor", 0.0, 1e6)),
+    _sim_spec(Command.STEP_TO, "StepTo", "run to a plant hour and pause there (State shows stepping until then)",
+              lambda ctx, a: _sim(ctx).step_to(a["hour"]), Arg("hour", "Double", "plant calendar hour", 0.0, 1e7)),
+    _sim_spec(Command.RESET_SIMULATION, "Reset", "start the plant again from its start hour with a seed",
+              lambda ctx, a: _sim(ctx).reset(a["seed"]), Arg("seed", "Int32", "random seed", 0, None)),
+    _sim_spec(Command.SAVE_SNAPSHOT, "SaveSnapshot", "record the plant's whole state under a name",
+              lambda ctx, a: _sim(ctx).save(a["name"]), _NAME),
+    _sim_spec(Command.LOAD_SNAPSHOT, "LoadSnapshot", "restore a recorded state; the run continues as it did from there",
+              lambda ctx, a: _sim(ctx).load(a["name"]), _NAME),
+)
 
 COMMANDS: dict[Command, CommandSpec] = {spec.command: spec for spec in (
     CommandSpec(Command.START, "Start", "operator", "machine", "start a stopped machine", _start),
@@ -209,6 +319,7 @@ COMMANDS: dict[Command, CommandSpec] = {spec.command: spec for spec in (
                 (_ID,), folder="Recommendations"),
     CommandSpec(Command.DISMISS_RECOMMENDATION, "Dismiss", "operator", "line", "close a recommendation unapplied",
                 _dismiss_recommendation, (_ID,), folder="Recommendations"),
+    *_FAULT_COMMANDS, *_SIM_COMMANDS,
 )}
 
 

@@ -30,16 +30,18 @@ from .alarms import AlarmBook
 from .checks import ECHO_CHARS, Refusal, Rejected, clip, echo
 from .clock import PLANT_EPOCH, wall_clock
 from .commands import Command, CommandContext, CommandSpec, command_spec, describe
+from .faults import Fault, FaultKind, FaultSet
 from .recommendations import RecommendationBook
+from .simulation import Simulation
 from .tagmap import build_tags
-from .tags import Tag
+from .tags import Tag, TagTable
 
 log = logging.getLogger(__name__)
 
 
 SEVERITY = {"breakdown": 800, "repair": 300, "maintenance_start": 200, "maintenance_end": 200,
             "scan_overrun": 100, "write_refused": 400, "apply_failed": 500, "alarm_acknowledged": 300,
-            "command": 100}
+            "command": 100, "fault_start": 600, "fault_end": 300, "fault_refused": 400}
 
 
 @dataclass
@@ -89,21 +91,26 @@ class PlcRuntime:
         if time_factor is not None and time_factor <= 0:
             raise ValueError("time_factor must be positive (or None for as fast as possible)")
         self.spec = spec
-        self.model = LineModel(spec, seed)
+        self.seed = seed
+        self.start_h = start_h
+        self.model = self._new_model(seed)
         self.time_factor = time_factor
         self.scan_s = scan_s
         self.fast_step_h = fast_step_h
         self.alarms = AlarmBook()
         self._noise_rng = random.Random(seed)
-        self.calendar_h = 0.0
-        if start_h > 0:  # the plant runs up to its start hour; KPIs count from there
-            self.model.run_calendar(start_h)
-            self.model.reset_stats()
-            self.calendar_h = start_h
-        self.table = build_tags(self.model, self.alarms, self.noise, self.calendar_hours,
-                                lambda: self.time_factor or 0.0)
+        self.calendar_h = max(start_h, 0.0)
+        self.table = self._build_tags(self.model)
         self.recommendations = RecommendationBook(self.table, self.write)
         self.recommendations.add_tags(spec.line)
+        self.faults = FaultSet(lambda: self.model, self.table, self.calendar_hours, seed, self._fault_report)
+        """Faults injected on demand or by a script (`faults.py`)."""
+        self.faults.add_tags(spec.line)
+        self.simulation = Simulation(self)
+        """Pause, resume, time factor, step, reset and snapshots (`simulation.py`)."""
+        self.simulation.add_tags(spec.line)
+        self._rebase = False
+        """The scan loop maps wall time to plant time afresh (time factor or plant time changed)."""
         self.scans = 0
         self.held = False
         """Plant time stands still while held (a shutdown lets clients finish on a quiet plant)."""
@@ -126,6 +133,17 @@ class PlcRuntime:
         self._machine_names = {x.name for row in self.model.machines for x in row}
         self.model.listeners.append(self._on_model_event)
         self.table.refresh(self.calendar_h)
+
+    def _new_model(self, seed: int) -> LineModel:
+        """A fresh line model, run up to the start hour; KPIs count from there."""
+        model = LineModel(self.spec, seed)
+        if self.start_h > 0:
+            model.run_calendar(self.start_h)
+            model.reset_stats()
+        return model
+
+    def _build_tags(self, model: LineModel) -> TagTable:
+        return build_tags(model, self.alarms, self.noise, self.calendar_hours, lambda: self.time_factor or 0.0)
 
     # --- time ---------------------------------------------------------------------------
 
@@ -189,9 +207,11 @@ class PlcRuntime:
         shown the commanded value since the write; a write that failed to apply shows the
         plant's value again)."""
         written = self._apply_pending()
-        if until_calendar_h > self.calendar_h:
-            self.model.run_calendar(until_calendar_h)
-            self.calendar_h = until_calendar_h
+        while (due := self.faults.next_due(until_calendar_h)) is not None:
+            self._advance(due)
+            self.faults.fire(self.calendar_h)
+        self._advance(until_calendar_h)
+        self.faults.govern()
         self.scans += 1
         changed = self.table.refresh(self.calendar_h)
         seen = set(map(id, changed))
@@ -199,6 +219,12 @@ class PlcRuntime:
         for fn in self._scan_listeners:
             fn(changed)
         return changed
+
+    def _advance(self, calendar_h: float) -> None:
+        """Run the plant forward to `calendar_h` (never back)."""
+        if calendar_h > self.calendar_h:
+            self.model.run_calendar(calendar_h)
+            self.calendar_h = calendar_h
 
     def _apply_pending(self) -> list[Tag]:
         """Apply the writes accepted since the last scan, in order; audit each outcome."""
@@ -229,8 +255,12 @@ class PlcRuntime:
         t0, cal0 = loop.time(), self.calendar_h
         deadline = t0
         while not stop.is_set():
-            if self.held:
-                await asyncio.sleep(self.scan_s)
+            if self.held or self._rebase:
+                if self._rebase:  # a reset or loaded snapshot shows at once, even while paused
+                    self._rebase = False
+                    await self._publish(self.table.refresh(self.calendar_h))
+                if self.held:
+                    await asyncio.sleep(self.scan_s)
                 t0, cal0 = loop.time(), self.calendar_h
                 deadline = t0
                 continue
@@ -261,21 +291,41 @@ class PlcRuntime:
         there (the scan loop `run` must be running). Plant time then stands still until
         the next release, so work between two `run_to` calls (an optimisation cycle at a
         fixed plant hour) does not depend on how fast the machine is."""
+        if self.release_to(calendar_h):
+            await self._reached.wait()
+
+    def release_to(self, calendar_h: float) -> bool:
+        """`run_to` without the wait: True if the plant runs on to `calendar_h` and holds
+        there, False if it stands at or past it already (and holds now)."""
         if calendar_h <= self.calendar_h:
-            self.held = True
-            return
+            self.hold(True)
+            return False
         self._reached.clear()
         self.hold_at_h = calendar_h
         self.held = False
-        await self._reached.wait()
+        self._rebase = True
+        return True
+
+    def hold(self, held: bool) -> None:
+        """Pause (`held`) or resume the plant now, a step in progress ended; the tags show it
+        at once, even while paused."""
+        self.held, self.hold_at_h = held, None
+        self._reached.set()
+        self._rebase = True
+
+    def set_time_factor(self, factor: float | None) -> None:
+        """Plant seconds per wall second from now on (None: as fast as possible), without a jump."""
+        if factor is not None and not (math.isfinite(factor) and factor > 0):
+            raise ValueError("time_factor must be positive (or None for as fast as possible)")
+        self.time_factor = factor
+        self._rebase = True
 
     def _bounded(self, target_h: float) -> float:
         return target_h if self.hold_at_h is None else min(target_h, self.hold_at_h)
 
     def _hold_if_reached(self) -> None:
         if self.hold_at_h is not None and self.calendar_h >= self.hold_at_h:
-            self.held, self.hold_at_h = True, None
-            self._reached.set()
+            self.hold(True)
 
     def _report_overrun(self, took: float) -> None:
         """A scan whose own work took longer than its period (not a busy event loop, such as
@@ -317,7 +367,7 @@ class PlcRuntime:
 
     # --- commands -----------------------------------------------------------------------
 
-    def command(self, name: Command | str, machine: str | None, role: Role | None, user: str = "anonymous",
+    def command(self, name: Command | str, machine: str | None, role: Role | None, /, user: str = "anonymous",
                 **args: Any) -> str:
         """Run an operator command now (the table in `commands.py` says who may, on what,
         with which arguments). Returns the result text; raises Rejected, reported and
@@ -343,12 +393,14 @@ class PlcRuntime:
         if spec.target == "line":
             if machine is not None:
                 raise Rejected(Refusal.TOO_MANY_ARGUMENTS, f"{spec.command} is a line command, not one of a machine")
-            return CommandContext(self.model, self.alarms, None, self.recommendations, user, role)
+            return CommandContext(self.model, self.alarms, None, self.recommendations, user, role, self.faults,
+                                  self.simulation)
         if machine is None:
             raise Rejected(Refusal.ARGUMENTS_MISSING, f"{spec.command} needs a machine")
         if self._machine_or_none(machine) is None:
             raise Rejected(Refusal.NOT_FOUND, f"no machine {clip(machine)}")
-        return CommandContext(self.model, self.alarms, self.model.machine(machine), self.recommendations, user, role)
+        return CommandContext(self.model, self.alarms, self.model.machine(machine), self.recommendations, user, role,
+                              self.faults, self.simulation)
 
     def _apply_command(self, spec: CommandSpec, ctx: CommandContext, args: Mapping[str, Any], what: str,
                        user: str) -> str:
@@ -370,6 +422,60 @@ class PlcRuntime:
             self.audit.append(AuditRecord(self.calendar_h, user, what, None, f"failed: {clip(e)}"))
             self._emit("apply_failed", source, clip(f"{user}: {what} failed: {e}", 2 * ECHO_CHARS))
             raise Rejected(Refusal.FAILED, f"{spec.command} failed: {e}") from None
+
+    # --- faults, snapshots and resets ----------------------------------------------------
+
+    def _fault_report(self, kind: str, fault: Fault, text: str) -> None:
+        """A fault started, ended or (scripted) was refused: an event and an audit record."""
+        if fault.kind == FaultKind.BREAK_MACHINE:
+            source = self._machine_or_none(fault.target)
+        else:
+            source = self._source_of(fault.target) if isinstance(fault.target, str) else None
+        self.audit.append(AuditRecord(self.calendar_h, fault.user, f"{kind} {fault.describe()}", echo(fault.value),
+                                      clip(text)))
+        self._emit(kind, source, text, fault=fault.as_json())
+
+    def snapshot(self) -> dict[str, Any]:
+        """The PLC's whole state as JSON-able data: the model, plant time, alarms, sensor noise,
+        faults and the writes not yet applied (restore with `restore`)."""
+        version, internal, gauss = self._noise_rng.getstate()
+        return {"plant": self.spec.name, "seed": self.seed, "calendar_h": self.calendar_h,
+                "model": self.model.snapshot(), "alarms": self.alarms.state(),
+                "noise": [version, list(internal), gauss], "faults": self.faults.state(),
+                "pending": [[w.tag.key, w.value, w.user] for w in self._pending]}
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        """Put the PLC back into a `snapshot()` state; from there it runs on as it ran then.
+        Raises ValueError (nothing changed) for a snapshot of another plant."""
+        if snap.get("plant") != self.spec.name:
+            raise ValueError(f"the snapshot is of plant {clip(snap.get('plant'))}, this PLC runs {self.spec.name}")
+        model = LineModel.from_snapshot(self.spec, snap["model"])
+        pending = deque(_PendingWrite(self.table.get(k), v, u) for k, v, u in snap["pending"])
+        self._install(model, snap["seed"], snap["calendar_h"])
+        self.alarms.restore(snap["alarms"])
+        version, internal, gauss = snap["noise"]
+        self._noise_rng.setstate((version, tuple(internal), gauss))
+        self.faults.restore(snap["faults"])
+        self._pending = pending
+
+    def reset(self, seed: int) -> None:
+        """Start the plant again from its start hour with `seed`: no fault active, a fault
+        script from its start, no alarm, no write pending (the audit log is kept)."""
+        self._install(self._new_model(seed), seed, max(self.start_h, 0.0))
+        self.alarms.restore([])
+        self._noise_rng.seed(seed)
+        self.faults.restart(seed)
+        self._pending.clear()
+
+    def _install(self, model: LineModel, seed: int, calendar_h: float) -> None:
+        """Run `model` from now on: the tags read it, plant time is `calendar_h`; a step in
+        progress stops where it stands."""
+        self.model, self.seed, self.calendar_h = model, seed, calendar_h
+        model.listeners.append(self._on_model_event)
+        self.table.rebind(self._build_tags(model))
+        if self.hold_at_h is not None:
+            self.hold(True)
+        self._rebase = True
 
     # --- refusals -----------------------------------------------------------------------
 

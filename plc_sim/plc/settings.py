@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, field_validator
@@ -33,6 +34,8 @@ class PlcSettings(PartSettings):
     start_h: float | None = Field(default=None, ge=0)
     """Plant calendar hour to start at; None: the first hour a station is on shift (the gear
     line: Monday 06:00), so that a demo moves from its first second."""
+    faults: Path | None = None
+    """A fault script (TOML, docs/faults.md): faults at plant hours; None: none."""
     overrun_report_s: float = Field(default=60.0, ge=0)
     """At most one `scan_overrun` event (low severity, counting the overruns) per this many
     seconds: a slow machine flooding the event log."""

@@ -43,7 +43,10 @@ class Tag:
     description: str = ""
     value: Any = None
     quality: str = "good"
+    """good, uncertain, bad, or the name of a more specific StatusCode (a quality fault)."""
     stamp_h: float = 0.0
+    fault: Callable[[Any, str], tuple[Any, str]] | None = None
+    """What the active faults of a measurement make of its reading and quality (faults.py)."""
 
     @property
     def name(self) -> str:
@@ -105,6 +108,15 @@ class TagTable:
     def __iter__(self) -> Iterator[Tag]:
         return iter(self.tags.values())
 
+    def rebind(self, other: TagTable) -> None:
+        """Take the readers and setpoint functions of `other`, the same tags built over another
+        model (a reset or a restored snapshot): the tags, their values and their nodes stay.
+        `other` shares this table's tags from then on (its checks look the commanded values up there)."""
+        for key, new in other.tags.items():
+            tag = self.tags[key]
+            tag.read, tag.apply, tag.check, tag.parse, tag.render = new.read, new.apply, new.check, new.parse, new.render
+        other.tags = self.tags
+
     def __len__(self) -> int:
         return len(self.tags)
 
@@ -123,6 +135,8 @@ class TagTable:
                 quality = "good"
             except (ValueError, ZeroDivisionError):
                 v, quality = tag.value, "uncertain"
+            if tag.fault is not None:
+                v, quality = tag.fault(v, quality)
             if v != tag.value or quality != tag.quality:
                 tag.value, tag.quality, tag.stamp_h = v, quality, stamp_h
                 changed.append(tag)

@@ -36,7 +36,10 @@ def test_the_table_declares_every_command_with_role_and_arguments():
     assert kanbans.role == conwip.role == "engineer"
     assert [s.method for s in COMMANDS.values()] == ["Start", "Stop", "AcknowledgeAlarm", "ResetFault",
                                                      "StartMaintenance", "SetKanbans", "SetConwip", "Recommend",
-                                                     "Apply", "Dismiss"]
+                                                     "Apply", "Dismiss", "BreakMachine", "FreezeTag", "DriftTag",
+                                                     "NoiseTag", "StickTag", "SetQuality", "StopSupply", "DemandSurge",
+                                                     "PowerCap", "ClearFault", "Pause", "Resume", "SetTimeFactor",
+                                                     "StepTo", "Reset", "SaveSnapshot", "LoadSnapshot"]
 
 
 BAD = [
