@@ -30,6 +30,10 @@ class Folder(enum.StrEnum):
     CONTROL = "Control"
     RECOMMENDATIONS = "Recommendations"
     """The advisory mode's book: its tags and its Recommend, Apply and Dismiss methods."""
+    FAULTS = "Faults"
+    """The injected faults: their tags and the methods that start and clear them."""
+    SIMULATION = "Simulation"
+    """Simulation control: pause, step, time factor, reset, snapshots."""
     OUTPUT_BUFFER = "OutputBuffer"
     """Below a station: one tag per product."""
 
@@ -72,6 +76,15 @@ class ClockTag(enum.StrEnum):
     TIME_FACTOR = "TimeFactor"
 
 
+class SimulationTag(enum.StrEnum):
+    """The Simulation folder's status tags."""
+
+    STATE = "State"
+    TIME_FACTOR = "TimeFactor"
+    PLANT_TIME = "PlantTime"
+    SEED = "Seed"
+
+
 def key(path: Path) -> str:
     """The tag's key: its path joined with "/" (e.g. GearLine/MP1/MP1/State)."""
     return "/".join(path)
@@ -107,8 +120,13 @@ def raw(line: str, product: str) -> Path:
     return (line, Folder.ORDERS.value, f"Raw_{product}")
 
 
+def conwip_name(product: str) -> str:
+    """The CONWIP count of a product: `C_A`."""
+    return f"C_{product}"
+
+
 def conwip(line: str, product: str) -> Path:
-    return (line, Folder.CONTROL.value, f"C_{product}")
+    return (line, Folder.CONTROL.value, conwip_name(product))
 
 
 def kanban_name(stage: int, product: str | None = None) -> str:

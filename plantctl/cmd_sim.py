@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+import plant_tags as tags
+
 sim_app = typer.Typer(help="Control a running plant's simulation over OPC UA (engineer role).", no_args_is_help=True)
 
 PASSWORD_ENV = "PLANT_SIM_PASSWORD"
@@ -34,12 +36,12 @@ async def _call(endpoint: str, user: str, data_dir: Path, method: str | None, ar
     client = await secure_client(settings)
     async with client:
         idx = await client.get_namespace_index(NS)
-        plant = client.get_node(ua.NodeId("Plant", idx))
+        plant = client.get_node(ua.NodeId(tags.PLANT, idx))
         lines = await plant.get_children()
-        sim = await lines[0].get_child(f"{idx}:Simulation")
+        sim = await lines[0].get_child(f"{idx}:{tags.Folder.SIMULATION}")
         if method is None:
             values = [f"{name}: {await (await sim.get_child(f'{idx}:{name}')).read_value()}"
-                      for name in ("State", "PlantTime", "TimeFactor", "Seed")]
+                      for name in tags.SimulationTag]
             return "\n".join(values)
         return str(await sim.call_method(ua.QualifiedName(method, idx), *args))
 

@@ -18,6 +18,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from plant_tags import Folder, MachineTag, key, kpi
+
 if TYPE_CHECKING:
     from plc_sim.plc.runtime import PlcRuntime
     from twin_core.health import HealthView
@@ -57,8 +59,8 @@ class Dashboard:
         self.optimizer_dir = optimizer_dir
         line = plc.spec.line
         tags = plc.table.tags
-        self.states = [(t.path[1], t.path[2], t) for t in tags.values() if len(t.path) == 4 and t.name == "State"]
-        self.kpis = [tags[k] for k in (f"{line}/KPIs/{n}" for n in KPIS) if k in tags]
+        self.states = [(t.path[1], t.path[2], t) for t in tags.values() if len(t.path) == 4 and t.name == MachineTag.STATE]
+        self.kpis = [tags[k] for k in (key(kpi(line, n)) for n in KPIS) if k in tags]
 
     @contextmanager
     def live(self) -> Iterator[Live]:
@@ -95,7 +97,7 @@ class Dashboard:
         t.add_column("unit", style="dim")
         for tag in self.kpis:
             t.add_row(tag.name, _fmt(tag.value), tag.unit)
-        return Panel(t, title="KPIs", border_style="blue")
+        return Panel(t, title=str(Folder.KPIS), border_style="blue")
 
     def _twin(self, h: HealthView | None) -> Panel:
         t = Table(box=None, show_header=False, pad_edge=False)

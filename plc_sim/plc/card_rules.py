@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import plant_tags as tags
 from plc_sim.model.cards import DedicatedPool, SharedPool
 from plc_sim.model.line import LineModel
 from plc_sim.model.spec import Policy, seed_constraint_breaks
@@ -22,24 +23,24 @@ Counts = Mapping[str, int]
 
 def live_counts(m: LineModel) -> dict[str, int]:
     """The card counts the model runs with, by Control tag name."""
-    out: dict[str, int] = {f"C_{name}": m.conwip_cap[p] for p, name in enumerate(m.products)}
+    out: dict[str, int] = {tags.conwip_name(name): m.conwip_cap[p] for p, name in enumerate(m.products)}
     for s, pool in enumerate(m.pools):
         if isinstance(pool, SharedPool):
-            out[f"K{s + 1}"] = pool.cap
+            out[tags.kanban_name(s + 1)] = pool.cap
         elif isinstance(pool, DedicatedPool):
-            out.update({f"K{s + 1}_{name}": pool.cap[p] for p, name in enumerate(m.products)})
+            out.update({tags.kanban_name(s + 1, name): pool.cap[p] for p, name in enumerate(m.products)})
     return out
 
 
 def policy_of(base: Policy, products: list[str], counts: Counts, shared: bool) -> Policy:
     """`base` (the plant file's policy: model, base stocks) with the card counts `counts`."""
     n_k = len(base.K_shared)
-    c = {p: counts[f"C_{p}"] for p in products}
+    c = {p: counts[tags.conwip_name(p)] for p in products}
     update: dict[str, object] = {"C": c, "C_shared": c[products[0]] if shared else base.C_shared}
     if shared:
-        update["K_shared"] = [counts[f"K{i + 1}"] for i in range(n_k)]
+        update["K_shared"] = [counts[tags.kanban_name(i + 1)] for i in range(n_k)]
     else:
-        update["K_dedicated"] = {p: [counts[f"K{i + 1}_{p}"] for i in range(n_k)] for p in products}
+        update["K_dedicated"] = {p: [counts[tags.kanban_name(i + 1, p)] for i in range(n_k)] for p in products}
     return base.model_copy(update=update)
 
 
@@ -58,7 +59,7 @@ def card_write_problem(m: LineModel, counts: Counts, key: str, value: int) -> st
     now = _broken(policy_of(base, m.products, counts, m.shared), m.products, n)
     changed = dict(counts)
     if m.shared and key.startswith("C_"):
-        changed.update({f"C_{p}": value for p in m.products})
+        changed.update({tags.conwip_name(p): value for p in m.products})
     changed[key] = value
     after = _broken(policy_of(base, m.products, changed, m.shared), m.products, n)
     new = [msg for name, msg in after.items() if name not in now]

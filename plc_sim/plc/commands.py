@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+import plant_tags as tags
 from plc_sim.model.line import MAX_CARDS, LineModel
 from plc_sim.model.machine import InterlockError, Machine
 from plc_sim.model.vocab import DataType, Role
@@ -115,7 +116,7 @@ class CommandSpec:
     handler: Handler
     args: tuple[Arg, ...] = ()
     event: str | None = None
-    folder: str = "Control"
+    folder: str = tags.Folder.CONTROL
     """The line's folder that holds a line command's method."""
 
     def checked_args(self, args: Mapping[str, Any]) -> dict[str, Any]:
@@ -187,7 +188,7 @@ def _set_kanbans(ctx: CommandContext, args: Mapping[str, Any]) -> str:
     if not 1 <= stage < m.n_stages or m.pools[stage - 1] is None:
         raise ValueError(f"stage {stage} has no kanbans (stages with kanbans: 1..{m.n_stages - 1})")
     product = _product(m, args["product"])
-    key = f"K{stage}" if m.shared else f"K{stage}_{m.products[product]}"
+    key = tags.kanban_name(stage, None if m.shared else m.products[product])
     check_card_write(m, live_counts(m), key, args["value"])
     m.set_kanbans(stage - 1, 0 if m.shared else product, args["value"])
     return "kanbans set"
@@ -196,7 +197,7 @@ def _set_kanbans(ctx: CommandContext, args: Mapping[str, Any]) -> str:
 def _set_conwip(ctx: CommandContext, args: Mapping[str, Any]) -> str:
     m = ctx.model
     product = _product(m, args["product"])
-    check_card_write(m, live_counts(m), f"C_{m.products[product]}", args["value"])
+    check_card_write(m, live_counts(m), tags.conwip_name(m.products[product]), args["value"])
     m.set_conwip(product, args["value"])
     return "CONWIP cards set"
 
@@ -247,11 +248,11 @@ _TAG = Arg("tag", "String", "a measurement's path below Objects/Plant, joined by
 
 
 def _fault_spec(command: Command, method: str, kind: FaultKind, text: str, *args: Arg) -> CommandSpec:
-    return CommandSpec(command, method, "engineer", "line", text, _injector(kind), (*args, _DURATION), folder="Faults")
+    return CommandSpec(command, method, "engineer", "line", text, _injector(kind), (*args, _DURATION), folder=tags.Folder.FAULTS)
 
 
 def _sim_spec(command: Command, method: str, text: str, handler: Handler, *args: Arg) -> CommandSpec:
-    return CommandSpec(command, method, "engineer", "line", text, handler, args, folder="Simulation")
+    return CommandSpec(command, method, "engineer", "line", text, handler, args, folder=tags.Folder.SIMULATION)
 
 
 _FAULT_COMMANDS = (
@@ -276,7 +277,7 @@ _FAULT_COMMANDS = (
                 "hold the line's draw under kw by stopping machines (each finishes its job first)",
                 Arg("kw", "Double", "the cap, kW", 0.0, MAX_CAP_KW)),
     CommandSpec(Command.CLEAR_FAULT, "ClearFault", "engineer", "line", "end an active fault now", _clear_fault,
-                (Arg("id", "Int32", "the fault's id (Faults/Active)", 1, None),), folder="Faults"),
+                (Arg("id", "Int32", "the fault's id (Faults/Active)", 1, None),), folder=tags.Folder.FAULTS),
 )
 
 _NAME = Arg("name", "String", "snapshot name: letters, digits, '.', '_' or '-', up to 64")
@@ -313,12 +314,12 @@ COMMANDS: dict[Command, CommandSpec] = {spec.command: spec for spec in (
     CommandSpec(Command.RECOMMEND, "Recommend", "engineer", "line",
                 "propose setpoint changes for an operator to apply (checked now and when applied)", _recommend,
                 (Arg("changes", "String", "JSON object: tag path below Objects/Plant (joined by /) -> value"),
-                 Arg("summary", "String", "why, e.g. the forecast gain and its interval")), folder="Recommendations"),
+                 Arg("summary", "String", "why, e.g. the forecast gain and its interval")), folder=tags.Folder.RECOMMENDATIONS),
     CommandSpec(Command.APPLY_RECOMMENDATION, "Apply", "operator", "line",
                 "write every change of an open recommendation (with its author's role), or none", _apply_recommendation,
-                (_ID,), folder="Recommendations"),
+                (_ID,), folder=tags.Folder.RECOMMENDATIONS),
     CommandSpec(Command.DISMISS_RECOMMENDATION, "Dismiss", "operator", "line", "close a recommendation unapplied",
-                _dismiss_recommendation, (_ID,), folder="Recommendations"),
+                _dismiss_recommendation, (_ID,), folder=tags.Folder.RECOMMENDATIONS),
     *_FAULT_COMMANDS, *_SIM_COMMANDS,
 )}
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import plant_tags as tags
 from plc_sim.model.line import LineModel
 from plc_sim.model.vocab import MachineState
 
@@ -224,7 +225,7 @@ class FaultSet:
             return None
         key = order.target
         tag = self.table.tags.get(key) if isinstance(key, str) else None
-        if tag is None or tag.path[1:2] in (("Faults",), ("Simulation",)):
+        if tag is None or tag.path[1:2] in ((tags.Folder.FAULTS,), (tags.Folder.SIMULATION,)):
             problem = f"no measurement tag {clip(key)} (a path below Objects/Plant)"
         elif tag.writable:
             problem = f"{tag.key} is a setpoint; faults go on measurements"
@@ -408,11 +409,11 @@ class FaultSet:
 
     def add_tags(self, line: str) -> None:
         """The Faults folder's tags."""
-        self.table.add(Tag((line, "Faults", "Active"), "String", lambda: self.active_text,
+        self.table.add(Tag((line, tags.Folder.FAULTS, "Active"), "String", lambda: self.active_text,
                            description="active faults as JSON: [{id, kind, target, value, start_h, end_h, by}]"))
-        self.table.add(Tag((line, "Faults", "Count"), "Int32", lambda: len(self.active), "faults", 0, None,
+        self.table.add(Tag((line, tags.Folder.FAULTS, "Count"), "Int32", lambda: len(self.active), "faults", 0, None,
                            description="faults active now"))
-        self.table.add(Tag((line, "Faults", "LastId"), "Int32", lambda: self.last_id, "", 0, None,
+        self.table.add(Tag((line, tags.Folder.FAULTS, "LastId"), "Int32", lambda: self.last_id, "", 0, None,
                            description="id of the newest fault (ClearFault takes it)"))
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import plant_tags as tags
 from plc_sim.model.vocab import Role
 
 from .checks import Refusal, Rejected, clip
@@ -121,7 +122,7 @@ class RecommendationBook:
     def add_tags(self, line: str) -> None:
         """The Recommendations folder's tags."""
         def tag(name: str, dtype: Any, read: Callable[[], Any], text: str) -> Tag:
-            return self.table.add(Tag((line, "Recommendations", name), dtype, read, description=text))
+            return self.table.add(Tag((line, tags.Folder.RECOMMENDATIONS, name), dtype, read, description=text))
 
         tag("Open", "String", lambda: self.open_text,
             "open recommendations as JSON: [{id, by, at_h, summary, changes: {tag path: value}}]")

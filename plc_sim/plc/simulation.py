@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import plant_tags as tags
 from plc_sim.model.private_files import write_private
 
 from .checks import Refusal, Rejected, clip
@@ -105,11 +106,12 @@ class Simulation:
     def add_tags(self, line: str) -> None:
         """The Simulation folder's status tags."""
         table = self.plc.table
-        table.add(Tag((line, "Simulation", "State"), "String", lambda: self.state,
+        table.add(Tag((line, tags.Folder.SIMULATION, tags.SimulationTag.STATE), "String", lambda: self.state,
                       description="running, paused or stepping (StepTo until its hour)"))
-        table.add(Tag((line, "Simulation", "TimeFactor"), "Double", lambda: self.plc.time_factor or 0.0, "", 0.0, None,
+        table.add(Tag((line, tags.Folder.SIMULATION, tags.SimulationTag.TIME_FACTOR), "Double",
+                      lambda: self.plc.time_factor or 0.0, "", 0.0, None,
                       description="plant seconds per wall-clock second; 0 = as fast as possible"))
-        table.add(Tag((line, "Simulation", "PlantTime"), "Double", self.plc.calendar_hours, "h",
+        table.add(Tag((line, tags.Folder.SIMULATION, tags.SimulationTag.PLANT_TIME), "Double", self.plc.calendar_hours, "h",
                       description="plant calendar hours"))
-        table.add(Tag((line, "Simulation", "Seed"), "Int32", lambda: self.plc.seed, "", 0, None,
+        table.add(Tag((line, tags.Folder.SIMULATION, tags.SimulationTag.SEED), "Int32", lambda: self.plc.seed, "", 0, None,
                       description="the random seed the plant runs with (Reset sets it)"))

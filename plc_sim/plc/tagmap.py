@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import plant_tags as tags
 from plc_sim.model.calendar import shift_status
 from plc_sim.model.kpi import kpis
 from plc_sim.model.line import MAX_CARDS, LineModel
@@ -21,6 +22,8 @@ from .alarms import AlarmBook
 from .card_rules import check_card_write, live_counts
 from .clock import PLANT_EPOCH
 from .tags import Tag, TagTable
+
+MT, ST = tags.MachineTag, tags.StationTag
 
 LINE_KPIS = (
     ("Zmax", "EUR", "profit of the run since the warm-up, seed 004 equation 22 (sales and recycling less event, "
@@ -58,100 +61,104 @@ def build_tags(model: LineModel, alarms: AlarmBook, noise: Callable[[], float],
         for mach in model.machines[s]:
             _machine_tags(table, model, alarms, noise, mach, (line, st.name, mach.name))
     _line_tags(table, model, clock, line)
-    table.add(Tag((line, "KPIs", "PlantClock"), "DateTime", lambda: PLANT_EPOCH + timedelta(hours=clock()),  # type: ignore[arg-type]
+    table.add(Tag(tags.kpi(line, tags.ClockTag.PLANT_CLOCK), "DateTime", lambda: PLANT_EPOCH + timedelta(hours=clock()),  # type: ignore[arg-type]
                   description="plant time as a date and time (UTC): PLANT_EPOCH 2026-01-05 00:00 + PlantTime hours"))
-    table.add(Tag((line, "KPIs", "TimeFactor"), "Double", time_factor, "", 0.0, None,
+    table.add(Tag(tags.kpi(line, tags.ClockTag.TIME_FACTOR), "Double", time_factor, "", 0.0, None,
                   description="plant seconds per wall-clock second; 0 = as fast as possible"))
     return table
 
 
 def _station_tags(table: TagTable, m: LineModel, s: int, base: tuple[str, ...], clock: Callable[[], float]) -> None:
+    ln, stn = base
     def shift_active() -> bool:
         plan = m.shift_plan[s]
         if plan is None:
             return m.calendar.is_working(clock())
         return shift_status(m.spec.shift_plans[plan], m.now)[0]
 
-    table.add(Tag((*base, "ShiftActive"), "Boolean", shift_active,
+    table.add(Tag(tags.station(ln, stn, ST.SHIFT_ACTIVE), "Boolean", shift_active,
                   description="the station is on shift (its shift plan, or the plant calendar's working hours)"))
-    table.add(Tag((*base, "QueueLength"), "Int32", lambda: len(m.jobs[s]), "parts", 0, None, historize=True,
+    table.add(Tag(tags.station(ln, stn, ST.QUEUE_LENGTH), "Int32", lambda: len(m.jobs[s]), "parts", 0, None, historize=True,
                   description="jobs waiting for a machine of the station"))
     for p, name in enumerate(m.products):
-        table.add(Tag((*base, "OutputBuffer", name), "Int32", _at(lambda p: m.buf[s][p], p), "parts", 0, None,
+        table.add(Tag(tags.output_buffer(ln, stn, name), "Int32", _at(lambda p: m.buf[s][p], p), "parts", 0, None,
                       description=f"finished {name} parts waiting for the next station (finished goods at the last)"))
     if m.shift_plan[s] is not None:
         plans = tuple(m.spec.shift_plans)
-        table.add(Tag((*base, "ShiftPlan"), "String", lambda: m.shift_plan[s], choices=plans,
+        table.add(Tag(tags.station(ln, stn, ST.SHIFT_PLAN), "String", lambda: m.shift_plan[s], choices=plans,
                       apply=lambda v: m.set_shift(s, v), description="named shift plan of the plant file"))
 
 
 def _machine_tags(table: TagTable, m: LineModel, alarms: AlarmBook, noise: Callable[[], float], mach: Machine,
                   base: tuple[str, ...]) -> None:
+    ln, stn, mn = base
     def now() -> float:
         return float(m.now)
 
     add = table.add
-    add(Tag((*base, "State"), "Int32", lambda: MACHINE_STATUSES.index(m.machine_status(mach)), enum=MACHINE_STATUSES,
+    add(Tag(tags.machine(ln, stn, mn, MT.STATE), "Int32", lambda: MACHINE_STATUSES.index(m.machine_status(mach)),
+            enum=MACHINE_STATUSES,
             historize=True, description="machine state (MachineStateEnum)"))
-    add(Tag((*base, "PartsDone"), "Int32", lambda: mach.done, "parts", 0, None, historize=True,
+    add(Tag(tags.machine(ln, stn, mn, MT.PARTS_DONE), "Int32", lambda: mach.done, "parts", 0, None, historize=True,
             description="parts the machine has finished since the start"))
-    add(Tag((*base, "GoodParts"), "Int32", lambda: mach.good, "parts", 0, None,
+    add(Tag(tags.machine(ln, stn, mn, MT.GOOD_PARTS), "Int32", lambda: mach.good, "parts", 0, None,
             description="good (not scrapped) parts the machine has finished since the start"))
-    add(Tag((*base, "PowerKW"), "Double", lambda: mach.p_now, "kW", 0.0, _max_power(mach), historize=True,
+    add(Tag(tags.machine(ln, stn, mn, MT.POWER_KW), "Double", lambda: mach.p_now, "kW", 0.0, _max_power(mach), historize=True,
             description="electrical power drawn now"))
-    add(Tag((*base, "EnergyKWh"), "Double", lambda: mach.energy_now(now()), "kWh", 0.0, None,
+    add(Tag(tags.machine(ln, stn, mn, MT.ENERGY_KWH), "Double", lambda: mach.energy_now(now()), "kWh", 0.0, None,
             description="energy used since the start"))
-    add(Tag((*base, "CycleTime"), "Double", lambda: mach.last_cycle_h * 60.0, "min", 0.0, None,
+    add(Tag(tags.machine(ln, stn, mn, MT.CYCLE_TIME), "Double", lambda: mach.last_cycle_h * 60.0, "min", 0.0, None,
             description="processing time of the last finished part"))
-    add(Tag((*base, "EnergyPerPart"), "Double", lambda: mach.last_part_kwh, "kWh", 0.0, None,
+    add(Tag(tags.machine(ln, stn, mn, MT.ENERGY_PER_PART), "Double", lambda: mach.last_part_kwh, "kWh", 0.0, None,
             description="energy used for the last finished part"))
-    add(Tag((*base, "AlarmActive"), "Boolean", lambda: alarms.active(mach.name),
+    add(Tag(tags.machine(ln, stn, mn, MT.ALARM_ACTIVE), "Boolean", lambda: alarms.active(mach.name),
             description="the breakdown alarm is active (the machine is down)"))
-    add(Tag((*base, "AlarmAcked"), "Boolean", lambda: alarms.acked(mach.name),
+    add(Tag(tags.machine(ln, stn, mn, MT.ALARM_ACKED), "Boolean", lambda: alarms.acked(mach.name),
             description="the breakdown alarm is acknowledged (true when there is none)"))
     if mach.wear_spec is not None:
-        add(Tag((*base, "Wear"), "Double", lambda: mach.wear_now(now()), "1", 0.0, None, historize=True,
+        add(Tag(tags.machine(ln, stn, mn, MT.WEAR), "Double", lambda: mach.wear_now(now()), "1", 0.0, None, historize=True,
             description="tool wear, dimensionless (unit 1): accumulated wear of the wear model, grows while processing"))
     if mach.cond is not None:
         def sig(k: str) -> Callable[[], float]:
             return lambda: mach.signals(now(), noise)[k]
 
-        add(Tag((*base, "Vibration"), "Double", sig("vibration_mm_s"), "mm/s", 0.0, 20.0, historize=True,
+        add(Tag(tags.machine(ln, stn, mn, MT.VIBRATION), "Double", sig("vibration_mm_s"), "mm/s", 0.0, 20.0, historize=True,
             description="vibration velocity (RMS) of the condition monitor"))
-        add(Tag((*base, "SpindleTemperature"), "Double", sig("spindle_temp_c"), "degC", 0.0, 150.0, historize=True,
+        add(Tag(tags.machine(ln, stn, mn, MT.SPINDLE_TEMPERATURE), "Double", sig("spindle_temp_c"), "degC", 0.0, 150.0,
+                historize=True,
             description="spindle temperature of the condition monitor"))
     if mach.speed_spec is not None:
         sp = mach.speed_spec
         if sp.spindle_rpm:
-            add(Tag((*base, "SpindleSpeed"), "Double", lambda: mach.signals(now())["spindle_rpm"], "rpm", 0.0,
+            add(Tag(tags.machine(ln, stn, mn, MT.SPINDLE_SPEED), "Double", lambda: mach.signals(now())["spindle_rpm"], "rpm", 0.0,
                     sp.spindle_rpm * sp.max_pct / 100, description="spindle speed now"))
         if sp.feed_mm_min:
-            add(Tag((*base, "FeedRate"), "Double", lambda: mach.signals(now())["feed_mm_min"], "mm/min", 0.0,
+            add(Tag(tags.machine(ln, stn, mn, MT.FEED_RATE), "Double", lambda: mach.signals(now())["feed_mm_min"], "mm/min", 0.0,
                     sp.feed_mm_min * sp.max_pct / 100, description="feed rate now"))
-        add(Tag((*base, "SpeedSetpoint"), "Double", lambda: mach.speed_pct, "%", sp.min_pct, sp.max_pct,
+        add(Tag(tags.machine(ln, stn, mn, MT.SPEED_SETPOINT), "Double", lambda: mach.speed_pct, "%", sp.min_pct, sp.max_pct,
                 apply=mach.set_speed, check=lambda v: _speed_check(mach, v), historize=True,
                 description="speed in percent of nominal; applies from the next job"))
     if mach.standby_spec is not None:
-        add(Tag((*base, "StandbyTimeout"), "Double", lambda: mach.standby_timeout_h, "h", 0.0, 1000.0,
+        add(Tag(tags.machine(ln, stn, mn, MT.STANDBY_TIMEOUT), "Double", lambda: mach.standby_timeout_h, "h", 0.0, 1000.0,
                 apply=mach.set_standby_timeout, check=lambda v: _standby_check(mach, v),
                 description="idle hours before standby; 0 = never"))
-        add(Tag((*base, "OffShiftMode"), "String", lambda: mach.off_shift_mode, choices=OFF_SHIFT_MODES,
+        add(Tag(tags.machine(ln, stn, mn, MT.OFF_SHIFT_MODE), "String", lambda: mach.off_shift_mode, choices=OFF_SHIFT_MODES,
                 apply=mach.set_off_shift_mode, check=lambda v: _off_shift_check(mach, v),
                 description="what the machine does outside its station's shifts: idle (left powered), standby "
                             "or off (a cold start at the next shift), one of the Choices"))
-    add(Tag((*base, "MaintenanceInterval"), "Double", lambda: mach.maint_spec.interval_h, "h", 1.0, 100_000.0,
+    add(Tag(tags.machine(ln, stn, mn, MT.MAINTENANCE_INTERVAL), "Double", lambda: mach.maint_spec.interval_h, "h", 1.0, 100_000.0,
             apply=lambda v: mach.set_maintenance(interval_h=v), check=lambda v: mach.checked_maintenance(interval_h=v),
             description="working hours between preventive maintenance actions (policy interval)"))
-    add(Tag((*base, "MaintenancePolicy"), "String", lambda: mach.maint_spec.policy, choices=MAINT_POLICIES,
+    add(Tag(tags.machine(ln, stn, mn, MT.MAINTENANCE_POLICY), "String", lambda: mach.maint_spec.policy, choices=MAINT_POLICIES,
             apply=lambda v: mach.set_maintenance(policy=v), check=lambda v: mach.checked_maintenance(policy=v),
             description="maintenance policy, one of the Choices"))
-    add(Tag((*base, "MaintenancePlan"), "String", lambda: _plan_text(mach.maint_spec.plan),
+    add(Tag(tags.machine(ln, stn, mn, MT.MAINTENANCE_PLAN), "String", lambda: _plan_text(mach.maint_spec.plan),
             parse=lambda text: _plan_windows(mach, text), apply=lambda v: mach.set_maintenance(plan=v),
             render=_plan_text,
             description='planned maintenance windows on the working clock, JSON [[start_h, duration_h], ...]; '
                         'used when MaintenancePolicy is "plan"'))
     if len(m.machines[mach.stage]) > 1:
-        add(Tag((*base, "DispatchWeight"), "Double", lambda: mach.weight, "1", 0.0, 100.0,
+        add(Tag(tags.machine(ln, stn, mn, MT.DISPATCH_WEIGHT), "Double", lambda: mach.weight, "1", 0.0, 100.0,
                 apply=mach.set_dispatch_weight, check=lambda v: _weights_check(table, m, base[:-1], mach, v),
                 description="relative share of the station's jobs sent to this machine, dimensionless (unit 1); "
                             "0 = none"))
@@ -170,30 +177,30 @@ def _line_tags(table: TagTable, m: LineModel, clock: Callable[[], float], line: 
         return read
 
     for name, unit, text in LINE_KPIS:
-        table.add(Tag((line, "KPIs", name), "Double", kpi(name), unit, historize=name in ("WIP", "throughput_per_h"),
+        table.add(Tag(tags.kpi(line, name), "Double", kpi(name), unit, historize=name in ("WIP", "throughput_per_h"),
                       description=text))
-    table.add(Tag((line, "KPIs", "PlantTime"), "Double", clock, "h", description="plant calendar hours"))
+    table.add(Tag(tags.kpi(line, tags.ClockTag.PLANT_TIME), "Double", clock, "h", description="plant calendar hours"))
     for p, name in enumerate(m.products):
-        table.add(Tag((line, "Orders", f"Backlog_{name}"), "Int32", _at(lambda p: len(m.backlog[p]), p), "orders", 0, None,
+        table.add(Tag(tags.backlog(line, name), "Int32", _at(lambda p: len(m.backlog[p]), p), "orders", 0, None,
                       description=f"orders of {name} waiting for finished goods"))
-        table.add(Tag((line, "Orders", f"Raw_{name}"), "Int32", _at(lambda p: m.raw[p], p), "parts", 0, m.spec.raw.cap,
+        table.add(Tag(tags.raw(line, name), "Int32", _at(lambda p: m.raw[p], p), "parts", 0, m.spec.raw.cap,
                       description=f"raw material of {name} in stock"))
-        table.add(Tag((line, "Control", f"C_{name}"), "Int32", _at(lambda p: m.conwip_cap[p], p), "cards", 1, MAX_CARDS,
+        table.add(Tag(tags.conwip(line, name), "Int32", _at(lambda p: m.conwip_cap[p], p), "cards", 1, MAX_CARDS,
                       apply=_setter(lambda p, v: m.set_conwip(p, v), p), check=_cards_check(table, m, f"C_{name}"),
                       description=f"CONWIP cards of {name}"))
         for i, base in enumerate(m.spec.policy.S[name]):
-            table.add(Tag((line, "Control", f"S{i + 1}_{name}"), "Int32", _at(lambda b: b, base), "parts", 0, None,
+            table.add(Tag(tags.base_stock(line, i + 1, name), "Int32", _at(lambda b: b, base), "parts", 0, None,
                           description="base stock (initial stock) of the stage; fixed while running"))
     for s, pool in enumerate(m.pools):
         if pool is None:
             continue
         if m.shared:
-            table.add(Tag((line, "Control", f"K{s + 1}"), "Int32", _at(lambda pl: pl.cap, pool), "cards", 1, MAX_CARDS,
+            table.add(Tag(tags.kanban(line, s + 1), "Int32", _at(lambda pl: pl.cap, pool), "cards", 1, MAX_CARDS,
                           apply=_setter(lambda s, v: m.set_kanbans(s, 0, v), s), check=_cards_check(table, m, f"K{s + 1}"),
                           description=f"shared kanbans of stage {s + 1}"))
         else:
             for p, name in enumerate(m.products):
-                table.add(Tag((line, "Control", f"K{s + 1}_{name}"), "Int32", _at(lambda sp: sp[0].cap[sp[1]], (pool, p)),
+                table.add(Tag(tags.kanban(line, s + 1, name), "Int32", _at(lambda sp: sp[0].cap[sp[1]], (pool, p)),
                               "cards", 1, MAX_CARDS, apply=_setter(lambda sp, v: m.set_kanbans(sp[0], sp[1], v), (s, p)),
                               check=_cards_check(table, m, f"K{s + 1}_{name}"),
                               description=f"kanbans of stage {s + 1} for {name}"))
@@ -266,7 +273,7 @@ def _weights_check(table: TagTable, m: LineModel, station: tuple[str, ...], mach
     """The station's dispatch-weight rule over the commanded weights: the other machines'
     tags show the weights written but not yet applied, so two writes that are each fine
     but together leave the station no machine cannot both be accepted."""
-    weights = [weight if x is mach else table.get("/".join((*station, x.name, "DispatchWeight"))).value
+    weights = [weight if x is mach else table.get(tags.key(tags.machine(station[0], station[1], x.name, MT.DISPATCH_WEIGHT))).value
                for x in m.machines[mach.stage]]
     _no_problem(dispatch_weights_problem(weights))
 
@@ -281,7 +288,7 @@ def _cards_check(table: TagTable, m: LineModel, key: str) -> Callable[[int], Non
 
 
 def _commanded(table: TagTable, line: str, key: str, live: int) -> int:
-    shown = table.get("/".join((line, "Control", key))).value
+    shown = table.get(tags.key((line, tags.Folder.CONTROL, key))).value
     return live if shown is None else int(shown)
 
 
