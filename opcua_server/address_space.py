@@ -142,12 +142,12 @@ async def _variable(server: Server, parent: Node, idx: int, tag: Tag, pn: PlantN
     access = ua.AccessLevel.CurrentRead.mask
     if tag.writable:
         access |= ua.AccessLevel.CurrentWrite.mask
-    if tag.historize:
+    if tag.historized:
         access |= ua.AccessLevel.HistoryRead.mask
     dv = ua.DataValue(ua.Variant(access, ua.VariantType.Byte))
     await node.write_attribute(ua.AttributeIds.AccessLevel, dv)
     await node.write_attribute(ua.AttributeIds.UserAccessLevel, dv)
-    if tag.historize:
+    if tag.historized:
         await node.write_attribute(ua.AttributeIds.Historizing, ua.DataValue(ua.Variant(True)))
     return node
 

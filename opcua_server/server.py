@@ -180,7 +180,7 @@ class PlantServer:
             access = ua.AccessLevel.CurrentRead.mask
             if tag.writable and role_allows(role, tag.role):
                 access |= ua.AccessLevel.CurrentWrite.mask
-            if tag.historize:
+            if tag.historized:
                 access |= ua.AccessLevel.HistoryRead.mask
             return ua.Variant(access, ua.VariantType.Byte)
         if nodeid not in self.methods.rules:
@@ -280,7 +280,7 @@ class PlantServer:
         self.history_service = HistoryService(storage, lambda nid: nid in aspace, self.events.notifiers)
         await attach_history(s.iserver, storage, self.history_service.read_history)
         count = self.settings.history_count
-        historized = [pn.nodes[t.key] for t in self.plc.table if t.historize]
+        historized = [pn.nodes[t.key] for t in self.plc.table if t.historized]
         await s.historize_node_data_change(historized, period=None, count=count)
         await s.historize_node_event(self.events.emitters, period=None, count=count)
         await self._history_capabilities()

@@ -109,7 +109,7 @@ class Simulation:
         table.add(Tag((line, tags.Folder.SIMULATION, tags.SimulationTag.STATE), "String", lambda: self.state,
                       description="running, paused or stepping (StepTo until its hour)"))
         table.add(Tag((line, tags.Folder.SIMULATION, tags.SimulationTag.TIME_FACTOR), "Double",
-                      lambda: self.plc.time_factor or 0.0, "", 0.0, None,
+                      lambda: self.plc.time_factor or 0.0, "1", 0.0, None,
                       description="plant seconds per wall-clock second; 0 = as fast as possible"))
         table.add(Tag((line, tags.Folder.SIMULATION, tags.SimulationTag.PLANT_TIME), "Double", self.plc.calendar_hours, "h",
                       description="plant calendar hours"))

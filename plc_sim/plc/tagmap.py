@@ -28,8 +28,8 @@ MT, ST = tags.MachineTag, tags.StationTag
 LINE_KPIS = (
     ("Zmax", "EUR", "profit of the run since the warm-up, seed 004 equation 22 (sales and recycling less event, "
                     "holding, lost-sales, raw-material and return costs)"),
-    ("SL", "", "service level (FG + I3 + SC + Rn) / D as seed 004 defines it, a ratio"),
-    ("fill_rate", "", "share of demand served from stock, a ratio 0..1"),
+    ("SL", "1", "service level (FG + I3 + SC + Rn) / D as seed 004 defines it, a ratio"),
+    ("fill_rate", "1", "share of demand served from stock, a ratio 0..1"),
     ("WIP", "parts", "work in process: parts in the line between raw material and finished goods"),
     ("FG", "parts", "FG: finished parts sold, net of refunded returns, since the warm-up"),
     ("D", "orders", "D: demand, orders received since the warm-up"),
@@ -44,7 +44,7 @@ LINE_KPIS = (
     ("energy_kwh", "kWh", "energy used by the line's machines since the warm-up"),
     ("downtime_h", "h", "unplanned machine downtime since the warm-up, summed over machines"),
     ("throughput_per_h", "parts/h", "finished parts per plant hour since the warm-up"),
-    ("oee", "", "overall equipment effectiveness, mean over machines, a ratio 0..1"),
+    ("oee", "1", "overall equipment effectiveness, mean over machines, a ratio 0..1"),
 )
 """The line's KPIs: name (seed 004's where it has one), unit, description."""
 
@@ -63,7 +63,7 @@ def build_tags(model: LineModel, alarms: AlarmBook, noise: Callable[[], float],
     _line_tags(table, model, clock, line)
     table.add(Tag(tags.kpi(line, tags.ClockTag.PLANT_CLOCK), "DateTime", lambda: PLANT_EPOCH + timedelta(hours=clock()),  # type: ignore[arg-type]
                   description="plant time as a date and time (UTC): PLANT_EPOCH 2026-01-05 00:00 + PlantTime hours"))
-    table.add(Tag(tags.kpi(line, tags.ClockTag.TIME_FACTOR), "Double", time_factor, "", 0.0, None,
+    table.add(Tag(tags.kpi(line, tags.ClockTag.TIME_FACTOR), "Double", time_factor, "1", 0.0, None,
                   description="plant seconds per wall-clock second; 0 = as fast as possible"))
     return table
 
@@ -273,7 +273,8 @@ def _weights_check(table: TagTable, m: LineModel, station: tuple[str, ...], mach
     """The station's dispatch-weight rule over the commanded weights: the other machines'
     tags show the weights written but not yet applied, so two writes that are each fine
     but together leave the station no machine cannot both be accepted."""
-    weights = [weight if x is mach else table.get(tags.key(tags.machine(station[0], station[1], x.name, MT.DISPATCH_WEIGHT))).value
+    line, name = station[0], station[1]
+    weights = [weight if x is mach else table.get(tags.key(tags.machine(line, name, x.name, MT.DISPATCH_WEIGHT))).value
                for x in m.machines[mach.stage]]
     _no_problem(dispatch_weights_problem(weights))
 

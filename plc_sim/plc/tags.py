@@ -60,6 +60,12 @@ class Tag:
     def writable(self) -> bool:
         return self.apply is not None
 
+    @property
+    def historized(self) -> bool:
+        """Kept in the server's history: the tags marked so, and every setpoint (they change
+        rarely, and what was commanded when is what a review of a run asks first)."""
+        return self.historize or self.writable
+
     def validate(self, value: Any, role: Role | None) -> Any:
         """The value as the plant takes it, or Rejected with the reason: every check the
         apply would make runs here, so a value that passes is one the plant will take."""
