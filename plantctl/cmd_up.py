@@ -557,9 +557,9 @@ def up(plant: PlantOpt = None,
     demo profile (None policy on, any client certificate accepted, anonymous viewers), the twin
     with its embedded historian, and the optimizer every minute as its own engineer user.
 
-    The first start in a data directory makes the demo users `operator` and `engineer` and
-    prints their generated passwords once (an HMI logs in with them; the engineer writes
-    setpoints), and the optimizer's engineer user `optimizer`, whose password stays in
+    The first start in a data directory makes the demo users `operator` and `engineer`,
+    prints their generated passwords and keeps them in <data dir>/demo-passwords (0600; an
+    HMI logs in with them; the engineer writes setpoints), and the optimizer's engineer user `optimizer`, whose password stays in
     <data dir>/optimizer/password (0600). Twin data: <data dir>/twin; optimizer audit:
     <data dir>/optimizer/audit.jsonl. SIGTERM or Ctrl-C stops the optimizer, the twin, then
     the server; a second one forces the exit. SIGUSR1 runs the optimizer now."""
