@@ -6,11 +6,17 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run simulate test quick check bench clean
 
+# pip is quiet (a screen of "Collecting ..." otherwise), so each step says what it does first.
 $(STAMP): pyproject.toml
+	@echo "creating $(VENV) (a virtual environment of $(PYTHON))"
 	$(PYTHON) -m venv $(VENV)
+	@echo "upgrading pip in $(VENV)"
 	$(BIN)/pip install --quiet --upgrade pip
+	@echo "installing plant-twin and about 75 packages (numpy, scipy, asyncua, dask, matplotlib, pymoo, ...):"
+	@echo "  a few minutes the first time on a slow disk or network, seconds after that"
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+	@echo "installed: $(BIN)/plant (try $(BIN)/plant --help)"
 
 run: $(STAMP)
 	$(BIN)/plant up

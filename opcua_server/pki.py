@@ -1,6 +1,8 @@
 """The trust list of client certificates: `<data_dir>/pki/trusted`, re-read when its files
 change, and `<data_dir>/pki/rejected`, where every refused certificate is copied so that an
-administrator can trust it by moving the file into `trusted`."""
+administrator can trust it by moving the file into `trusted`. In the demo profile (any
+certificate accepted) `<data_dir>/pki/accepted` keeps the certificates of the clients that
+connected, so that `plant certs list` shows them."""
 
 from __future__ import annotations
 
@@ -67,3 +69,22 @@ class TrustList:
         if not path.exists():
             write_private(path, cert.public_bytes(Encoding.DER))
         return path
+
+
+class AcceptedLog:
+    """The demo profile's validator: every certificate is accepted, and a copy kept in the
+    accepted folder; at most `limit` files there (a client making a new certificate for every
+    connection would otherwise fill the disk), the oldest removed first."""
+
+    def __init__(self, accepted: Path, limit: int) -> None:
+        self.accepted = accepted
+        self.limit = limit
+
+    async def __call__(self, cert: x509.Certificate, app_description: ua.ApplicationDescription) -> None:
+        path = self.accepted / file_name(cert)
+        if path.exists():
+            return
+        kept = sorted((p for p in self.accepted.iterdir() if p.is_file()), key=lambda p: p.stat().st_mtime_ns)
+        for old in kept[:max(0, len(kept) - self.limit + 1)]:
+            old.unlink(missing_ok=True)
+        write_private(path, cert.public_bytes(Encoding.DER))

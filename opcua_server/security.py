@@ -26,7 +26,7 @@ from cryptography.x509.oid import (
 
 from plc_sim.model.private_files import private_dir, private_file, write_private
 
-from .pki import TrustList
+from .pki import AcceptedLog, TrustList
 from .settings import ServerSettings
 
 SECURE_POLICIES = [
@@ -39,7 +39,7 @@ SECURE_POLICIES = [
 
 def pki_dirs(data_dir: Path) -> dict[str, Path]:
     pki = data_dir / "pki"
-    return {"own": pki / "own", "trusted": pki / "trusted", "rejected": pki / "rejected"}
+    return {"own": pki / "own", "trusted": pki / "trusted", "rejected": pki / "rejected", "accepted": pki / "accepted"}
 
 
 async def configure_security(server: Server, settings: ServerSettings, ruleset: PermissionRuleset) -> None:
@@ -48,7 +48,7 @@ async def configure_security(server: Server, settings: ServerSettings, ruleset: 
         private_dir(d)
     key, cert = dirs["own"] / "server_key.pem", dirs["own"] / "server_cert.der"
     await own_certificate(key, cert, settings.application_uri, settings.host)
-    for path in (key, cert, *dirs["trusted"].iterdir(), *dirs["rejected"].iterdir()):
+    for path in (key, cert, *dirs["trusted"].iterdir(), *dirs["rejected"].iterdir(), *dirs["accepted"].iterdir()):
         if path.is_file():
             private_file(path)  # also those an administrator copied in, or an older version wrote
     await server.load_certificate(cert)
@@ -61,7 +61,9 @@ async def configure_security(server: Server, settings: ServerSettings, ruleset: 
     if settings.allow_anonymous:
         tokens.insert(0, ua.AnonymousIdentityToken)
     server.set_identity_tokens(tokens)
-    if not settings.trust_all_clients:
+    if settings.trust_all_clients:
+        server.set_certificate_validator(AcceptedLog(dirs["accepted"], settings.max_accepted_certificates))
+    else:
         server.set_certificate_validator(TrustList(dirs["trusted"], dirs["rejected"]))
 
 

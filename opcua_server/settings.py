@@ -48,6 +48,10 @@ class ServerSettings(PartSettings):
     reserved_user_sessions: int = Field(default=5, ge=0)
     """Of `max_sessions`, the slots anonymous sessions never get: a user who logs in (the
     engineer) finds room while anonymous clients fill the rest. Less than `max_sessions`."""
+    max_accepted_certificates: int = Field(default=100, ge=1)
+    """Client certificates kept in <data_dir>/pki/accepted when `trust_all_clients` is on (the
+    demo profile), the oldest removed first: a client presenting a new certificate at every
+    connection filling the disk."""
     max_sessions_per_certificate: int = Field(default=10, ge=1)
     """Anonymous sessions opened with one client certificate (its thumbprint): one trusted
     client filling the server."""

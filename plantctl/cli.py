@@ -1,21 +1,22 @@
-"""The `plant` command."""
+"""The `plant` command. `plant --help` and every subcommand's `--help` import only typer,
+rich and the command modules: the model library (numpy, scipy, pydantic), asyncua and the
+twin are imported inside the commands that use them (bench/startup.py measures it)."""
 
 from __future__ import annotations
 
 import json
 import math
 from collections.abc import Mapping
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from plantctl import cmd_certs, cmd_experiment, cmd_nodes, cmd_optimize, cmd_plc, cmd_twin, cmd_up
-from plc_sim.model.experiment import RunPlan, Summary, paired, run_replications, run_settings, summarise_all
-from plc_sim.model.spec import MODELS, PlantFileError, PlantSpec, load_plant
-from plc_sim.model.variants import VariantError, build_variant
+
+if TYPE_CHECKING:
+    from plc_sim.model.experiment import Summary
+    from plc_sim.model.spec import PlantSpec
 
 app = typer.Typer(help="OPC UA plant-integration service: PLC simulator, digital twin, optimizer.",
                   no_args_is_help=True, add_completion=False)
@@ -41,6 +42,12 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
 ) -> None:
     """Run replications of a plant and print KPI means with 95 % confidence intervals."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from plc_sim.model.experiment import RunPlan, run_replications, summarise_all
+    from plc_sim.model.spec import PlantFileError, load_plant
+    from plc_sim.model.variants import VariantError, build_variant
+
     try:
         spec = build_variant(load_plant(plant), model=model, scenario=scenario, sets=set_ or [])
         plan = RunPlan(hours=hours, warmup=warmup, seed=seed)
@@ -79,6 +86,8 @@ def _json(s: Summary) -> dict[str, object]:
 
 
 def _print_table(head: Mapping[str, object], summary: dict[str, Summary]) -> None:
+    from rich.table import Table
+
     scen = "" if head["scenario"] is None else f" · scenario {head['scenario']}"
     title = (f"{head['plant']} · {head['model']}{scen} · "
              f"{head['reps']} x {head['hours']:g} h after {head['warmup']:g} h warm-up · seed {head['seed']}")
@@ -105,6 +114,8 @@ HEADLINE = {
 def parse_setting(text: str) -> tuple[str | None, list[str]]:
     """A setting of `plant compare`: comma-separated overrides, with `model=HSOP` (or a bare
     model name) for the control model, e.g. `HSOP,K1=6,C=12` or `speed.Machining=90`."""
+    from plc_sim.model.spec import MODELS
+
     model, sets = None, []
     for item in (x.strip() for x in text.split(",") if x.strip()):
         key, sep, value = item.partition("=")
@@ -135,6 +146,12 @@ def compare(
 ) -> None:
     """Run settings on the same seeds (common random numbers) and print each one's paired
     differences from the first, with 95 % confidence intervals."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from plc_sim.model.experiment import RunPlan, paired, run_settings, summarise_all
+    from plc_sim.model.spec import PlantFileError, load_plant
+    from plc_sim.model.variants import VariantError
+
     if len(settings) < 2:
         err.print("[red]error:[/red] compare needs at least two settings", highlight=False)
         raise typer.Exit(2)
@@ -164,6 +181,8 @@ def compare(
 
 
 def _setting_spec(base: PlantSpec, text: str, model: str | None, scenario: int | None, common: list[str]) -> PlantSpec:
+    from plc_sim.model.variants import build_variant
+
     own_model, sets = parse_setting(text)
     return build_variant(base, model=own_model or model, scenario=scenario, sets=common + sets)
 
@@ -174,6 +193,8 @@ def _headline(spec: PlantSpec) -> tuple[str, ...]:
 
 def _print_compare(head: Mapping[str, object], settings: list[str], summaries: list[dict[str, Summary]],
                    diffs: list[dict[str, Summary]], names: list[str]) -> None:
+    from rich.table import Table
+
     scen = "" if head["scenario"] is None else f" · scenario {head['scenario']}"
     t = Table(title=f"{head['plant']}{scen} · {head['reps']} paired replications x {head['hours']:g} h "
                     f"after {head['warmup']:g} h · seed {head['seed']} · differences from '{settings[0]}'")

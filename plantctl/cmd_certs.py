@@ -1,6 +1,8 @@
 """`plant certs`: the server's trust list of client certificates. A refused client's
 certificate lands in <data dir>/pki/rejected; `plant certs trust NAME` moves it into
-pki/trusted, which the running server re-reads at the next connection (no restart)."""
+pki/trusted, which the running server re-reads at the next connection (no restart). In the
+demo profile (`plant up`, any certificate accepted) each client's certificate is kept in
+pki/accepted, so that the list shows who connected and one can be trusted for the secure profile."""
 
 from __future__ import annotations
 
@@ -43,8 +45,12 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*") if p.is_file()) if folder.is_dir() else []
 
 
+def _matches(folder: Path, name: str) -> list[Path]:
+    return [p for p in _files(folder) if p.name.startswith(name)]
+
+
 def _find(folder: Path, name: str) -> Path:
-    hits = [p for p in _files(folder) if p.name.startswith(name)]
+    hits = _matches(folder, name)
     if len(hits) != 1:
         where = f"{len(hits)} certificates" if hits else "no certificate"
         fail(f"{where} in {folder} named {name}* (see `plant certs list`)")
@@ -60,20 +66,35 @@ def _move(data_dir: Path | None, name: str, source: str, target: str) -> Path:
     return private_file(dest)
 
 
+STATES = {
+    "trusted": "no trusted certificates (a client's DER certificate copied into {folder}, or `plant certs "
+               "trust NAME`, is trusted at its next connection)",
+    "rejected": "no refused certificates (a client the secure profile refuses lands in {folder})",
+    "accepted": "no client has connected in the demo profile (`plant up` keeps each client's certificate in {folder})",
+}
+"""The folders of pki/ that `plant certs list` shows, with what it says when one is empty."""
+
+
 @certs_app.command("list")
 def certs_list(data_dir: DataDirOpt = None) -> None:
-    """Trusted and rejected client certificates."""
+    """Trusted and rejected client certificates, and those accepted by the demo profile."""
     pki = _pki(data_dir)
-    for state in ("trusted", "rejected"):
-        for path in _files(pki / state):
+    for state, empty in STATES.items():
+        files = _files(pki / state)
+        if not files:
+            typer.echo(f"{state}\t-\t{empty.format(folder=pki / state)}")
+        for path in files:
             typer.echo(f"{state}\t{path.name}\t{_describe(path)}")
 
 
 @certs_app.command("trust")
-def certs_trust(name: Annotated[str, typer.Argument(help="file name (or its start) in pki/rejected")],
+def certs_trust(name: Annotated[str, typer.Argument(help="file name (or its start) in pki/rejected or pki/accepted")],
                 data_dir: DataDirOpt = None) -> None:
-    """Trust a refused client certificate (moves it from pki/rejected to pki/trusted)."""
-    dest = _move(data_dir, name, "rejected", "trusted")
+    """Trust a refused client certificate, or one the demo profile accepted (moves it from
+    pki/rejected, else pki/accepted, to pki/trusted)."""
+    pki = _pki(data_dir)
+    source = "accepted" if not _matches(pki / "rejected", name) and _matches(pki / "accepted", name) else "rejected"
+    dest = _move(data_dir, name, source, "trusted")
     typer.echo(f"trusted {dest.name}")
 
 

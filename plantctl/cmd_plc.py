@@ -11,19 +11,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from plantctl import demo_passwords
 from plantctl.cmd_sim import sim_app
 from plantctl.errors import check_data_dir, check_port, fail, load_settings, port_in_use_message
 from plantctl.exiting import exit_within
-from plc_sim.model.spec import PlantFileError, PlantSpec, load_plant
-from plc_sim.model.variants import VariantError, build_variant
 from plc_sim.model.vocab import ROLES
 
 if TYPE_CHECKING:
     from opcua_server.users import UserStore
+    from plc_sim.model.spec import PlantSpec
     from plc_sim.plc.runtime import PlcRuntime
 
-users_app = typer.Typer(help="Manage the OPC UA server's users (roles: viewer, operator, engineer).",
-                        no_args_is_help=True)
+users_app = typer.Typer(help="The OPC UA server's users (roles: viewer, operator, engineer); "
+                             "`plant users` alone lists them.", invoke_without_command=True)
 
 PlantOpt = Annotated[str | None, typer.Option(help="bundled plant name or path to a plant TOML file "
                                                          "(default gear_line)")]
@@ -42,6 +42,8 @@ def _run(config: Path | None, plc_overrides: dict[str, object], server_overrides
     which beats the config file's [plc] and [opcua] tables."""
     from opcua_server.daemon import PlcDaemon
     from opcua_server.settings import ServerSettings
+    from plc_sim.model.spec import PlantFileError, load_plant
+    from plc_sim.model.variants import VariantError, build_variant
     from plc_sim.plc.runtime import PlcRuntime
     from plc_sim.plc.settings import PlcSettings
 
@@ -122,17 +124,20 @@ _users_data_dir: Path | None = None
 
 
 @users_app.callback()
-def users_main(data_dir: DataDirOpt = None) -> None:
+def users_main(ctx: typer.Context, data_dir: DataDirOpt = None) -> None:
     """Users live in <data dir>/users.json."""
     global _users_data_dir
     _users_data_dir = data_dir
+    if ctx.invoked_subcommand is None:
+        users_list(None)
 
 
-def _store(must_exist: bool = False) -> "UserStore":
+def _store(data_dir: Path | None, must_exist: bool = False) -> "UserStore":
+    """The users file of `data_dir` (given after the subcommand), else of `plant users --data-dir`."""
     from opcua_server.settings import ServerSettings
     from opcua_server.users import UserStore
 
-    settings = load_settings(ServerSettings, None, {"data_dir": _users_data_dir})
+    settings = load_settings(ServerSettings, None, {"data_dir": data_dir or _users_data_dir})
     data_dir = settings.data_dir
     if must_exist and not data_dir.exists():
         fail(f"data directory {data_dir} does not exist (PLANT_DATA_DIR or --data-dir)")
@@ -161,7 +166,8 @@ def password_problem(name: str, password: str) -> str | None:
 @users_app.command("add")
 def users_add(name: str, role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
               password_stdin: Annotated[bool, typer.Option(help="read the password from standard input "
-                                                                 "(for scripts) instead of prompting")] = False) -> None:
+                                                                 "(for scripts) instead of prompting")] = False,
+              data_dir: DataDirOpt = None) -> None:
     """Add a user (or replace its role and password); the password is prompted for."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -170,25 +176,38 @@ def users_add(name: str, role: Annotated[str, typer.Option(help=f"one of {', '.j
     problem = password_problem(name, password)
     if problem:
         fail(problem)
+    store = _store(data_dir)
     try:
-        _store().add(name, role, password)
+        store.add(name, role, password)
     except ValueError as e:
         fail(str(e))
+    demo_passwords.forget(store.path.parent, name)
     typer.echo(f"user {name} ({role}) saved")
 
 
 @users_app.command("list")
-def users_list() -> None:
-    """List the users and their roles."""
-    store = _store(must_exist=True)
-    for name in store.names():
-        typer.echo(f"{name}\t{store.role(name)}")
+def users_list(data_dir: DataDirOpt = None) -> None:
+    """The users and their roles (never a password; a demo user's generated one is in the
+    file named)."""
+    store = _store(data_dir, must_exist=True)
+    names = store.names()
+    if not names:
+        typer.echo(f"no users in {store.path} (add one with `plant users add NAME --role ROLE`; "
+                   "`plant up` makes the demo users)")
+        return
+    kept = demo_passwords.read(store.path.parent)
+    for name in names:
+        where = f"\tgenerated password in {demo_passwords.path_in(store.path.parent)}" if name in kept else ""
+        typer.echo(f"{name}\t{store.role(name)}{where}")
 
 
 @users_app.command("remove")
-def users_remove(name: str) -> None:
+def users_remove(name: str, data_dir: DataDirOpt = None) -> None:
+    """Remove a user."""
+    store = _store(data_dir)
     try:
-        _store().remove(name)
+        store.remove(name)
     except KeyError:
         typer.echo(f"error: no user {name}", err=True)
         raise typer.Exit(2) from None
+    demo_passwords.forget(store.path.parent, name)

@@ -138,8 +138,9 @@ def history(tag: Annotated[str, typer.Argument(help="tag path, e.g. GearLine/MP1
             since: Annotated[str, typer.Option(help="span up to the newest sample: 30s, 15m, 1h, 2d")] = "1h",
             plot: Annotated[Path | None, typer.Option(help="draw the values into this PNG file")] = None,
             data_dir: DataDirOpt = None, config: ConfigOpt = None) -> None:
-    """Print a tag's history from the twin's embedded store (and plot it)."""
-    from twin_core.history import parse_since, tag_history
+    """Print a tag's history from the twin's embedded store (and plot it: states as named
+    steps, numbers against their unit, spans the twin did not observe shaded)."""
+    from twin_core.history import gaps, parse_since, tag_history, tag_paths, unknown_tag_message
     from twin_core.history import plot as draw
 
     settings = _settings(config, data_dir=data_dir)
@@ -154,14 +155,21 @@ def history(tag: Annotated[str, typer.Argument(help="tag path, e.g. GearLine/MP1
         raise typer.Exit(1)
     samples = tag_history(db, tag, span)
     if not samples:
-        typer.echo(f"no samples of {tag}", err=True)
+        paths = tag_paths(db)
+        if tag not in paths:
+            typer.echo(f"error: {unknown_tag_message(tag, paths)}", err=True)
+            raise typer.Exit(2)
+        typer.echo(f"no samples of {tag} in the last {since}", err=True)
         raise typer.Exit(1)
     for s in samples:
         value = "-" if s.value is None else s.value
         quality = "good" if s.status & 0xC0000000 == 0 else ("BAD" if s.status & 0x80000000 else "uncertain")
         typer.echo(f"{s.time.isoformat()}\t{value}\t{quality}\t0x{s.status:08X}")
     if plot is not None:
-        draw(samples, tag, plot)
+        from plantctl.tag_meta import tag_meta
+
+        meta = tag_meta(settings.plant, tag)
+        draw(samples, tag, plot, unit=meta.unit, states=meta.states, gaps=gaps(db, samples[0].time, samples[-1].time))
         typer.echo(f"plot written to {plot}", err=True)
 
 

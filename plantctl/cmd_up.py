@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -29,13 +30,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from pydantic import Field
 
+from plantctl import demo_passwords
 from plantctl.cmd_plc import DataDirOpt, FaultsOpt, HostOpt, PlantOpt, PortOpt, TimeFactorOpt, schedule_faults, start_hour
 from plantctl.errors import check_data_dir, check_port, fail, load_settings, port_in_use_message
 from plantctl.exiting import exit_within
 from plc_sim.model.private_files import write_private
-from twin_core.settings import TwinSettings
 
 if TYPE_CHECKING:
     from opcua_server.daemon import PlcDaemon
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from plc_sim.model.spec import PlantSpec
     from plc_sim.plc.runtime import PlcRuntime
     from plc_sim.plc.settings import PlcSettings
+    from twin_core.settings import TwinSettings
     from twin_core.twin import Twin
 
 log = logging.getLogger("plant.up")
@@ -70,11 +71,19 @@ DEMO_JOB: dict[str, Any] = {"interval_s": 60.0, "reps": 2, "verify_reps": 8, "ho
 """A short job for the demo: a run every minute that takes a few seconds on two cores."""
 
 
-class UpTwinSettings(TwinSettings):
+@functools.cache
+def up_twin_settings() -> type[TwinSettings]:
     """The twin of `plant up`: its Prometheus metrics are off unless a port is set (a demo
-    machine may run other things on 9464)."""
+    machine may run other things on 9464). A class made on use: `plant --help` does not
+    import the twin's settings (pydantic)."""
+    from pydantic import Field
 
-    metrics_port: int = Field(default=0, ge=0, le=65535)
+    from twin_core.settings import TwinSettings
+
+    class UpTwinSettings(TwinSettings):
+        metrics_port: int = Field(default=0, ge=0, le=65535)
+
+    return UpTwinSettings
 
 
 def _password() -> str:
@@ -465,7 +474,7 @@ def load_up(config: Path | None, plc_overrides: dict[str, Any], server_overrides
     plc = load_settings(PlcSettings, config, plc_overrides)
     server = load_settings(ServerSettings, config, {**server_overrides, "data_dir": data_dir})
     base = {"plant": plc.plant}
-    twin = load_settings(UpTwinSettings, config, {**base, "data_dir": None if data_dir is None else data_dir / "twin"})
+    twin = load_settings(up_twin_settings(), config, {**base, "data_dir": None if data_dir is None else data_dir / "twin"})
     if "data_dir" not in twin.model_fields_set:
         twin = twin.model_copy(update={"data_dir": server.data_dir / "twin"})
     opt = load_settings(OptimizerSettings, config, {**base, "model": plc.model, "scenario": plc.scenario,
@@ -513,8 +522,9 @@ def _users(cfg: UpConfig) -> None:
         fail(f"{path}: not a users file ({e})")
     made = ensure_demo_users(store)
     if made:
-        typer.echo(f"demo users created in {path} (passwords shown this once; change them with plant users add):",
-                   err=True)
+        kept = demo_passwords.remember(cfg.server.data_dir, made)
+        typer.echo(f"demo users created in {path}, passwords kept in {kept} (0600; `plant users list` shows "
+                   "the users, `plant users add NAME --role ROLE` changes a password):", err=True)
         for name, role, password in made:
             typer.echo(f"  demo user {name} ({role}) password {password}", err=True)
     password, what = ensure_optimizer_user(store, cfg.optimizer)
@@ -550,9 +560,9 @@ def up(plant: PlantOpt = None,
     demo profile (None policy on, any client certificate accepted, anonymous viewers), the twin
     with its embedded historian, and the optimizer every minute as its own engineer user.
 
-    The first start in a data directory makes the demo users `operator` and `engineer` and
-    prints their generated passwords once (an HMI logs in with them; the engineer writes
-    setpoints), and the optimizer's engineer user `optimizer`, whose password stays in
+    The first start in a data directory makes the demo users `operator` and `engineer`,
+    prints their generated passwords and keeps them in <data dir>/demo-passwords (0600; an
+    HMI logs in with them; the engineer writes setpoints), and the optimizer's engineer user `optimizer`, whose password stays in
     <data dir>/optimizer/password (0600). Twin data: <data dir>/twin; optimizer audit:
     <data dir>/optimizer/audit.jsonl. SIGTERM or Ctrl-C stops the optimizer, the twin, then
     the server; a second one forces the exit. SIGUSR1 runs the optimizer now."""

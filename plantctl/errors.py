@@ -8,15 +8,16 @@ import errno
 import socket
 import tomllib
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
-from pydantic import ValidationError
 
-from plc_sim.model.config import PartSettings
 from plc_sim.model.private_files import private_dir
 
-S = TypeVar("S", bound=PartSettings)
+if TYPE_CHECKING:
+    from plc_sim.model.config import PartSettings
+
+S = TypeVar("S", bound="PartSettings")
 EXIT_USAGE = 2
 
 
@@ -28,6 +29,8 @@ def fail(message: str) -> NoReturn:
 def load_settings(cls: type[S], config: Path | None, overrides: dict[str, object]) -> S:
     """A part's settings from the command line, the environment and the config file, or one
     line naming the file or the setting that is wrong."""
+    from pydantic import ValidationError
+
     if config is not None:
         check_config_file(config)
     try:

@@ -182,6 +182,10 @@ def test_demo_users_are_made_once_and_the_engineer_writes_a_setpoint(tmp_path: P
             asyncio.run(write_cards(url, "operator", users["operator"][1], 8))
         assert refused.value.code == ua.StatusCodes.BadUserAccessDenied
         stop(proc, log)
+    kept_demo = tmp_path / "demo-passwords"
+    assert f"passwords kept in {kept_demo} (0600" in _text(log)
+    assert stat.S_IMODE(kept_demo.stat().st_mode) == 0o600
+    assert all(f"{name}\t{role}\t{pw}" in kept_demo.read_text() for name, (role, pw) in users.items())
     stored = json.loads((tmp_path / "users.json").read_text())
     assert {"operator", "engineer", "optimizer"} <= stored.keys()
     assert stored["optimizer"]["role"] == "engineer"

@@ -97,6 +97,26 @@ class SqliteSink:
                                    (measurement, tag_key(tags))).fetchone()
         return row[0] if row else None
 
+    def tag_sets(self, measurement: str) -> list[dict[str, str]]:
+        """The tag sets of every series of `measurement` (e.g. every historized tag path)."""
+        with self._lock:
+            rows = list(self._db.execute("SELECT DISTINCT tags FROM points WHERE measurement=?", (measurement,)))
+        return [json.loads(r[0]) for r in rows]
+
+    def all_points(self, measurement: str, since_ns: int, until_ns: int) -> list[tuple[int, dict[str, FieldValue]]]:
+        """(time_ns, fields) of every series of `measurement` in [since_ns, until_ns], oldest first."""
+        with self._lock:
+            rows = list(self._db.execute("SELECT time_ns, fields FROM points WHERE measurement=? AND time_ns >= ? "
+                                         "AND time_ns <= ? ORDER BY time_ns", (measurement, since_ns, until_ns)))
+        return [(t, json.loads(f)) for t, f in rows]
+
+    def last_before(self, measurement: str, time_ns: int) -> int | None:
+        """The time of the newest point of `measurement` (any series) before `time_ns`."""
+        with self._lock:
+            row = self._db.execute("SELECT MAX(time_ns) FROM points WHERE measurement=? AND time_ns < ?",
+                                   (measurement, time_ns)).fetchone()
+        return row[0] if row else None
+
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM points").fetchone()[0])
