@@ -40,6 +40,10 @@ EXCLUDED = {
                             "(tests/twin runs the twin against a real server on port 0)",
     ("optimizer",): "the scheduled service needs a plant.toml with a server and its password "
                     "(tests/optimizer runs it against a real server)",
+    ("optimize", "--dask"): "needs a Dask cluster at the documented address (tests/optimizer/test_dask_cluster.py "
+                            "runs replications on `dask scheduler` and `dask worker` processes on loopback)",
+    ("sim",): "drives a running server at 127.0.0.1:4840 (tests/cli/test_sim_cli.py runs every `plant sim` "
+              "command against a real server on port 0)",
 }
 """Documented commands checked in their dry form only, and why."""
 
@@ -48,6 +52,7 @@ NOT_PLANT = {
             "`make test` is this suite",
     "mv": "a file move of a certificate, what `plant certs trust` does (run below)",
     "curl": "the twin's Prometheus endpoint (tests/twin reads it)",
+    "dask": "a Dask scheduler and workers, started on loopback by tests/optimizer/test_dask_cluster.py",
 }
 """Shell commands that are not `plant`, with where they are covered."""
 
