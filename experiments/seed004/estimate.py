@@ -1,7 +1,7 @@
 """How long the full design takes, from the cell times a run measured: a search cell's
 wall time scales with the simulated hours it screens (seed methods: candidates x
 replications x horizon; NSGA-II: population x generations x replications x horizon), an
-evaluation replication's with its horizon. Approximate: it ignores the cache hits that
+evaluation replication's with its horizon (its own seconds, shared by the workers). Approximate: it ignores the cache hits that
 repeated settings give (the estimate is an upper bound in that respect)."""
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ def full_seconds(res: Results, full: Design) -> float | None:
         if not times:
             return None
         total += float(np.mean(times)) * _screen_h(full, kind) / _screen_h(d, kind) * n
-    if not res.counts["eval"]:
+    reps = [float(r["cell_s"]) for r in res.reps if "cell_s" in r]
+    if not reps:
         return None
-    per_rep = res.seconds["eval"] / res.counts["eval"]
+    per_rep = float(np.mean(reps)) / res.jobs
     scale = (full.evaluation.hours + full.evaluation.warmup) / (d.evaluation.hours + d.evaluation.warmup)
     settings = 1 + len(full.solvers) * len(full.solver_seeds)
     total += per_rep * scale * settings * full.evaluation.reps * len(full.models) * len(full.scenarios)

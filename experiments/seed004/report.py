@@ -55,14 +55,17 @@ CHOICES = [
 def write_report(res: Results, out: Path, docs: Path | None, argv: Sequence[str], wall_s: float) -> Path:
     """CSV, tables.json, figures and report.md under `out` (or the report under `docs` with
     its figures in `docs/seed004/`)."""
-    write_all(res, out / "raw")
-    tables = all_tables(res.reps, res.runs)
-    (out / "tables.json").write_text(json.dumps(tables, indent=1, default=float))
     target = docs if docs is not None else out
     fig_dir = target / "seed004" if docs is not None else out / "figures"
+    data = fig_dir if docs is not None else out
+    write_all(res, data / "raw")
+    tables = all_tables(res.reps, res.runs)
+    (data / "tables.json").write_text(json.dumps(tables, indent=1, default=float))
     figs = draw_all(res.reps, res.convergence, fig_dir)
     rel = fig_dir.relative_to(target)
     text = _markdown(res, tables, figs, rel, argv, wall_s)
+    text = text.replace("`raw/", f"`{(data.relative_to(target) / 'raw').as_posix()}/").replace(
+        "(`tables.json`)", f"(`{(data.relative_to(target) / 'tables.json').as_posix()}`)")
     path = (docs / "seed004.md") if docs is not None else out / "report.md"
     path.write_text(text)
     return path
@@ -103,9 +106,9 @@ def _design_text(d: Design, res: Results, wall_s: float) -> str:
 def _estimate_text(res: Results) -> str:
     secs = full_seconds(res, full())
     runs = [float(r["cell_s"]) for r in res.runs]
-    measured = (f"search cells {np.mean(runs):.1f} s on average" if runs else "no search cell") + (
-        f", evaluation replications {res.seconds['eval'] / res.counts['eval']:.2f} s wall each"
-        if res.counts["eval"] else "")
+    reps = [float(r["cell_s"]) for r in res.reps if "cell_s" in r]
+    measured = (f"search cells {np.mean(runs):.1f} s wall on average" if runs else "no search cell") + (
+        f", evaluation replications {np.mean(reps):.2f} s each on {res.jobs} workers" if reps else "")
     est = f"about {secs / 3600:.1f} h" if secs is not None else "not measurable from this run"
     return (f"- the full design (`{FULL_COMMAND}`: all four models, 10 solver seeds, 30 x 9000 h) takes {est} "
             f"on this machine, estimated from the measured cell times ({measured}; cache hits of repeated "

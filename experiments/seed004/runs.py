@@ -48,6 +48,7 @@ class Results:
     convergence: list[Row] = field(default_factory=list)
     reps: list[Row] = field(default_factory=list)
     """One row per evaluation replication of every method (plain: solver seed 0)."""
+    jobs: int = 1
     computed: int = 0
     cached: int = 0
     seconds: dict[str, float] = field(default_factory=lambda: {"search": 0.0, "eval": 0.0})
@@ -58,6 +59,15 @@ class Results:
 
 def variant(design: Design, model: str, scenario: int) -> PlantSpec:
     return build_variant(load_plant(design.plant), model=model, scenario=scenario)
+
+
+def timed_replication(spec: PlantSpec, plan: RunPlan, rep: int) -> dict[str, float]:
+    """`run_replication`'s KPIs and `cell_s`, the seconds it took (kept for the estimate of
+    the full design's time, also on a resumed run)."""
+    t0 = time.perf_counter()
+    out = run_replication(spec, plan, rep)
+    out["cell_s"] = time.perf_counter() - t0
+    return out
 
 
 def seed_space(spec: PlantSpec) -> DecisionSpace:
@@ -145,7 +155,7 @@ def run_design(design: Design, out: Path, jobs: int = 2, tick: Tick | None = Non
     """Every cell of the design, cached under `out/cells`; `totals(searches, replications)`
     is told the sizes first, `tick("search" | "eval")` after each cell."""
     cache = CellCache(out / "cells")
-    res = Results(design)
+    res = Results(design, jobs=max(jobs, 1))
     step = tick or (lambda _kind: None)
     cells = [(m, s) for m in design.models for s in design.scenarios]
     if totals:
@@ -227,11 +237,11 @@ def _evaluate(design: Design, model: str, scenario: int, picks: list[tuple[str, 
                 res.cached += 1
                 step("eval")
             elif pool is None:
-                found[(sets, rep)] = _store(cache, design, model, scenario, sets, rep, run_replication(plant, plan, rep))
+                found[(sets, rep)] = _store(cache, design, model, scenario, sets, rep, timed_replication(plant, plan, rep))
                 fresh += 1
                 step("eval")
             else:
-                pending[(sets, rep)] = pool.submit(run_replication, plant, plan, rep)
+                pending[(sets, rep)] = pool.submit(timed_replication, plant, plan, rep)
     keys = {fut: key for key, fut in pending.items()}
     for fut in as_completed(keys):
         sets, rep = keys[fut]
