@@ -40,6 +40,9 @@ class Table5Row:
     low: float
     high: float
     runs: int
+    run_mean: float
+    """The mean of the solver runs' means (equal to `mean` up to rounding: runs have the same
+    replications)."""
     run_low: float
     """The 95 % interval of the mean over solver runs (each run's mean over the replications)."""
     run_high: float
@@ -89,7 +92,7 @@ def table5(reps: Sequence[Row], runs: Sequence[Row]) -> list[Table5Row]:
         over = summarise(means)
         mine = [r for r in runs if r["method"] == method]
         var = float(np.var(values, ddof=1))
-        out.append(Table5Row(method, s.n, s.mean, var, math.sqrt(var), s.low, s.high, len(means),
+        out.append(Table5Row(method, s.n, s.mean, var, math.sqrt(var), s.low, s.high, len(means), over.mean,
                              over.low, over.high, _mean(r["compute_s"] for r in mine),
                              _mean(r["evaluations"] for r in mine), _mean(r["screening_s"] for r in mine)))
     return out
