@@ -15,7 +15,7 @@ import numpy as np
 from experiments.header import report_header
 
 from . import seed
-from .design import PLAIN, SEED_METHODS, Design, full
+from .design import PLAIN, SEED_METHODS, TABLE1, Design, full
 from .estimate import full_seconds
 from .figures import draw_all
 from .raw import write_all
@@ -112,7 +112,8 @@ def _estimate_text(res: Results) -> str:
     est = f"about {secs / 3600:.1f} h" if secs is not None else "not measurable from this run"
     return (f"- the full design (`{FULL_COMMAND}`: all four models, 10 solver seeds, 30 x 9000 h) takes {est} "
             f"on this machine, estimated from the measured cell times ({measured}; cache hits of repeated "
-            "settings make it shorter)")
+            f"settings make it shorter); `--scenarios all` ({len(TABLE1)} Table 1 scenarios) takes {len(TABLE1)} "
+            "times as long")
 
 
 def _fmt(x: float, digits: int = 0) -> str:
