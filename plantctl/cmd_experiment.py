@@ -48,8 +48,8 @@ def seed004(
     from experiments.seed004.report import write_report
     from experiments.seed004.runs import run_design
 
-    scn = d.TABLE1 if scenarios == "all" else tuple(int(s) for s in _csv(scenarios) or ())
     try:
+        scn = d.TABLE1 if scenarios == "all" else tuple(int(s) for s in _csv(scenarios) or ())
         plan = d.customised(d.quick() if quick else d.full(), _csv(models), scn or None, _csv(methods),
                             solver_seeds, reps)
     except ValueError as e:

@@ -60,6 +60,9 @@ class Design:
         bad = [m for m in self.models if m not in MODELS]
         if bad:
             raise ValueError(f"unknown model {', '.join(bad)}: choose from {', '.join(MODELS)}")
+        bad_sc = [s for s in self.scenarios if s not in TABLE1]
+        if bad_sc:
+            raise ValueError(f"unknown scenario {', '.join(map(str, bad_sc))}: Table 1 has {', '.join(map(str, TABLE1))}")
         if not self.solver_seeds or self.evaluation.reps < 2:
             raise ValueError("at least one solver seed and two replications")
 
