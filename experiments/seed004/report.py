@@ -86,7 +86,7 @@ def _markdown(res: Results, tables: dict[str, Any], figs: list[tuple[str, str, s
 def _design_text(d: Design, res: Results, wall_s: float) -> str:
     e, s = d.evaluation, d.screening
     return "\n".join([
-        "## Design", "",
+        "## Design", "", _reduced(d),
         f"- models {', '.join(d.models)}; scenarios {', '.join(map(str, d.scenarios))}; methods "
         f"{', '.join(d.methods)}; solver seeds {', '.join(map(str, d.solver_seeds))}",
         f"- evaluation: {e.reps} replications x {e.hours:g} h after {e.warmup:g} h warm-up, seed {e.seed}, "
@@ -102,6 +102,24 @@ def _design_text(d: Design, res: Results, wall_s: float) -> str:
         "Raw data: `raw/replications.csv` (one row per evaluation replication), `raw/solver_runs.csv`, "
         "`raw/candidates.csv`, `raw/convergence.csv`; every table below is recomputed from them "
         "(`tables.json`).", ""])
+
+
+def _reduced(d: Design) -> str:
+    """Which fields of the design differ from the full one (the report says what it is not)."""
+    mine, ref = d.as_dict(), full().as_dict()
+    diff = [k for k in mine if k != "quick" and mine[k] != ref[k]]
+    if not diff:
+        return "The full design.\n"
+    return (f"**A reduced design**: it differs from the full one (`{FULL_COMMAND}`) in "
+            + ", ".join(f"{k} ({_short(mine[k])} instead of {_short(ref[k])})" for k in diff) + ".\n")
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, (list, tuple)):
+        return ", ".join(map(str, v))
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {x}" for k, x in v.items())
+    return str(v)
 
 
 def _cell_hours(res: Results) -> float:
