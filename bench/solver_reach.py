@@ -71,6 +71,8 @@ def main() -> None:
             res = solve(problem, name, budget, seed=args.seed, on_step=lambda _s, t=task: bar.advance(t))
             searched = res.searched.objectives[0] if res.searched else None
             rows.append((name, ", ".join(res.best.sets), res.best.objectives[0], res.evaluations, searched))
+            bar.console.print(f"{name}: {searched or 0:,.0f} -> {res.best.objectives[0]:,.0f} "
+                              f"(best hand {hand.objectives[0]:,.0f}), {res.evaluations} candidates")
     _print(console, rows, base.objectives[0], hand.objectives[0], args)
 
 

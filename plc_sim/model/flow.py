@@ -61,8 +61,9 @@ class CardFlow:
         self.wake_station = [row[0].kick if len(row) == 1 else partial(self.dispatch, s)
                              for s, row in enumerate(machines)]
         for s, cap in enumerate(self.queue_cap):
-            if cap is not None:
-                for mach in machines[s]:
+            for mach in machines[s]:
+                mach.complete_to = self.complete
+                if cap is not None:
                     mach.on_take = partial(self.queue_room, s)
         self.recycling = recycling
         self.rs_returns = rs_returns

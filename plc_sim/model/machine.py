@@ -243,6 +243,9 @@ class Machine(MachineFace):
         self.on_take: Callable[[], None] | None = None
         """Called when the machine takes a job from its station's queue (set by a line
         whose station has a finite input buffer: room came free)."""
+        self.complete_to: Callable[[Machine, int], None] = line.complete
+        """Where a finished part goes (the host's `complete`; a line points it straight at
+        its card flow, one call less per job)."""
 
     # --- laws -------------------------------------------------------------------------
 
@@ -446,7 +449,7 @@ class Machine(MachineFace):
         rec.last_part_kwh = rec.energy - rec.job_energy0
         if self.maint_spec.policy == "condition":
             self._check_condition()
-        self.line.complete(self, p)
+        self.complete_to(self, p)
 
     def _job_until_done(self) -> Proc:
         """The job through breakdowns, repairs and interruptions, to its last minute."""
