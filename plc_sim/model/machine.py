@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, fields
 from heapq import heappush
 from typing import TYPE_CHECKING, Any, Protocol
@@ -28,6 +28,7 @@ from simpy.events import NORMAL
 
 from . import physics
 from .counters import LineCounters
+from .faces import MachineFace
 from .physics import temperature
 from .rules import condition_maintenance_problem, dispatch_weights_problem
 from .spec import (
@@ -62,17 +63,28 @@ class InterlockError(ValueError):
     """A setpoint refused because of the machine's state (e.g. a speed change while down)."""
 
 
+class Meter(Protocol):
+    """Where a machine books the line's power draw and its event counters (the line's state)."""
+
+    power_now: float
+    peak_kw: float
+    count: LineCounters
+
+
 class MachineHost(Protocol):
     """What a machine needs from its line: the clock and its timers, its station's queue and
     neighbours, dispatch, completion, event reporting, the line's power meter and counters."""
 
-    env: PlantEnv
-    timers: dict[str, simpy.Event]
-    jobs: list[deque[int]]
-    machines: list[list[Machine]]
-    count: LineCounters
-    power_now: float
-    peak_kw: float
+    @property
+    def env(self) -> PlantEnv: ...
+    @property
+    def timers(self) -> dict[str, simpy.Event]: ...
+    @property
+    def jobs(self) -> Sequence[deque[int]]: ...
+    @property
+    def machines(self) -> Sequence[Sequence[Machine]]: ...
+    @property
+    def meter(self) -> Meter: ...
 
     def timer(self, key: str, t: float) -> simpy.Event: ...
     def dispatch(self, s: int) -> None: ...
@@ -167,12 +179,15 @@ class MachineRecord:
 _RECORD_FIELDS = tuple(f.name for f in fields(MachineRecord))
 
 
-class Machine(MachineRecord):
-    """One machine of a station; `stage` is the station's index in the line."""
+class Machine(MachineFace):
+    """One machine of a station; `stage` is the station's index in the line. Its changing
+    state is `rec` (a `MachineRecord`, the snapshot); the rest is structure and the wiring
+    of its SimPy process. Readers see the record through the read-only properties below
+    (`MachineView`)."""
 
     def __init__(self, line: MachineHost, stage: int, name: str, physics: MachinePhysics,
                  proc_dists: list[Dist], streams: Streams, first_maint: float) -> None:
-        super().__init__()
+        self.rec = MachineRecord()
         self.line = line
         self.env = line.env
         self.stage = stage
@@ -195,22 +210,23 @@ class Machine(MachineRecord):
         self.rs_defect = streams[f"{name}.defects"]
         self.rs_sensor = streams[f"{name}.sensor"]
         now = self.env.now
-        self.speed_pct = self.speed_spec.setpoint_pct if self.speed_spec else 100.0
-        self.standby_timeout_h = self.standby_spec.timeout_h if self.standby_spec else 0.0
-        self.off_shift_mode = self.standby_spec.off_shift if self.standby_spec else "off"
-        self._parked = _PARKED[self.off_shift_mode]
-        self.weight = physics.dispatch_weight
-        self.maint = self.maint_spec.model_dump()
+        self.rec.speed_pct = self.speed_spec.setpoint_pct if self.speed_spec else 100.0
+        self.rec.standby_timeout_h = self.standby_spec.timeout_h if self.standby_spec else 0.0
+        self.rec.off_shift_mode = self.standby_spec.off_shift if self.standby_spec else "off"
+        self._parked = _PARKED[self.rec.off_shift_mode]
+        self.rec.weight = physics.dispatch_weight
+        self.rec.maint = self.maint_spec.model_dump()
         if not self.wear_mode:
             assert self.failure_spec.time_to_failure is not None
-            self.next_failure = now + self.rs_fail.sample(self.failure_spec.time_to_failure)
-        self.next_maint = first_maint if self.maint_spec.policy == "interval" else None
-        self.w_fail = self._threshold(0.0) if self.wear_spec else math.inf
-        self.job_defect = self.defect_base
-        self.temp = self.cond.temp_ambient_c + self.cond.temp_rise_c_per_kw * self.power.idle if self.cond else 0.0
-        self.state_t = now
-        self.p_now = self.power.idle
-        line.power_now += self.p_now
+            self.rec.next_failure = now + self.rs_fail.sample(self.failure_spec.time_to_failure)
+        self.rec.next_maint = first_maint if self.maint_spec.policy == "interval" else None
+        self.rec.w_fail = self._threshold(0.0) if self.wear_spec else math.inf
+        self.rec.job_defect = self.defect_base
+        self.rec.temp = self.cond.temp_ambient_c + self.cond.temp_rise_c_per_kw * self.power.idle if self.cond else 0.0
+        self.rec.state_t = now
+        self.rec.p_now = self.power.idle
+        self.meter = line.meter
+        self.meter.power_now += self.rec.p_now
         self._wake: simpy.Event | None = None
         self._repaired: simpy.Event | None = None
         self._maint_signal: simpy.Event | None = None
@@ -230,6 +246,9 @@ class Machine(MachineRecord):
         self.on_take: Callable[[], None] | None = None
         """Called when the machine takes a job from its station's queue (set by a line
         whose station has a finite input buffer: room came free)."""
+        self.complete_to: Callable[[Machine, int], None] = line.complete
+        """Where a finished part goes (the host's `complete`; a line points it straight at
+        its card flow, one call less per job)."""
 
     # --- laws -------------------------------------------------------------------------
 
@@ -245,24 +264,25 @@ class Machine(MachineRecord):
 
     def _wear_rate(self) -> float:
         assert self.wear_spec is not None
-        return physics.wear_rate(self.wear_spec, self.speed_spec, self.job_v)
+        return physics.wear_rate(self.wear_spec, self.speed_spec, self.rec.job_v)
 
     def _draw(self, state: MachineState) -> float:
         """Power in kW in `state` at the current job speed (`physics.draw_kw`)."""
-        return physics.draw_kw(self.power, self.speed_spec, self.job_v, state)
+        return physics.draw_kw(self.power, self.speed_spec, self.rec.job_v, state)
 
     def wear_now(self, now: float) -> float:
+        rec = self.rec
         if self.wear_spec is None:
             return 0.0
-        if self.state == PROCESSING:
-            return self.wear + self._wear_per_h * (now - self.state_t)
-        return self.wear
+        if rec.state == PROCESSING:
+            return rec.wear + self._wear_per_h * (now - rec.state_t)
+        return rec.wear
 
     def temp_now(self, now: float) -> float:
         c = self.cond
         if c is None:
             return 0.0
-        return temperature(c, self.p_now, self.temp, now - self.state_t)
+        return temperature(c, self.rec.p_now, self.rec.temp, now - self.rec.state_t)
 
     def vibration(self, now: float, noise: Callable[[], float] | None = None) -> float:
         c = self.cond
@@ -273,7 +293,7 @@ class Machine(MachineRecord):
     def signals(self, now: float, noise: Callable[[], float] | None = None) -> dict[str, float]:
         """Condition signals as sensors would read them; `noise()` gives standard normal
         draws (the PLC passes its own generator, so reading never changes the model)."""
-        running = self.state == PROCESSING
+        running = self.rec.state == PROCESSING
         sp = self.speed_spec
         temp = self.temp_now(now)
         if noise and self.cond:
@@ -282,11 +302,11 @@ class Machine(MachineRecord):
             "wear": self.wear_now(now),
             "vibration_mm_s": self.vibration(now, noise),
             "spindle_temp_c": temp,
-            "spindle_rpm": sp.spindle_rpm * self.job_v if sp and running else 0.0,
-            "feed_mm_min": sp.feed_mm_min * self.job_v if sp and running else 0.0,
-            "power_kw": self.p_now,
-            "cycle_time_min": self.last_cycle_h * 60.0,
-            "energy_per_part_kwh": self.last_part_kwh,
+            "spindle_rpm": sp.spindle_rpm * self.rec.job_v if sp and running else 0.0,
+            "feed_mm_min": sp.feed_mm_min * self.rec.job_v if sp and running else 0.0,
+            "power_kw": self.rec.p_now,
+            "cycle_time_min": self.rec.last_cycle_h * 60.0,
+            "energy_per_part_kwh": self.rec.last_part_kwh,
         }
 
     # --- processes -------------------------------------------------------------------
@@ -296,32 +316,33 @@ class Machine(MachineRecord):
         procs = {f"{self.name}.run": self._run, f"{self.name}.maint": self._maint_clock}
         if not self.wear_mode:
             procs[f"{self.name}.fail"] = self._failures
-        if self.injected:
+        if self.rec.injected:
             procs[f"{self.name}.inject"] = self._injected_repair
         return procs
 
     def _run(self) -> Proc:
+        rec = self.rec
         env, line = self.env, self.line
         if self._resume_waiting:
             self._resume_waiting = False
             yield from self._idle()
-        if self.in_maint:
+        if rec.in_maint:
             yield from self._finish_maint()
-        elif self.waking:
+        elif rec.waking:
             yield from self._finish_wake()
-        if self.job is not None:
+        if rec.job is not None:
             yield from self._job_until_done()
             self._end_job()
         jobs = line.jobs[self.stage]
         timers, run_key = line.timers, self._run_key
         while True:
-            if self.failed:
+            if rec.failed:
                 yield self._await_repair()
-            elif self.maint_due:
+            elif rec.maint_due:
                 self._start_maint()
                 yield from self._finish_maint()
-            elif jobs and self.weight > 0 and not self.off_shift and not self.stopped:
-                if not self.asleep:
+            elif jobs and rec.weight > 0 and not rec.off_shift and not rec.stopped:
+                if not rec.asleep:
                     p = jobs.popleft()
                     self._start_job(p)
                     if self._on_take is not None:
@@ -330,9 +351,9 @@ class Machine(MachineRecord):
                         self.on_take()
                     if self.wear_mode:
                         self._arm_wear_clock()
-                    job_end = self.job_end
+                    job_end = rec.job_end
                     assert job_end is not None
-                    if self.fail_at is not None and self.fail_at < job_end:
+                    if rec.fail_at is not None and rec.fail_at < job_end:
                         yield from self._job_until_done()
                     else:
                         # The common case inline (no generator per job): the machine does not
@@ -343,71 +364,75 @@ class Machine(MachineRecord):
                         try:
                             yield ev
                         except simpy.Interrupt:
-                            self.work_left = job_end - env._now
+                            rec.work_left = job_end - env._now
                         finally:
                             self._busy_wait = False
-                        if self.work_left is not None:
+                        if rec.work_left is not None:
                             yield from self._job_until_done()
                     self._end_job()
                     continue
-                self.asleep = False
-                self.waking = True
+                rec.asleep = False
+                rec.waking = True
                 assert self.standby_spec is not None
-                self.wake_end = env.now + (self.standby_spec.cold_start_h if self.cold else self.standby_spec.wake_h)
-                self.cold = False
+                rec.wake_end = env.now + (self.standby_spec.cold_start_h if rec.cold else self.standby_spec.wake_h)
+                rec.cold = False
                 self._changed()
                 yield from self._finish_wake()
-            elif self.standby_timeout_h > 0 or self._wake is not None:
+            elif rec.standby_timeout_h > 0 or self._wake is not None:
                 yield from self._idle()
             else:
                 ev = self._wake = env.event()
                 yield ev
 
     def _idle(self) -> Proc:
+        rec = self.rec
         env = self.env
         if self._wake is None:
             self._wake = env.event()
-        if self.standby_timeout_h > 0 and not self.asleep and not self.off_shift:
-            if self.standby_at is None:
-                self.standby_at = env.now + self.standby_timeout_h
-            timer = self._wait(self._run_key, self.standby_at)
+        if rec.standby_timeout_h > 0 and not rec.asleep and not rec.off_shift:
+            if rec.standby_at is None:
+                rec.standby_at = env.now + rec.standby_timeout_h
+            timer = self._wait(self._run_key, rec.standby_at)
             yield self._wake | timer
             if self._wake is not None and timer.processed:
-                self.standby_at = None
-                self.asleep = True
+                rec.standby_at = None
+                rec.asleep = True
                 self._changed()
                 return
-            self.standby_at = None
+            rec.standby_at = None
         else:
             yield self._wake
 
     def _finish_wake(self) -> Proc:
-        yield self._wait(self._run_key, self.wake_end)
-        self.waking = False
-        self.wake_end = None
+        rec = self.rec
+        yield self._wait(self._run_key, rec.wake_end)
+        rec.waking = False
+        rec.wake_end = None
         self._changed()
 
     def _start_job(self, p: int) -> None:
+        rec = self.rec
         now = self.env._now
-        self.job = p
-        self.job_start = now
-        self.job_energy0 = self.energy + self.p_now * (now - self.state_t)
+        rec.job = p
+        rec.job_start = now
+        rec.job_energy0 = rec.energy + rec.p_now * (now - rec.state_t)
         if self.speed_spec is None and self.cycle_factor == 1.0:
-            self.job_end = now + self.rs_proc.sample(self.proc_dists[p])
+            rec.job_end = now + self.rs_proc.sample(self.proc_dists[p])
         else:
-            if self._job_speed_of != (self.speed_spec, self.speed_pct):
+            if self._job_speed_of != (self.speed_spec, rec.speed_pct):
                 self._set_job_speed()
-            self.job_end = now + self.rs_proc.sample(self.proc_dists[p]) * self.cycle_factor / self.job_v
+            rec.job_end = now + self.rs_proc.sample(self.proc_dists[p]) * self.cycle_factor / rec.job_v
         self._changed()
 
     def _set_job_speed(self) -> None:
         """Speed, defect rate and processing power of jobs at the current setpoint; they are
         kept until the setpoint (or the speed section) changes, not recomputed per job."""
-        v = self.job_v = self.speed_pct / 100.0
+        rec = self.rec
+        v = rec.job_v = rec.speed_pct / 100.0
         if self.speed_spec is not None:
-            self.job_defect = self.defect_base * v ** self.speed_spec.defect_exp
+            rec.job_defect = self.defect_base * v ** self.speed_spec.defect_exp
         self._pw[PROCESSING] = self._draw(PROCESSING)
-        self._job_speed_of = (self.speed_spec, self.speed_pct)
+        self._job_speed_of = (self.speed_spec, rec.speed_pct)
         self._set_wear_per_h()
 
     def _set_wear_per_h(self) -> None:
@@ -417,37 +442,39 @@ class Machine(MachineRecord):
 
     def _end_job(self) -> None:
         """The job's last minute is done: book it and hand the part to the line."""
-        self.fail_at = None
-        p = self.job
+        rec = self.rec
+        rec.fail_at = None
+        p = rec.job
         assert p is not None
-        self.job = None
-        self.job_end = None
-        self.done += 1
+        rec.job = None
+        rec.job_end = None
+        rec.done += 1
         self._changed()
-        self.last_cycle_h = self.env._now - self.job_start
-        self.last_part_kwh = self.energy - self.job_energy0
+        rec.last_cycle_h = self.env._now - rec.job_start
+        rec.last_part_kwh = rec.energy - rec.job_energy0
         if self.maint_spec.policy == "condition":
             self._check_condition()
-        self.line.complete(self, p)
+        self.complete_to(self, p)
 
     def _job_until_done(self) -> Proc:
         """The job through breakdowns, repairs and interruptions, to its last minute."""
+        rec = self.rec
         env = self.env
         key = self._run_key
         timers = self.line.timers
         while True:
-            if self.failed:
-                if self.wear_mode and not self.injected:
+            if rec.failed:
+                if self.wear_mode and not rec.injected:
                     yield from self._repair()
                 else:
                     yield self._await_repair()
-            if self.work_left is not None:
-                self.job_end = env.now + self.work_left
-                self.work_left = None
+            if rec.work_left is not None:
+                rec.job_end = env.now + rec.work_left
+                rec.work_left = None
                 self._changed()
             if self.wear_mode:
                 self._arm_wear_clock()
-            job_end, fail_at = self.job_end, self.fail_at
+            job_end, fail_at = rec.job_end, rec.fail_at
             assert job_end is not None
             breaks = fail_at is not None and fail_at < job_end
             self._busy_wait = True
@@ -455,44 +482,44 @@ class Machine(MachineRecord):
             try:
                 yield ev
             except simpy.Interrupt:
-                self.work_left = job_end - env.now
+                rec.work_left = job_end - env.now
                 continue
             finally:
                 self._busy_wait = False
             if breaks:
-                self.fail_at = None
-                self.work_left = job_end - env.now
+                rec.fail_at = None
+                rec.work_left = job_end - env.now
                 self._break_down()
                 continue
             return
 
     def _arm_wear_clock(self) -> None:
         """Wear model: the time the running job wears the machine out (kept once set)."""
-        if self.fail_at is None:
+        if self.rec.fail_at is None:
             now = self.env.now
-            self.fail_at = now + max(self.w_fail - self.wear_now(now), 0.0) / self._wear_per_h
+            self.rec.fail_at = now + max(self.rec.w_fail - self.wear_now(now), 0.0) / self._wear_per_h
 
     def _break_down(self) -> None:
-        self.failed = True
-        self.repair_end = self.env.now + self.rs_fail.sample(self.failure_spec.repair)
-        self.line.count.B += 1
+        self.rec.failed = True
+        self.rec.repair_end = self.env.now + self.rs_fail.sample(self.failure_spec.repair)
+        self.meter.count.B += 1
         self._changed()
         self.line.on_machine_event(self, "breakdown")
 
     def _end_repair(self) -> None:
-        self.failed = False
-        self.repair_end = None
-        self.line.count.R += 1
+        self.rec.failed = False
+        self.rec.repair_end = None
+        self.meter.count.R += 1
         self._changed()
         if self.wear_spec is not None:
-            self.wear *= self.wear_spec.repair_keep
-            self.w_fail = self._threshold(self.wear)
+            self.rec.wear *= self.wear_spec.repair_keep
+            self.rec.w_fail = self._threshold(self.rec.wear)
         self.line.on_machine_event(self, "repair")
         if self.line.jobs[self.stage]:
             self.line.dispatch(self.stage)
 
     def _repair(self) -> Proc:
-        yield self._wait(self._run_key, self.repair_end)
+        yield self._wait(self._run_key, self.rec.repair_end)
         self._end_repair()
 
     def _await_repair(self) -> simpy.Event:
@@ -503,20 +530,21 @@ class Machine(MachineRecord):
     def _failures(self) -> Proc:
         env = self.env
         while True:
-            if self.repair_end is None or self.injected:
-                yield self._wait(self._fail_key, self.next_failure)
-                self.next_failure = None
-                if self.injected:  # due while down by an injected breakdown: the clock starts again
+            rec = self.rec
+            if rec.repair_end is None or rec.injected:
+                yield self._wait(self._fail_key, rec.next_failure)
+                rec.next_failure = None
+                if rec.injected:  # due while down by an injected breakdown: the clock starts again
                     assert self.failure_spec.time_to_failure is not None
-                    self.next_failure = env.now + self.rs_fail.sample(self.failure_spec.time_to_failure)
+                    rec.next_failure = env.now + self.rs_fail.sample(self.failure_spec.time_to_failure)
                     continue
                 self._break_down()
                 if self._busy_wait and self.proc is not None:
                     self.proc.interrupt("breakdown")
-            yield self._wait(self._fail_key, self.repair_end)
+            yield self._wait(self._fail_key, self.rec.repair_end)
             self._end_repair()
             assert self.failure_spec.time_to_failure is not None
-            self.next_failure = env.now + self.rs_fail.sample(self.failure_spec.time_to_failure)
+            self.rec.next_failure = env.now + self.rs_fail.sample(self.failure_spec.time_to_failure)
             ev, self._repaired = self._repaired, None
             if ev is not None:
                 ev.succeed()
@@ -530,11 +558,12 @@ class Machine(MachineRecord):
             raise InterlockError(f"{self.name} is in maintenance")
         if not (math.isfinite(hours) and hours > 0):
             raise ValueError(f"a breakdown lasts a positive number of hours, not {hours}")
-        self.injected = True
-        self.failed = True
-        self.fail_at = None
-        self.repair_end = self.env.now + hours
-        self.line.count.B += 1
+        rec = self.rec
+        rec.injected = True
+        rec.failed = True
+        rec.fail_at = None
+        rec.repair_end = self.env.now + hours
+        self.meter.count.B += 1
         self._changed()
         self.line.on_machine_event(self, "breakdown")
         if self._busy_wait and self.proc is not None:
@@ -544,14 +573,14 @@ class Machine(MachineRecord):
     def end_breakdown(self) -> None:
         """Repair an injected breakdown now (nothing when there is none)."""
         cut = self._inject_cut
-        if self.injected and cut is not None and not cut.triggered:
+        if self.rec.injected and cut is not None and not cut.triggered:
             cut.succeed()
 
     def _injected_repair(self) -> Proc:
         cut = self._inject_cut = self.env.event()
-        yield self._wait(f"{self.name}.inject", self.repair_end) | cut
+        yield self._wait(f"{self.name}.inject", self.rec.repair_end) | cut
         self._inject_cut = None
-        self.injected = False
+        self.rec.injected = False
         self._end_repair()
         ev, self._repaired = self._repaired, None
         if ev is not None:
@@ -560,43 +589,43 @@ class Machine(MachineRecord):
     # --- maintenance ------------------------------------------------------------------
 
     def _start_maint(self) -> None:
-        self.maint_due = False
-        self.in_maint = True
-        dur = self.maint_len if self.maint_len is not None else self.rs_maint.sample(self.maint_spec.duration)
-        self.maint_len = None
-        self.maint_end = self.env.now + dur
-        self.line.count.M += 1
+        self.rec.maint_due = False
+        self.rec.in_maint = True
+        dur = self.rec.maint_len if self.rec.maint_len is not None else self.rs_maint.sample(self.maint_spec.duration)
+        self.rec.maint_len = None
+        self.rec.maint_end = self.env.now + dur
+        self.meter.count.M += 1
         self._changed()
         self.line.on_machine_event(self, "maintenance_start")
 
     def _finish_maint(self) -> Proc:
-        yield self._wait(self._run_key, self.maint_end)
-        self.in_maint = False
-        self.maint_end = None
+        yield self._wait(self._run_key, self.rec.maint_end)
+        self.rec.in_maint = False
+        self.rec.maint_end = None
         self._changed()
         if self.wear_spec is not None:
-            self.wear = 0.0
-            self.w_fail = self._threshold(0.0)
+            self.rec.wear = 0.0
+            self.rec.w_fail = self._threshold(0.0)
         if self.maint_spec.policy == "interval":
-            self.next_maint = self.env.now + self.maint_spec.interval_h
+            self.rec.next_maint = self.env.now + self.maint_spec.interval_h
         self.line.on_machine_event(self, "maintenance_end")
         self._signal_clock()
 
     def _check_condition(self) -> None:
         mt = self.maint_spec
-        if self.maint_due:
+        if self.rec.maint_due:
             return
-        worn = mt.threshold_wear is not None and self.wear >= mt.threshold_wear
+        worn = mt.threshold_wear is not None and self.rec.wear >= mt.threshold_wear
         if worn or (mt.threshold_vibration is not None
                     and self.vibration(self.env.now, self.rs_sensor.std_normal) >= mt.threshold_vibration):
-            self.maint_due = True
+            self.rec.maint_due = True
 
     def _next_due(self) -> float | None:
         mt = self.maint_spec
         if mt.policy == "interval":
-            return self.next_maint
-        if mt.policy == "plan" and self.plan_i < len(mt.plan):
-            return mt.plan[self.plan_i][0]
+            return self.rec.next_maint
+        if mt.policy == "plan" and self.rec.plan_i < len(mt.plan):
+            return mt.plan[self.rec.plan_i][0]
         return None
 
     def _maint_clock(self) -> Proc:
@@ -605,7 +634,7 @@ class Machine(MachineRecord):
         while True:
             due = self._next_due()
             try:
-                if due is None or self.maint_due or self.in_maint:
+                if due is None or self.rec.maint_due or self.rec.in_maint:
                     self._maint_signal = env.event()
                     yield self._maint_signal
                     continue
@@ -613,11 +642,11 @@ class Machine(MachineRecord):
             except simpy.Interrupt:
                 continue
             if self.maint_spec.policy == "plan":
-                self.maint_len = self.maint_spec.plan[self.plan_i][1]
-                self.plan_i += 1
+                self.rec.maint_len = self.maint_spec.plan[self.rec.plan_i][1]
+                self.rec.plan_i += 1
             else:
-                self.next_maint = None
-            self.maint_due = True
+                self.rec.next_maint = None
+            self.rec.maint_due = True
             self.kick()
 
     def _signal_clock(self) -> None:
@@ -629,7 +658,7 @@ class Machine(MachineRecord):
 
     def require_up(self, what: str) -> None:
         """The interlock of changes that need a running machine: refused while it is down."""
-        if self.failed:
+        if self.rec.failed:
             raise InterlockError(f"no {what} while {self.name} is down")
 
     def checked_maintenance(self, **changes: Any) -> Maintenance:
@@ -646,14 +675,14 @@ class Machine(MachineRecord):
             raise ValueError(f"machine {self.name} has no speed setpoint")
         self.require_up("speed change")
         self.speed_spec = revalidated(self.speed_spec, setpoint_pct=float(pct))
-        self.speed_pct = self.speed_spec.setpoint_pct
+        self.rec.speed_pct = self.speed_spec.setpoint_pct
 
     def set_standby_timeout(self, hours: float) -> None:
         """Idle hours before standby (0 = never); applies from the next idle period."""
         if self.standby_spec is None:
             raise ValueError(f"machine {self.name} has no standby mode")
         self.standby_spec = revalidated(self.standby_spec, timeout_h=float(hours))
-        self.standby_timeout_h = self.standby_spec.timeout_h
+        self.rec.standby_timeout_h = self.standby_spec.timeout_h
 
     def dispatch_weight_problem(self, weight: float) -> str | None:
         """Why `weight` cannot be this machine's dispatch weight now, or None."""
@@ -664,18 +693,18 @@ class Machine(MachineRecord):
         problem = self.dispatch_weight_problem(weight)
         if problem:
             raise ValueError(problem)
-        self.weight = float(weight)
+        self.rec.weight = float(weight)
         self.line.dispatch(self.stage)
 
     def set_maintenance(self, **changes: Any) -> None:
         """Change policy, interval_h, threshold_wear, threshold_vibration or plan."""
         new = self.checked_maintenance(**changes)
         self.maint_spec = new
-        self.maint = new.model_dump()
+        self.rec.maint = new.model_dump()
         now = self.env.now
-        self.plan_i = sum(1 for start, _ in new.plan if start < now)
-        if new.policy == "interval" and self.next_maint is None and not (self.maint_due or self.in_maint):
-            self.next_maint = now + new.interval_h
+        self.rec.plan_i = sum(1 for start, _ in new.plan if start < now)
+        if new.policy == "interval" and self.rec.next_maint is None and not (self.rec.maint_due or self.rec.in_maint):
+            self.rec.next_maint = now + new.interval_h
         if self.maint_proc is not None and self.maint_proc.is_alive and self.maint_proc.target is not None:
             self.maint_proc.interrupt("maintenance changed")
 
@@ -694,22 +723,23 @@ class Machine(MachineRecord):
         return True
 
     def can_take_work(self) -> bool:
-        return self._wake is not None and self.weight > 0 and not (self.off_shift or self.failed or self.stopped)
+        return self._wake is not None and self.rec.weight > 0 and not (self.rec.off_shift or self.rec.failed or self.rec.stopped)
 
     def set_off_shift(self, off: bool) -> None:
         """The station's shift ends (`off`) or begins. Outside its shifts the machine is in
         the state of its `off_shift` mode (a running job ends first); a machine that was in
         standby or off wakes at the first job of the shift (`wake_h`, or `cold_start_h` after
         off), one left idle starts at once."""
-        if self.off_shift == off:
+        rec = self.rec
+        if rec.off_shift == off:
             return
-        self.off_shift = off
+        rec.off_shift = off
         sb = self.standby_spec
-        if not off and sb is not None and self.off_shift_mode != "idle":
-            cold = self.off_shift_mode == "off"
+        if not off and sb is not None and rec.off_shift_mode != "idle":
+            cold = rec.off_shift_mode == "off"
             if (sb.cold_start_h if cold else sb.wake_h) > 0:
-                self.asleep = True
-                self.cold = self.cold or cold
+                rec.asleep = True
+                rec.cold = rec.cold or cold
         self._changed()
         self.kick()
 
@@ -718,13 +748,13 @@ class Machine(MachineRecord):
         if self.standby_spec is None:
             raise ValueError(f"machine {self.name} has no standby mode (it is off outside its shifts)")
         self.standby_spec = revalidated(self.standby_spec, off_shift=mode)
-        self.off_shift_mode = self.standby_spec.off_shift
-        self._parked = _PARKED[self.off_shift_mode]
+        self.rec.off_shift_mode = self.standby_spec.off_shift
+        self._parked = _PARKED[self.rec.off_shift_mode]
         self._changed()
 
     def set_stopped(self, stopped: bool) -> None:
         """Operator stop (the running job ends first, then the machine is off) or start."""
-        self.stopped = stopped
+        self.rec.stopped = stopped
         self._changed()
         if stopped:
             self.kick()
@@ -734,51 +764,52 @@ class Machine(MachineRecord):
 
     def request_maintenance(self) -> None:
         """Planned maintenance now: it starts when the running job ends."""
-        if self.in_maint or self.maint_due:
+        if self.rec.in_maint or self.rec.maint_due:
             raise InterlockError(f"{self.name} is already in or waiting for maintenance")
-        self.maint_due = True
+        self.rec.maint_due = True
         self.kick()
 
     def _changed(self) -> None:
         """Book the time since the last change to the old state, then enter the new one."""
+        rec = self.rec
         now = self.env._now
-        dt = now - self.state_t
+        dt = now - rec.state_t
         if dt:
-            old = self.state
-            self.acc[old] += dt
-            self.energy += self.p_now * dt
+            old = rec.state
+            rec.acc[old] += dt
+            rec.energy += rec.p_now * dt
             if self._physics:
                 if self.wear_spec is not None and old == PROCESSING:
-                    self.wear += self._wear_per_h * dt
+                    rec.wear += self._wear_per_h * dt
                 cond = self.cond
                 if cond is not None:
-                    self.temp = temperature(cond, self.p_now, self.temp, dt)
-        self.state_t = now
-        if self.failed:
+                    rec.temp = temperature(cond, rec.p_now, rec.temp, dt)
+        rec.state_t = now
+        if rec.failed:
             new = DOWN
-        elif self.in_maint:
+        elif rec.in_maint:
             new = MAINTENANCE
-        elif self.job is not None:
+        elif rec.job is not None:
             new = PROCESSING
-        elif self.waking:
+        elif rec.waking:
             new = WAKING
-        elif self.stopped:
+        elif rec.stopped:
             new = OFF
-        elif self.off_shift:
-            new = STANDBY if self.asleep and self._parked is IDLE else self._parked
-        elif self.asleep:
+        elif rec.off_shift:
+            new = STANDBY if rec.asleep and self._parked is IDLE else self._parked
+        elif rec.asleep:
             new = STANDBY
         else:
             new = IDLE
-        self.state = new
+        rec.state = new
         p = self._pw[new]
-        dp = p - self.p_now
+        dp = p - rec.p_now
         if dp:
-            self.p_now = p
-            line = self.line
-            pn = line.power_now = line.power_now + dp
-            if pn > line.peak_kw:
-                line.peak_kw = pn
+            rec.p_now = p
+            meter = self.meter
+            pn = meter.power_now = meter.power_now + dp
+            if pn > meter.peak_kw:
+                meter.peak_kw = pn
 
     def settle(self) -> None:
         """Book the time up to now in the current state (a model rebuilt from an observation
@@ -794,49 +825,53 @@ class Machine(MachineRecord):
         return self._pw[state]
 
     def energy_now(self, now: float) -> float:
-        return self.energy + self.p_now * (now - self.state_t)
+        rec = self.rec
+        return rec.energy + rec.p_now * (now - rec.state_t)
 
     def time_in(self, now: float) -> dict[MachineState, float]:
         """Hours per state up to `now`, without changing the machine."""
-        out = dict(self.acc)
-        out[self.state] += now - self.state_t
+        rec = self.rec
+        out = dict(rec.acc)
+        out[rec.state] += now - rec.state_t
         return out
 
     def reset_stats(self) -> None:
         self._changed()
-        self.acc = dict.fromkeys(MachineState, 0.0)
-        self.energy = 0.0
-        self.done = 0
-        self.good = 0
-        self.ideal_h = 0.0
+        self.rec.acc = dict.fromkeys(MachineState, 0.0)
+        self.rec.energy = 0.0
+        self.rec.done = 0
+        self.rec.good = 0
+        self.rec.ideal_h = 0.0
 
     def count_good(self, p: int) -> None:
         """A good part of product p left the machine."""
-        self.good += 1
-        self.ideal_h += self.nominal_h[p]
+        self.rec.good += 1
+        self.rec.ideal_h += self.nominal_h[p]
 
     def state_dict(self) -> dict[str, Any]:
         """The record as JSON-able data, and whether the machine waits for work."""
-        d = {f: (dict(v) if isinstance(v, dict) else v) for f, v in ((f, getattr(self, f)) for f in _RECORD_FIELDS)}
-        d["state"] = str(self.state)
-        d["acc"] = {str(k): v for k, v in self.acc.items()}
+        rec = self.rec
+        d = {f: (dict(v) if isinstance(v, dict) else v) for f, v in ((f, getattr(rec, f)) for f in _RECORD_FIELDS)}
+        d["state"] = str(self.rec.state)
+        d["acc"] = {str(k): v for k, v in self.rec.acc.items()}
         d["waiting"] = self._wake is not None
         return d
 
     def load_state(self, d: dict[str, Any]) -> None:
+        rec = self.rec
         for f in _RECORD_FIELDS:
             v = d[f]
-            setattr(self, f, dict(v) if isinstance(v, dict) else v)
-        self.state = MachineState(d["state"])
-        self.acc = {MachineState(k): v for k, v in d["acc"].items()}
+            setattr(rec, f, dict(v) if isinstance(v, dict) else v)
+        self.rec.state = MachineState(d["state"])
+        self.rec.acc = {MachineState(k): v for k, v in d["acc"].items()}
         self._resume_waiting = d["waiting"]
         self._pw[PROCESSING] = self._draw(PROCESSING)
         self._job_speed_of = None
         self._set_wear_per_h()
-        self.maint_spec = Maintenance.model_validate(self.maint)
+        self.maint_spec = Maintenance.model_validate(self.rec.maint)
         if self.speed_spec is not None:
-            self.speed_spec = revalidated(self.speed_spec, setpoint_pct=self.speed_pct)
+            self.speed_spec = revalidated(self.speed_spec, setpoint_pct=self.rec.speed_pct)
         if self.standby_spec is not None:
-            self.standby_spec = revalidated(self.standby_spec, timeout_h=self.standby_timeout_h,
-                                            off_shift=self.off_shift_mode)
-        self._parked = _PARKED[self.off_shift_mode]
+            self.standby_spec = revalidated(self.standby_spec, timeout_h=self.rec.standby_timeout_h,
+                                            off_shift=self.rec.off_shift_mode)
+        self._parked = _PARKED[self.rec.off_shift_mode]

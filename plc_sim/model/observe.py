@@ -116,10 +116,7 @@ def model_from_observation(spec: PlantSpec, obs: Observation, seed: int = 0) -> 
     _flow(snap, spec, obs, now, jobs, buf, at_stage)
     _cards(snap, spec, obs, at_stage, _kanban_holders(spec, queued, at_stage), fresh.conwip_cap.key)
     model = LineModel.from_snapshot(spec, snap)
-    for machines in model.machines:
-        for m in machines:
-            m.settle()
-    model.peak_kw = model.power_now
+    model.settle()
     _requests(model, obs, at_stage)
     return model
 
@@ -133,22 +130,23 @@ def _requests(m: LineModel, obs: Observation, at_stage: list[list[int]]) -> None
     S(>=s) + backlog - parts at or after s; they are handed to the line in turn over the
     products and join a kanban and an input part (at stage 1 a raw blank and a free CONWIP
     card) only where those are there, as any token does."""
+    flow = m.flow
     if not broadcasts_demand(m.model_name):
         for s in range(1, m.n_stages):
             for p in range(m.n_products):
                 for _ in range(m.buf[s - 1][p]):
-                    m.request(s, p)
+                    flow.request(s, p)
         # a product drawn for a part the PLC does not name may overdraw its count: no request
-        for p in m.interleaved([max(f, 0) for f in m.free_cards_by_product()]):
-            m.request(0, p)
+        for p in flow.interleaved([max(f, 0) for f in flow.free_cards_by_product()]):
+            flow.request(0, p)
         return
     at_or_after = [[sum(row[p] for row in at_stage[s:]) for p in range(m.n_products)] for s in range(m.n_stages)]
     for s in range(m.n_stages):
         open_tokens = [sum(m.spec.policy.S[name][s:]) + int(obs.backlog.get(name, 0)) - at_or_after[s][p]
                        for p, name in enumerate(m.products)]
-        for p in m.interleaved([max(t, 0) for t in open_tokens]):
+        for p in flow.interleaved([max(t, 0) for t in open_tokens]):
             m.tokens[s][p] += 1
-            m.join(s, p)
+            flow.join(s, p)
 
 
 def _shift_times(snap: dict[str, Any], now: float) -> None:

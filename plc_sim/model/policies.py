@@ -1,6 +1,6 @@
 """The control policies of seed 004, each a small object plugged into the line model.
 
-The line model owns the cards and the flow; a policy decides only where production
+The card flow (`flow.CardFlow`) owns the cards' movements; a policy decides only where production
 requests come from (docs/control_rules.md has the card life cycles):
 
 * HK-CONWIP: demand reaches the line only through CONWIP cards returned on delivery; a free
@@ -10,7 +10,7 @@ requests come from (docs/control_rules.md has the card life cycles):
   joined only when all are there: a token asks for a kanban only with its input ready.
   A part scrapped at stage i re-issues tokens at stages 1..i so its replacement is made.
 
-Kanban allocation (D-KAP dedicated, S-KAP shared) is the line model's choice of card pool.
+Kanban allocation (D-KAP dedicated, S-KAP shared) is the line's choice of card pool.
 """
 
 from __future__ import annotations
@@ -27,10 +27,13 @@ class PolicyHost(Protocol):
 
     n_stages: int
     n_products: int
-    buf: list[list[int]]
     one_conwip: bool
-    conwip_free: CardCounts
     conwip_members: list[list[int]]
+
+    @property
+    def buf(self) -> list[list[int]]: ...
+    @property
+    def conwip_free(self) -> CardCounts: ...
 
     def request(self, s: int, p: int) -> None: ...
     def add_tokens(self, p: int, stages: int) -> None: ...

@@ -1,7 +1,7 @@
 """The line's sources and sinks outside its stations, each a SimPy process of its own:
 customer orders per product, raw-material deliveries per product, and the recycling
-station that takes scrap and returns. Each reads and writes the line's state (`LineState`
-fields of the `LineModel` it serves) and keeps no state of its own beyond its random stream,
+station that takes scrap and returns. Each reads and writes the line's state (the `LineState`
+of the `LineModel` it serves) and keeps no state of its own beyond its random stream,
 so snapshots need nothing from here.
 """
 
@@ -32,34 +32,35 @@ class Orders:
 
     def run(self) -> Proc:
         line, p, name, key, rs = self.line, self.p, self.name, self.key, self.rs
+        st, flow = line.state, line.flow
         d = line.demand_spec[p]
-        fg = line.buf[line.n_stages - 1]
+        fg = st.buf[line.n_stages - 1]
         fl = d.fluctuation
         env = line.env
         while True:
-            yield line.timer(key, line.next_order[p])
+            yield line.timer(key, st.next_order[p])
             now = env._now
             gap = rs.sample(d.interarrival)
             if fl is not None:
                 gap /= 1.0 + fl.amplitude * math.sin(2 * math.pi * (now + fl.phase_h) / fl.period_h)
             if line.demand_factor != 1.0:
                 gap /= line.demand_factor
-            line.next_order[p] = now + gap
-            line.demand_n[p] += 1
-            backlog = line.backlog[p]
+            st.next_order[p] = now + gap
+            st.demand_n[p] += 1
+            backlog = st.backlog[p]
             lost = not fg[p] and len(backlog) > d.lost_sale_queue
             if line.listeners:
                 line.emit("order", {"product": name, "t": now, "lost": lost})
             if fg[p]:
-                line.count.from_stock += 1
-                line.policy.on_order(line, p)
-                line.deliver(p, now)
+                st.count.from_stock += 1
+                flow.policy.on_order(flow, p)
+                flow.deliver(p, now)
             elif lost:
-                line.lost[p] += 1
-                line.count.LD += 1
+                st.lost[p] += 1
+                st.count.LD += 1
             else:
                 backlog.append(now)
-                line.policy.on_order(line, p)
+                flow.policy.on_order(flow, p)
 
 
 class Deliveries:
@@ -73,15 +74,15 @@ class Deliveries:
 
     def run(self) -> Proc:
         line, p, key, rs = self.line, self.p, self.key, self.rs
-        raw = line.spec.raw
+        st, raw = line.state, line.spec.raw
         while True:
-            yield line.timer(key, line.next_raw[p])
-            line.next_raw[p] = line.env.now + rs.sample(raw.interval)
-            qty = 0 if line.supply_stopped else min(raw.lot, raw.cap - line.raw[p])
+            yield line.timer(key, st.next_raw[p])
+            st.next_raw[p] = line.env.now + rs.sample(raw.interval)
+            qty = 0 if line.supply_stopped else min(raw.lot, raw.cap - st.raw[p])
             if qty > 0:
-                line.raw[p] += qty
-                line.count.Rw += qty
-                line.feed(0, p)
+                st.raw[p] += qty
+                st.count.Rw += qty
+                line.flow.feed(0, p)
 
 
 class Recycling:
@@ -94,22 +95,22 @@ class Recycling:
 
     def put(self) -> None:
         """An item (scrap or a return) joins the recycling queue."""
-        self.line.recycle_queue += 1
+        self.line.state.recycle_queue += 1
         ev, self._wake = self._wake, None
         if ev is not None:
             ev.succeed()
 
     def run(self) -> Proc:
         line, rs = self.line, self.rs
-        service = line.spec.recycling.service
+        st, service = line.state, line.spec.recycling.service
         while True:
-            if line.recycle_end is not None:
-                yield line.timer("recycling", line.recycle_end)
-                line.recycle_end = None
-                line.recycle_queue -= 1
-                line.count.SC += 1
-            elif line.recycle_queue:
-                line.recycle_end = line.env.now + rs.sample(service)
+            if st.recycle_end is not None:
+                yield line.timer("recycling", st.recycle_end)
+                st.recycle_end = None
+                st.recycle_queue -= 1
+                st.count.SC += 1
+            elif st.recycle_queue:
+                st.recycle_end = line.env.now + rs.sample(service)
             else:
                 self._wake = line.env.event()
                 yield self._wake

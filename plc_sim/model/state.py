@@ -1,7 +1,8 @@
 """The line's changing state as one dataclass: its fields are listed once, here.
 
-`LineModel` carries these fields as its own attributes (the flow's hot paths read them
-directly); `snapshot_of` and `load_into` walk `fields(LineState)`, so a field added here is
+`LineModel` holds one of these as `self.state` (composition: the card flow, the machines'
+meter and the sources read and write it; readers see it through `faces.LineFace`);
+`snapshot_of` and `load_into` walk `fields(LineState)`, so a field added here is
 snapshotted and restored without a second list to keep in step.
 """
 
@@ -107,12 +108,13 @@ def _nested(values: list[Any]) -> bool:
     return any(v is not None and not isinstance(v, (int, float, str)) for v in values)
 
 
-def snapshot_of(holder: Any) -> dict[str, Any]:
-    """The `LineState` fields of `holder` as plain data."""
+def snapshot_of(holder: LineState) -> dict[str, Any]:
+    """The fields of a line's state as plain data."""
     return {name: encode(getattr(holder, name)) for name in STATE_FIELDS}
 
 
-def load_into(holder: Any, data: dict[str, Any]) -> None:
-    """Set `holder`'s `LineState` fields from `snapshot_of` data."""
+def load_into(holder: LineState, data: dict[str, Any]) -> None:
+    """Set the fields of a line's state from `snapshot_of` data (in place: the object the
+    flow and the machines hold stays the same)."""
     for name in STATE_FIELDS:
         setattr(holder, name, decode(getattr(holder, name), data[name]))

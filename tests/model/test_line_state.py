@@ -39,3 +39,32 @@ def test_a_restored_model_holds_no_reference_into_the_snapshot(gear_line):
 def _state(snap):
     """The line's own part of a snapshot (timers and machine processes start on the first step)."""
     return {k: snap[k] for k in (*STATE_FIELDS, "streams", "now")}
+
+
+def test_the_model_holds_its_state_and_does_not_inherit_it(gear_line):
+    """Composition: `LineModel.state` is a `LineState`, `Machine.rec` a `MachineRecord`; the
+    card flow and every machine's meter hold that same state object, also after a restore;
+    readers see its fields as read-only properties."""
+    import dataclasses
+
+    import pytest
+
+    from plc_sim.model.machine import Machine, MachineRecord
+    from plc_sim.model.state import LineState
+
+    assert not issubclass(LineModel, LineState) and not issubclass(Machine, MachineRecord)
+    m = LineModel(build_variant(gear_line, model="BSOP", scenario=1), 2)
+    m.run_working(200.0)
+    back = LineModel.from_snapshot(m.spec, json.loads(json.dumps(m.snapshot())))
+    for line in (m, back):
+        assert isinstance(line.state, LineState)
+        assert line.flow.st is line.state
+        assert all(mach.meter is line.state and isinstance(mach.rec, MachineRecord)
+                   for row in line.machines for mach in row)
+    assert back.buf == m.buf and back.count == m.count
+    with pytest.raises(AttributeError):
+        m.buf = []  # type: ignore[misc]
+    mach = m.machines[0][0]
+    assert {f.name for f in dataclasses.fields(MachineRecord)} <= set(mach.state_dict())
+    with pytest.raises(AttributeError):
+        mach.done = 0  # type: ignore[misc]

@@ -26,6 +26,7 @@ class Host:
         self.count = LineCounters()
         self.power_now = 0.0
         self.peak_kw = 0.0
+        self.meter = self
         self.done: list[tuple[float, int]] = []
         self.events: list[tuple[float, str]] = []
         self.taken: list[tuple[float, int]] = []
@@ -104,4 +105,4 @@ def test_snapshot_of_a_machine_is_its_record():
     assert d["job"] == 1 and d["state"] == "processing" and d["done"] == 1 and d["waiting"] is False
     other = machine(Host())
     other.load_state(d)
-    assert other.state is MachineState.PROCESSING and other.acc == m.acc and other.job_end == m.job_end
+    assert other.state is MachineState.PROCESSING and other.rec.acc == m.rec.acc and other.rec.job_end == m.rec.job_end

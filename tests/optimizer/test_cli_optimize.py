@@ -35,7 +35,7 @@ def test_plant_optimize_bsop_pso_json_and_plot(tmp_path):
     ver = out["verification"]
     assert set(ver["candidate"]) == set(ver["current"]) == {"Zmax", "SL", "WIP", "FG", "LD", "I3"}
     assert ver["current"]["Zmax"]["n"] == 3
-    assert len(out["history"]) == 2
+    assert 2 <= len(out["history"]) <= 2 + 2, "two generations, then at most 15 % of 2 x 4 polish moves"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
