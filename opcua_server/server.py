@@ -26,6 +26,7 @@ from plc_sim.plc.tags import Refusal, Rejected, Tag
 
 from . import address_space, refusals
 from ._asyncua.access import PlantAttributeService, PlantRuleset
+from ._asyncua.fanout import write_value
 from ._asyncua.history import PlantHistory
 from ._asyncua.server import PlantUaServer, attach_history, set_value_now, value_now
 from ._asyncua.sessions import PlantInternalServer
@@ -55,6 +56,7 @@ class PlantServer:
         self.users = UserStore(settings.data_dir / "users.json")
         self.user_manager = PlantUserManager(self.users, settings.allow_anonymous)
         iserver = PlantInternalServer(settings, user_manager=self.user_manager)
+        self.slices = iserver.slices
         iserver.max_monitored_item_queue_size = settings.max_queue_size
         iserver.max_unacked_messages_per_subscription = settings.max_unacked_messages
         iserver.attribute_service = PlantAttributeService(iserver.aspace, self._write_tag, self._user_attribute)
@@ -129,8 +131,7 @@ class PlantServer:
         wall clock as ServerTimestamp."""
         pn = self.nodes
         assert pn is not None, "the address space is built before the first sync"
-        write = self.server.iserver.aspace.write_attribute_value
-        value_attr = ua.AttributeIds.Value
+        aspace = self.server.iserver.aspace
         now = wall_clock()
         stamp = self.source_stamp(now)
         for i, tag in enumerate(changed):
@@ -138,7 +139,7 @@ class PlantServer:
                 await asyncio.sleep(0)
             dv = ua.DataValue(tag_variant(tag.dtype, tag.value), StatusCode=ua.StatusCode(_QUALITY[tag.quality]),
                               SourceTimestamp=stamp, ServerTimestamp=now)
-            await write(pn.nodes[tag.key].nodeid, value_attr, dv)
+            await write_value(aspace, pn.nodes[tag.key].nodeid, dv, self.slices)
 
     def source_stamp(self, wall: datetime) -> datetime:
         """The source timestamp of a value read at wall-clock time `wall`."""
@@ -209,7 +210,7 @@ class PlantServer:
         aspace = self.server.iserver.aspace
         current = value_now(aspace, nodeid)
         if current is not None:
-            await aspace.write_attribute_value(nodeid, ua.AttributeIds.Value, current)
+            await write_value(aspace, nodeid, current, self.slices)
 
     # --- methods ------------------------------------------------------------------------
 

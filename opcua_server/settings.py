@@ -61,10 +61,21 @@ class ServerSettings(PartSettings):
     """Subscriptions of one session: one (even anonymous) session taking every subscription slot."""
     max_monitored_items: int = Field(default=50_000, ge=1)
     """Monitored items per subscription: each costs a sampling slot and a queue per change."""
-    max_monitored_items_per_session: int = Field(default=100_000, ge=1)
-    """Monitored items of one session over all its subscriptions."""
-    max_monitored_items_total: int = Field(default=500_000, ge=1)
-    """Monitored items of all sessions: the server's memory for sampling slots and queues."""
+    max_monitored_items_per_session: int = Field(default=10_000, ge=1)
+    """Monitored items of one session over all its subscriptions (the plant has about 100 tags):
+    one anonymous session creating 100,000 items, every change of their tag then fanned out
+    to all of them. Beyond it each further item is BadTooManyMonitoredItems, before any work."""
+    max_monitored_items_total: int = Field(default=100_000, ge=1)
+    """Monitored items of all sessions: the server's memory for sampling slots and queues, and
+    the data-change work of one scan (sessions of many hosts each at their own limit)."""
+    notifications_per_slice: int = Field(default=500, ge=1)
+    """Data-change notifications fanned out (and monitored items created) on the event loop
+    before other clients are served: one scan's changes reaching 100,000 items, or one
+    CreateMonitoredItems of 1,000 items, holding the loop while every other client waits."""
+    max_notifications_per_publish: int = Field(default=1_000, ge=1)
+    """Data-change notifications in one Publish response (the rest follow at the next publishing
+    interval): 10,000 items on a changing tag making a response whose encoding holds the event
+    loop about 120 ms at every publishing interval."""
     max_queue_size: int = Field(default=100, ge=1)
     """Queued notifications per monitored item (a client asking for queue size 0 gets this):
     a subscriber that stops publishing holding every change."""

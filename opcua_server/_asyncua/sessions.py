@@ -23,6 +23,8 @@ from ..request_limits import check_operations, revised_interval, values_per_node
 from ..session_quota import SessionQuota, make_room
 from ..session_rules import monitored_item_room, same_user, subscription_refused
 from ..settings import ServerSettings
+from ..slicing import Slices
+from .publishing import bound_notifications
 
 _INVALID = ua.StatusCodes.BadSubscriptionIdInvalid
 _OPENED = itertools.count()
@@ -70,7 +72,11 @@ class PlantSession(InternalSession):
         if subscription_refused(self.limits, len(self._subscriptions())):
             raise ServiceError(ua.StatusCodes.BadTooManySubscriptions)
         self._revise_publishing(params)
-        return await super().create_subscription(params, callback, request_callback)
+        result = await super().create_subscription(params, callback, request_callback)
+        if self.external:
+            bound_notifications(self.subscription_service.subscriptions[result.SubscriptionId],
+                                self.limits.max_notifications_per_publish)
+        return result
 
     def _revise_publishing(self, params: Any) -> None:
         """Clients' publishing intervals are at least `min_publishing_interval_ms`."""
@@ -96,12 +102,23 @@ class PlantSession(InternalSession):
         room = monitored_item_room(self.limits, _items(sub), sum(_items(x) for x in self._subscriptions()),
                                    sum(_items(x) for x in every))
         asked = params.ItemsToCreate
-        params.ItemsToCreate = asked[:room]
-        results = await super().create_monitored_items(params) if params.ItemsToCreate else []
+        results = await self._create_in_slices(params, asked[:room])
         for _ in asked[room:]:
             res = ua.MonitoredItemCreateResult()
             res.StatusCode = ua.StatusCode(ua.StatusCodes.BadTooManyMonitoredItems)
             results.append(res)
+        return results
+
+    async def _create_in_slices(self, params: ua.CreateMonitoredItemsParameters,
+                                items: list[ua.MonitoredItemCreateRequest]) -> list[ua.MonitoredItemCreateResult]:
+        """asyncua creates the items `notifications_per_slice` at a time, the loop serving
+        other clients between slices (each item costs a read and a first notification)."""
+        slices = self.iserver.slices
+        results: list[ua.MonitoredItemCreateResult] = []
+        for start in range(0, len(items), slices.size):
+            params.ItemsToCreate = items[start:start + slices.size]
+            results += await super().create_monitored_items(params)
+            await slices.done(len(params.ItemsToCreate))
         return results
 
     # --- only its own subscriptions ------------------------------------------------------
@@ -234,6 +251,8 @@ class PlantInternalServer(InternalServer):
         self.max_session_timeout_ms = limits.session_timeout_s * 1000
         self.open_sessions: set[PlantSession] = set()
         self.quota = SessionQuota.of(limits)
+        self.slices = Slices(limits.notifications_per_slice)
+        """One count of loop work for the data-change fan-out and the item creation (`slicing`)."""
 
     def create_session(self, name: str, user: User = User(role=UserRole.Anonymous), external: bool = False) -> InternalSession:
         if external:
