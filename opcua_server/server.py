@@ -275,7 +275,8 @@ class PlantServer:
         await storage.init()
         self.history = storage
         aspace = s.iserver.aspace
-        self.history_service = HistoryService(storage, lambda nid: nid in aspace, self.events.notifiers)
+        self.history_service = HistoryService(storage, lambda nid: nid in aspace, self.events.notifiers,
+                                              budget_s=self.settings.history_read_budget_ms / 1000.0)
         await attach_history(s.iserver, storage, self.history_service.read_history)
         count = self.settings.history_count
         historized = [pn.nodes[t.key] for t in self.plc.table if t.historize]

@@ -132,6 +132,11 @@ class ServerSettings(PartSettings):
     max_history_values_per_response: int = Field(default=20_000, ge=1)
     """Values (or events) in one HistoryRead response, shared among its nodes; the rest comes
     with continuation points: a response too large to build or send (RSS 357 -> 929 MB)."""
+    history_read_budget_ms: float = Field(default=500.0, ge=1.0)
+    """Time one HistoryRead may take (rows decoded and intervals aggregated in slices, the loop
+    serving others between them); what is not read by then comes with continuation points:
+    a year over 100 nodes, or 10,000 intervals each over 10,000 values, keeping the
+    history reader (and in slices the loop) busy for seconds."""
     min_publishing_interval_ms: float = Field(default=50.0, ge=1.0)
     """Shortest publishing interval granted (asked for less: revised to this): subscriptions
     at 1 ms each taking a share of the event loop."""
