@@ -292,6 +292,8 @@ class PlantServer:
             await s.get_node(nid).write_value(ua.Variant(value, ua.VariantType.UInt32))
         rate = ua.Variant(self.settings.min_sampling_interval_ms, ua.VariantType.Double)
         await s.get_node(ids.Server_ServerCapabilities_MinSupportedSampleRate).write_value(rate)
+        points = ua.Variant(self.settings.max_browse_continuation_points, ua.VariantType.UInt16)
+        await s.get_node(ids.Server_ServerCapabilities_MaxBrowseContinuationPoints).write_value(points)
 
     async def _history_capabilities(self) -> None:
         """HistoryServerCapabilities as this server has them: raw, at-time, processed and

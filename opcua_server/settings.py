@@ -118,6 +118,12 @@ class ServerSettings(PartSettings):
     """Nodes in one Write (each a PLC write and an audit line)."""
     max_nodes_per_browse: int = Field(default=500, ge=1)
     """Nodes in one Browse: browsing the whole address space in one request."""
+    max_references_per_node: int = Field(default=1_000, ge=1)
+    """References in one node's Browse result (fewer when the client asks for fewer); the rest
+    behind a continuation point for BrowseNext: one node's thousands of references in one response."""
+    max_browse_continuation_points: int = Field(default=10, ge=1)
+    """Browse continuation points one session holds (more: BadNoContinuationPoints for the node):
+    a client browsing and never continuing, each point holding references in memory."""
     max_paths_per_translate: int = Field(default=500, ge=1)
     """Paths in one TranslateBrowsePathsToNodeIds (100 paths x 1,000 elements held the loop 15 s)."""
     max_browse_path_elements: int = Field(default=32, ge=1)

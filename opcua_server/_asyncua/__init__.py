@@ -40,6 +40,8 @@ processor.PlantProcessor (UaProcessor)
                           sessions bound to their channel, Create/Activate checked,
                           password logins off the loop (`logins.check_login`), RegisterServer refused.
                           Upstream: asyncua serves any session's token on any channel.
+                          BrowseNext dispatched here (asyncua's processor answers
+                          BadServiceUnsupported). Upstream.
   _session_watchdog_loop  [private] disabled: sessions time out by themselves.
   close                   orphaned sessions with subscriptions wait to be taken over
                           (`session_rules.closes_with_connection`).
@@ -57,6 +59,9 @@ sessions.PlantSession (InternalSession)
   close_session           the session leaves the server's count.
   read, call              as this session's user (`access.CALLER`).
   history_read            the response's values shared among its nodes (`request_limits`).
+  browse, browse_next     Browse continuation points (`browse_points`): results cut to
+                          RequestedMaxReferencesPerNode and max_references_per_node, BrowseNext
+                          continues or releases. Upstream: asyncua 2.1 has no BrowseNext.
   create_subscription, modify_subscription, create/modify_monitored_items
                           publishing and sampling intervals revised up to the minimums. Upstream.
 sessions.PlantInternalServer (InternalServer)

@@ -72,6 +72,10 @@ WRITTEN_AGAINST: dict[str, str] = {
         "0dec6261265d206f0dad214ea4d1bc09f41929a86beca7fb02b89d76cf9e1a0d",
     "asyncua.crypto.permission_rules:PermissionRuleset.check_validity":
         "86b0d2613d494a7599ce70ba219fd2d759dd6e2f93dcc2ead9eca11dbf54c7dc",
+    "asyncua.server.internal_session:InternalSession.browse":
+        "21c8706f4878b2b4d269e144de20dec9c4f94a6b6816ae71874a3f0f6619a268",
+    "asyncua.server.internal_session:InternalSession.browse_next":
+        "e43c835dee1f6cddb47d4eaa4f5bf0b50cb8cd0c509459099154232940443fb8",
     "asyncua.server.internal_subscription:InternalSubscription._pop_publish_result":
         "d0b2c1cbabd63242323efdcb99b841dac43d959fc21845db8205e972a88a3962",
     "asyncua.server.internal_subscription:InternalSubscription._pop_triggered_datachanges":

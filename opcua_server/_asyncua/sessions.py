@@ -17,6 +17,7 @@ from asyncua.server.internal_server import InternalServer
 from asyncua.server.internal_session import InternalSession
 
 from ..access import CALLER
+from ..browse_points import BrowseContinuations
 from ..logins import LoginThrottle
 from ..method_guard import SESSION
 from ..request_limits import check_operations, revised_interval, values_per_node
@@ -51,6 +52,8 @@ class PlantSession(InternalSession):
         self.host = ""
         """The peer's address (set by the processor with `channel`), for the session quota."""
         self.opened = next(_OPENED)
+        self.browsing = BrowseContinuations(self.limits.max_browse_continuation_points,
+                                            self.limits.max_references_per_node)
 
     def _subscriptions(self) -> list[Any]:
         return [sub for sub in self.subscription_service.subscriptions.values() if sub.session_id == self.session_id]
@@ -190,6 +193,7 @@ class PlantSession(InternalSession):
 
     async def close_session(self, delete_subs: bool = True) -> None:
         self.iserver.__dict__.get("open_sessions", set()).discard(self)
+        self.browsing.release_all()
         await super().close_session(delete_subs)
 
     async def read(self, params: ua.ReadParameters) -> list[ua.DataValue]:
@@ -206,6 +210,20 @@ class PlantSession(InternalSession):
         if self.external:
             _share_values(params.HistoryReadDetails, values_per_node(self.limits, len(params.NodesToRead)))
         return await super().history_read(params)
+
+    async def browse(self, params: ua.BrowseParameters) -> list[ua.BrowseResult]:
+        """A client's results cut to its RequestedMaxReferencesPerNode and the server's
+        `max_references_per_node`, the rest behind continuation points (`browse_points`);
+        the server's own browsing (internal sessions) gets every reference."""
+        results = await super().browse(params)
+        if not self.external:
+            return results
+        return [self.browsing.page(r, params.RequestedMaxReferencesPerNode) for r in results]
+
+    async def browse_next(self, parameters: ua.BrowseNextParameters) -> list[ua.BrowseResult]:
+        """BrowseNext (asyncua 2.1 raises NotImplementedError here. Upstream)."""
+        return [self.browsing.next(point, parameters.ReleaseContinuationPoints)
+                for point in parameters.ContinuationPoints or []]
 
     async def translate_browsepaths_to_nodeids(self, params: list[ua.BrowsePath]) -> list[ua.BrowsePathResult]:
         """A path with no elements is BadNothingToDo (Part 4, 5.8.4); asyncua 2.1 reads its last
