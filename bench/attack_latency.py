@@ -36,7 +36,10 @@ UNLIMITED = {"max_nodes_per_read": 10**9, "max_nodes_per_write": 10**9, "max_nod
              "max_paths_per_translate": 10**9, "max_browse_path_elements": 10**9, "max_nodes_per_call": 10**9,
              "max_monitored_items_per_call": 10**9, "max_nodes_per_history_read": 10**9,
              "max_history_values_per_response": 10**9, "min_publishing_interval_ms": 1.0,
-             "min_sampling_interval_ms": 1.0}
+             "min_sampling_interval_ms": 1.0, "max_monitored_items_per_session": 10**9,
+             "max_monitored_items_total": 10**9, "notifications_per_slice": 10**9,
+             "max_notifications_per_publish": 10**9, "history_read_budget_ms": 10.0**9,
+             "max_references_per_node": 10**9}
 
 
 # --- the server and the witness, each in a process of its own -----------------------------
@@ -109,14 +112,20 @@ async def translate_huge(c: Client, nid: ua.NodeId, note: list[str]) -> str:
     return str(ua.StatusCode(results[0].StatusCode.value).name)
 
 
-async def history_year(c: Client, nid: ua.NodeId, note: list[str]) -> str:
+async def history_year(c: Client, nid: ua.NodeId, note: list[str], nodes: int = 1000) -> str:
     now = datetime.now(UTC)
     details = ua.ReadRawModifiedDetails(IsReadModified=False, StartTime=now - timedelta(days=365), EndTime=now,
                                         NumValuesPerNode=0, ReturnBounds=False)
-    params = ua.HistoryReadParameters(HistoryReadDetails=details, NodesToRead=[ua.HistoryReadValueId(NodeId=nid)] * 1000)
+    params = ua.HistoryReadParameters(HistoryReadDetails=details, NodesToRead=[ua.HistoryReadValueId(NodeId=nid)] * nodes,
+                                      ReleaseContinuationPoints=False)
     results = await c.uaclient.history_read(params)
     values = sum(len(getattr(r.HistoryData, "DataValues", None) or []) for r in results)
     return f"{ua.StatusCode(results[0].StatusCode.value).name}, {values} values"
+
+
+async def history_year_100(c: Client, nid: ua.NodeId, note: list[str]) -> str:
+    """Within the node limit: paged by the values per response and the time budget."""
+    return await history_year(c, nid, note, nodes=100)
 
 
 async def browse_everything(c: Client, nid: ua.NodeId, note: list[str]) -> str:
@@ -176,6 +185,7 @@ ATTACKS: dict[str, Attack | None] = {
     "none (baseline)": None,
     "TranslateBrowsePaths 100 x 1,000 elements": translate_huge,
     "HistoryRead 1 year x 1,000 nodes": history_year,
+    "HistoryRead 1 year x 100 nodes": history_year_100,
     "Browse 20,000 nodes": browse_everything,
     "Read 100,000 nodes": read_100k,
     "100,000 monitored items": monitored_100k,
