@@ -45,8 +45,9 @@ def status(refusal_name: str) -> ua.StatusCode:
 
 def allowed_actions() -> dict[UserRole, set[ua.NodeId]]:
     """The services each asyncua role may use: anonymous sessions the same as users; what they
-    may change is decided per tag and method (viewer at most)."""
-    user = {ua.NodeId(i) for i in USER_TYPES}
+    may change is decided per tag and method (viewer at most). BrowseNext, which asyncua's
+    list lacks (it has no BrowseNext), goes with Browse."""
+    user = {ua.NodeId(i) for i in (*USER_TYPES, ua.ObjectIds.BrowseNextRequest_Encoding_DefaultBinary)}
     return {UserRole.Admin: user | {ua.NodeId(i) for i in ADMIN_TYPES},
             UserRole.User: user, UserRole.Anonymous: user}
 

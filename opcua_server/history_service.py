@@ -12,10 +12,17 @@ silently, answer Good for nodes without history and fail on the Server object).
   the sources below it, merged in time order, paged like values.
 - A node without history answers BadHistoryOperationUnsupported, an unknown node
   BadNodeIdUnknown.
+- Every request has a time budget (`history_read_budget_ms`): rows are decoded and
+  intervals aggregated in slices (`time_budget.in_slices`), the loop serving other clients
+  between them, and once the budget is spent the node being read is answered with what was
+  done and a continuation point, the nodes not started with a continuation point and no
+  values; the client continues. The SQL of one node runs off the loop (aiosqlite) and reads
+  at most `history_count` rows.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import logging
@@ -30,6 +37,7 @@ from asyncua.common.utils import Buffer
 from asyncua.ua.ua_binary import variant_from_binary
 
 from ._asyncua.history import PlantHistory
+from .time_budget import Budget, in_slices
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +67,10 @@ def _iso(t: datetime) -> str:
 
 class HistoryService:
     def __init__(self, storage: PlantHistory, exists: Callable[[ua.NodeId], bool],
-                 notifiers: dict[ua.NodeId, list[ua.NodeId]], max_values: int = MAX_VALUES) -> None:
+                 notifiers: dict[ua.NodeId, list[ua.NodeId]], max_values: int = MAX_VALUES,
+                 budget_s: float = 0.5) -> None:
         self.storage = storage
+        self.budget_s = budget_s
         self.exists = exists
         self.notifiers = notifiers
         self.max_values = max_values
@@ -80,9 +90,13 @@ class HistoryService:
         if isinstance(details, ua.ReadProcessedDetails) and len(details.AggregateType or []) != len(params.NodesToRead):
             # one aggregate per node read (Part 11, 6.4.4)
             return [ua.HistoryReadResult(StatusCode=_code("BadAggregateListMismatch")) for _ in params.NodesToRead]
+        budget = Budget(self.budget_s)
         for i, rv in enumerate(params.NodesToRead):
+            if i and not budget.left():
+                results.append(_not_started(details, rv))
+                continue
             try:
-                results.append(await self._read(details, rv, i))
+                results.append(await self._read(details, rv, i, budget))
             except ValueError:
                 results.append(ua.HistoryReadResult(StatusCode=_code("BadContinuationPointInvalid")))
             except Exception:
@@ -90,13 +104,13 @@ class HistoryService:
                 results.append(ua.HistoryReadResult(StatusCode=_code("BadInternalError")))
         return results
 
-    async def _read(self, details: Any, rv: ua.HistoryReadValueId, i: int) -> ua.HistoryReadResult:
+    async def _read(self, details: Any, rv: ua.HistoryReadValueId, i: int, budget: Budget) -> ua.HistoryReadResult:
         if not self.exists(rv.NodeId):
             return ua.HistoryReadResult(StatusCode=_code("BadNodeIdUnknown"))
         if isinstance(details, ua.ReadEventDetails):
             if rv.NodeId not in self.notifiers:
                 return ua.HistoryReadResult(StatusCode=_code("BadHistoryOperationUnsupported"))
-            events, cont = await self._events(rv, details)
+            events, cont = await self._events(rv, details, budget)
             return ua.HistoryReadResult(StatusCode=_code("Good"), ContinuationPoint=cont,
                                         HistoryData=ua.HistoryEvent(Events=events))
         if not self.historized(rv.NodeId):
@@ -104,11 +118,11 @@ class HistoryService:
         if isinstance(details, ua.ReadRawModifiedDetails):
             if details.IsReadModified:  # history is never modified: there are no modified values
                 return ua.HistoryReadResult(StatusCode=_code("Good"), HistoryData=ua.HistoryModifiedData())
-            values, cont = await self._raw(rv, details)
+            values, cont = await self._raw(rv, details, budget)
         elif isinstance(details, ua.ReadAtTimeDetails):
-            values, cont = await self._at_times(rv.NodeId, details.ReqTimes or []), None
+            values, cont = await self._at_times(rv, details.ReqTimes or [], budget)
         elif isinstance(details, ua.ReadProcessedDetails):
-            return await self._processed(rv.NodeId, details, details.AggregateType[i])
+            return await self._processed(rv, details, details.AggregateType[i], budget)
         else:
             return ua.HistoryReadResult(StatusCode=_code("BadHistoryOperationUnsupported"))
         return ua.HistoryReadResult(StatusCode=_code("Good"), ContinuationPoint=cont,
@@ -119,12 +133,14 @@ class HistoryService:
     def _limit(self, n: int | None) -> int:
         return min(n, self.max_values) if n else self.max_values
 
-    async def _raw(self, rv: ua.HistoryReadValueId, d: ua.ReadRawModifiedDetails) -> tuple[list[ua.DataValue], bytes | None]:
+    async def _raw(self, rv: ua.HistoryReadValueId, d: ua.ReadRawModifiedDetails, budget: Budget
+                   ) -> tuple[list[ua.DataValue], bytes | None]:
         start, end = d.StartTime, d.EndTime
         descending = (_unset(start) and not _unset(end)) or (not _unset(start) and not _unset(end) and start > end)
         lo, hi = sorted([start if not _unset(start) else ua.get_win_epoch(),
                          end if not _unset(end) else datetime(9999, 1, 1, tzinfo=UTC)])
-        after = _decode(rv.ContinuationPoint, "v")[0] if rv.ContinuationPoint else None
+        resumed = _resume(rv.ContinuationPoint, "v")
+        after = resumed[0] if resumed else None
         limit = self._limit(d.NumValuesPerNode)
         table = self.storage.table_name(rv.NodeId)
         op, order = ("<", "DESC") if descending else (">", "ASC")
@@ -132,8 +148,10 @@ class HistoryService:
         args: list[Any] = [_iso(lo), _iso(hi), *([after] if after is not None else [])]
         rows = await self._rows(f'SELECT _Id, ServerTimestamp, SourceTimestamp, StatusCode, VariantBinary FROM "{table}" '
                                 f'WHERE {where} ORDER BY _Id {order} LIMIT ?', (*args, limit + 1))
-        cont = _encode("v", rows[limit - 1][0]) if len(rows) > limit else None
-        return [_datavalue(r) for r in rows[:limit]], cont
+        page = rows[:limit]
+        values = await in_slices(page, _datavalue, budget)
+        more = len(values) < len(page) or len(rows) > limit
+        return values, _encode("v", page[len(values) - 1][0]) if more and values else None
 
     async def _rows(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         async with self._db.execute(sql, args) as cursor:
@@ -157,13 +175,24 @@ class HistoryService:
                 out.append((_aware(dv.SourceTimestamp), dv.Value.Value if dv.Value else None, dv))
         return out
 
-    async def _at_times(self, node: ua.NodeId, times: list[datetime]) -> list[ua.DataValue]:
-        if not times:
-            return []
-        series = await self._series(node, min(times), max(times))
-        return [_value_at(series, _aware(t)) for t in times]
+    async def _at_times(self, rv: ua.HistoryReadValueId, times: list[datetime], budget: Budget
+                        ) -> tuple[list[ua.DataValue], bytes | None]:
+        """The values at the times, from the first one not yet answered (a continuation
+        point holds its index)."""
+        resumed = _resume(rv.ContinuationPoint, "t")
+        first = int(resumed[0]) if resumed else 0
+        todo = times[first:]
+        if not todo:
+            return [], None
+        series = await self._series(rv.NodeId, min(todo), max(todo))
+        times_of = [x[0] for x in series]
+        values = await in_slices(todo, lambda t: _value_at(_around(series, times_of, _aware(t), _aware(t)), _aware(t)),
+                                 budget)
+        done = first + len(values)
+        return values, _encode("t", done) if done < len(times) else None
 
-    async def _processed(self, node: ua.NodeId, d: ua.ReadProcessedDetails, agg: ua.NodeId) -> ua.HistoryReadResult:
+    async def _processed(self, rv: ua.HistoryReadValueId, d: ua.ReadProcessedDetails, agg: ua.NodeId,
+                         budget: Budget) -> ua.HistoryReadResult:
         if _unset(d.StartTime) or _unset(d.EndTime) or d.StartTime == d.EndTime:
             return ua.HistoryReadResult(StatusCode=_code("BadInvalidTimestampArgument"))
         start, end = sorted([_aware(d.StartTime), _aware(d.EndTime)])
@@ -175,17 +204,24 @@ class HistoryService:
         name = _AGGREGATE_NAMES.get(agg)
         if name is None:
             return ua.HistoryReadResult(StatusCode=_code("BadAggregateNotSupported"))
-        series = await self._series(node, start, end)
-        values = []
-        for i in range(n):
+        resumed = _resume(rv.ContinuationPoint, "p")
+        first = int(resumed[0]) if resumed else 0
+        series = await self._series(rv.NodeId, start, end)
+
+        times_of = [x[0] for x in series]
+
+        def interval(i: int) -> ua.DataValue:
             a = start + timedelta(seconds=i * step)
             b = min(a + timedelta(seconds=step), end)
-            values.append(_aggregate(name, series, a, b))
-        return ua.HistoryReadResult(StatusCode=_code("Good"), HistoryData=ua.HistoryData(DataValues=values))
+            return _aggregate(name, _around(series, times_of, a, b), a, b)
+        values = await in_slices(range(first, n), interval, budget)
+        done = first + len(values)
+        return ua.HistoryReadResult(StatusCode=_code("Good"), ContinuationPoint=_encode("p", done) if done < n else None,
+                                    HistoryData=ua.HistoryData(DataValues=values))
 
     # --- events ---------------------------------------------------------------------------
 
-    async def _events(self, rv: ua.HistoryReadValueId, d: ua.ReadEventDetails
+    async def _events(self, rv: ua.HistoryReadValueId, d: ua.ReadEventDetails, budget: Budget
                       ) -> tuple[list[ua.HistoryEventFieldList], bytes | None]:
         """Events of the sources below the notifier, in time order (newest first when the
         start is later than the end, or unset), paged by the key (time, source, row)."""
@@ -193,7 +229,7 @@ class HistoryService:
         descending = (_unset(start) and not _unset(end)) or (not _unset(start) and not _unset(end) and start > end)
         lo, hi = sorted([start if not _unset(start) else ua.get_win_epoch(),
                          end if not _unset(end) else datetime(9999, 1, 1, tzinfo=UTC)])
-        cont = _decode(rv.ContinuationPoint, "e") if rv.ContinuationPoint else None
+        cont = _resume(rv.ContinuationPoint, "e")
         limit = self._limit(d.NumValuesPerNode)
         sources = self.notifiers[rv.NodeId]
         found: list[tuple[tuple[str, int, int], dict[str, Any]]] = []
@@ -223,18 +259,41 @@ class HistoryService:
                 log.debug("no event history of %s: %s", source, e)
         found.sort(key=lambda x: x[0], reverse=descending)
         page = found[:limit]
-        out = []
-        for _key, row in page:
+
+        def event(item: tuple[tuple[str, int, int], dict[str, Any]]) -> ua.HistoryEventFieldList:
             fields = {k: variant_from_binary(Buffer(v)) if v is not None else ua.Variant(None)
-                      for k, v in row.items() if not k.startswith("_")}
-            ev = Event.from_field_dict(fields)
-            out.append(ua.HistoryEventFieldList(EventFields=ev.to_event_fields(d.Filter.SelectClauses)))
-        more = _encode("e", *page[-1][0]) if len(found) > limit else None
-        return out, more
+                      for k, v in item[1].items() if not k.startswith("_")}
+            return ua.HistoryEventFieldList(EventFields=Event.from_field_dict(fields).to_event_fields(d.Filter.SelectClauses))
+        out = await in_slices(page, event, budget)
+        more = len(out) < len(page) or len(found) > limit
+        return out, _encode("e", *page[len(out) - 1][0]) if more and out else None
 
 
 def _encode(kind: str, *key: Any) -> bytes:
     return json.dumps([kind, *key]).encode()
+
+
+_NOT_STARTED = "n"
+"""The continuation point of a node the budget left no time for: read it from its start."""
+
+
+def _not_started(details: Any, rv: ua.HistoryReadValueId) -> ua.HistoryReadResult:
+    """No values, and a continuation point where the node stands (its own, or its start)."""
+    data = ua.HistoryEvent(Events=[]) if isinstance(details, ua.ReadEventDetails) else ua.HistoryData(DataValues=[])
+    return ua.HistoryReadResult(StatusCode=_code("Good"), ContinuationPoint=rv.ContinuationPoint or _encode(_NOT_STARTED),
+                                HistoryData=data)
+
+
+def _resume(cp: bytes | None, kind: str) -> list[Any] | None:
+    """The key a continuation point of `kind` holds; None to read from the start."""
+    if not cp:
+        return None
+    try:
+        if json.loads(cp.decode()) == [_NOT_STARTED]:
+            return None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        pass
+    return _decode(cp, kind)
 
 
 def _decode(cp: bytes, kind: str) -> list[Any]:
@@ -245,6 +304,14 @@ def _decode(cp: bytes, kind: str) -> list[Any]:
     if not isinstance(raw, list) or not raw or raw[0] != kind:
         raise ValueError("not one of our continuation points")
     return raw[1:]
+
+
+def _around(series: list[tuple[datetime, Any, ua.DataValue]], times: list[datetime], a: datetime, b: datetime
+            ) -> list[tuple[datetime, Any, ua.DataValue]]:
+    """The part of the (time-ordered) series an interval [a, b] needs: its values, the last one
+    before it and the first one after it (found by bisection: each interval costs its own
+    values, not the whole series)."""
+    return series[max(bisect.bisect_left(times, a) - 1, 0):bisect.bisect_right(times, b) + 1]
 
 
 def _aware(t: datetime) -> datetime:

@@ -26,6 +26,7 @@ from plc_sim.plc.tags import Refusal, Rejected, Tag
 
 from . import address_space, refusals
 from ._asyncua.access import PlantAttributeService, PlantRuleset
+from ._asyncua.fanout import write_value
 from ._asyncua.history import PlantHistory
 from ._asyncua.server import PlantUaServer, attach_history, set_value_now, value_now
 from ._asyncua.sessions import PlantInternalServer
@@ -55,6 +56,7 @@ class PlantServer:
         self.users = UserStore(settings.data_dir / "users.json")
         self.user_manager = PlantUserManager(self.users, settings.allow_anonymous)
         iserver = PlantInternalServer(settings, user_manager=self.user_manager)
+        self.slices = iserver.slices
         iserver.max_monitored_item_queue_size = settings.max_queue_size
         iserver.max_unacked_messages_per_subscription = settings.max_unacked_messages
         iserver.attribute_service = PlantAttributeService(iserver.aspace, self._write_tag, self._user_attribute)
@@ -132,8 +134,7 @@ class PlantServer:
         wall clock as ServerTimestamp."""
         pn = self.nodes
         assert pn is not None, "the address space is built before the first sync"
-        write = self.server.iserver.aspace.write_attribute_value
-        value_attr = ua.AttributeIds.Value
+        aspace = self.server.iserver.aspace
         now = wall_clock()
         stamp = self.source_stamp(now)
         for i, tag in enumerate(changed):
@@ -141,7 +142,7 @@ class PlantServer:
                 await asyncio.sleep(0)
             dv = ua.DataValue(tag_variant(tag.dtype, tag.value), StatusCode=_quality(tag.quality),
                               SourceTimestamp=stamp, ServerTimestamp=now)
-            await write(pn.nodes[tag.key].nodeid, value_attr, dv)
+            await write_value(aspace, pn.nodes[tag.key].nodeid, dv, self.slices)
 
     def source_stamp(self, wall: datetime) -> datetime:
         """The source timestamp of a value read at wall-clock time `wall`."""
@@ -212,7 +213,7 @@ class PlantServer:
         aspace = self.server.iserver.aspace
         current = value_now(aspace, nodeid)
         if current is not None:
-            await aspace.write_attribute_value(nodeid, ua.AttributeIds.Value, current)
+            await write_value(aspace, nodeid, current, self.slices)
 
     # --- methods ------------------------------------------------------------------------
 
@@ -277,7 +278,8 @@ class PlantServer:
         await storage.init()
         self.history = storage
         aspace = s.iserver.aspace
-        self.history_service = HistoryService(storage, lambda nid: nid in aspace, self.events.notifiers)
+        self.history_service = HistoryService(storage, lambda nid: nid in aspace, self.events.notifiers,
+                                              budget_s=self.settings.history_read_budget_ms / 1000.0)
         await attach_history(s.iserver, storage, self.history_service.read_history)
         count = self.settings.history_count
         historized = [pn.nodes[t.key] for t in self.plc.table if t.historized]
@@ -293,6 +295,8 @@ class PlantServer:
             await s.get_node(nid).write_value(ua.Variant(value, ua.VariantType.UInt32))
         rate = ua.Variant(self.settings.min_sampling_interval_ms, ua.VariantType.Double)
         await s.get_node(ids.Server_ServerCapabilities_MinSupportedSampleRate).write_value(rate)
+        points = ua.Variant(self.settings.max_browse_continuation_points, ua.VariantType.UInt16)
+        await s.get_node(ids.Server_ServerCapabilities_MaxBrowseContinuationPoints).write_value(points)
 
     async def _history_capabilities(self) -> None:
         """HistoryServerCapabilities as this server has them: raw, at-time, processed and

@@ -65,10 +65,21 @@ class ServerSettings(PartSettings):
     """Subscriptions of one session: one (even anonymous) session taking every subscription slot."""
     max_monitored_items: int = Field(default=50_000, ge=1)
     """Monitored items per subscription: each costs a sampling slot and a queue per change."""
-    max_monitored_items_per_session: int = Field(default=100_000, ge=1)
-    """Monitored items of one session over all its subscriptions."""
-    max_monitored_items_total: int = Field(default=500_000, ge=1)
-    """Monitored items of all sessions: the server's memory for sampling slots and queues."""
+    max_monitored_items_per_session: int = Field(default=10_000, ge=1)
+    """Monitored items of one session over all its subscriptions (the plant has about 100 tags):
+    one anonymous session creating 100,000 items, every change of their tag then fanned out
+    to all of them. Beyond it each further item is BadTooManyMonitoredItems, before any work."""
+    max_monitored_items_total: int = Field(default=100_000, ge=1)
+    """Monitored items of all sessions: the server's memory for sampling slots and queues, and
+    the data-change work of one scan (sessions of many hosts each at their own limit)."""
+    notifications_per_slice: int = Field(default=200, ge=1)
+    """Data-change notifications fanned out (and monitored items created) on the event loop
+    before other clients are served: one scan's changes reaching 100,000 items, or one
+    CreateMonitoredItems of 1,000 items, holding the loop while every other client waits."""
+    max_notifications_per_publish: int = Field(default=1_000, ge=1)
+    """Data-change notifications in one Publish response (the rest follow at the next publishing
+    interval): 10,000 items on a changing tag making a response whose encoding holds the event
+    loop about 120 ms at every publishing interval."""
     max_queue_size: int = Field(default=100, ge=1)
     """Queued notifications per monitored item (a client asking for queue size 0 gets this):
     a subscriber that stops publishing holding every change."""
@@ -111,6 +122,12 @@ class ServerSettings(PartSettings):
     """Nodes in one Write (each a PLC write and an audit line)."""
     max_nodes_per_browse: int = Field(default=500, ge=1)
     """Nodes in one Browse: browsing the whole address space in one request."""
+    max_references_per_node: int = Field(default=1_000, ge=1)
+    """References in one node's Browse result (fewer when the client asks for fewer); the rest
+    behind a continuation point for BrowseNext: one node's thousands of references in one response."""
+    max_browse_continuation_points: int = Field(default=10, ge=1)
+    """Browse continuation points one session holds (more: BadNoContinuationPoints for the node):
+    a client browsing and never continuing, each point holding references in memory."""
     max_paths_per_translate: int = Field(default=500, ge=1)
     """Paths in one TranslateBrowsePathsToNodeIds (100 paths x 1,000 elements held the loop 15 s)."""
     max_browse_path_elements: int = Field(default=32, ge=1)
@@ -118,13 +135,20 @@ class ServerSettings(PartSettings):
     BadTooManyOperations, the request's other paths are answered."""
     max_nodes_per_call: int = Field(default=100, ge=1)
     """Methods in one Call: each may start PLC work."""
-    max_monitored_items_per_call: int = Field(default=1_000, ge=1)
-    """Monitored items in one CreateMonitoredItems: one request creating 100,000 sampling slots."""
+    max_monitored_items_per_call: int = Field(default=250, ge=1)
+    """Monitored items in one CreateMonitoredItems: one request creating 100,000 sampling slots
+    (decoding 1,000 items alone holds the loop about 20 ms of CPU, several times that on a
+    loaded machine)."""
     max_nodes_per_history_read: int = Field(default=100, ge=1)
     """Nodes in one HistoryRead (data or events): a year over 1,000 nodes in one request."""
     max_history_values_per_response: int = Field(default=20_000, ge=1)
     """Values (or events) in one HistoryRead response, shared among its nodes; the rest comes
     with continuation points: a response too large to build or send (RSS 357 -> 929 MB)."""
+    history_read_budget_ms: float = Field(default=500.0, ge=1.0)
+    """Time one HistoryRead may take (rows decoded and intervals aggregated in slices, the loop
+    serving others between them); what is not read by then comes with continuation points:
+    a year over 100 nodes, or 10,000 intervals each over 10,000 values, keeping the
+    history reader (and in slices the loop) busy for seconds."""
     min_publishing_interval_ms: float = Field(default=50.0, ge=1.0)
     """Shortest publishing interval granted (asked for less: revised to this): subscriptions
     at 1 ms each taking a share of the event loop."""

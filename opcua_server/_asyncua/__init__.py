@@ -27,6 +27,10 @@ history.PlantHistory (HistorySQLite)
   new_historized_event    remembers the event types and count per source.
   _get_table_name         [private] table names safe for string NodeIds ('Plant/Line/...'). Upstream.
   _get_event_fields       [private] asyncua lists some AlarmConditionType fields twice. Upstream.
+publishing.BoundedSubscription (InternalSubscription; clients' subscriptions become one, `bound_notifications`)
+  _pop_triggered_datachanges, _pop_publish_result   [private] at most `max_notifications_per_publish`
+                          per response, with MoreNotifications. Upstream: asyncua ignores
+                          MaxNotificationsPerPublish and has no server maximum.
 processor.PlantProcessor (UaProcessor)
   __init__                StrictSecureConnection instead of asyncua's.
   process                 Hello first and once (`connections.hello_refusal`), channel certificate
@@ -36,6 +40,8 @@ processor.PlantProcessor (UaProcessor)
                           sessions bound to their channel, Create/Activate checked,
                           password logins off the loop (`logins.check_login`), RegisterServer refused.
                           Upstream: asyncua serves any session's token on any channel.
+                          BrowseNext dispatched here (asyncua's processor answers
+                          BadServiceUnsupported). Upstream.
   _session_watchdog_loop  [private] disabled: sessions time out by themselves.
   close                   orphaned sessions with subscriptions wait to be taken over
                           (`session_rules.closes_with_connection`).
@@ -44,7 +50,8 @@ server.PlantUaServer (Server)
                           BinaryServer. Upstream: a binary-server factory would remove the copy.
 sessions.PlantSession (InternalSession)
   __init__                unguessable auth tokens (asyncua counts up from 1000). Upstream.
-  create_subscription, create_monitored_items   per-session limits (`session_rules`).
+  create_subscription, create_monitored_items   per-session limits (`session_rules`); items
+                          created `notifications_per_slice` at a time (`slicing.Slices`).
   delete_subscriptions, modify_subscription, set_publishing_mode, republish,
   modify_monitored_items, delete_monitored_items, set_monitoring_mode, publish
                           only the session's own subscriptions. Upstream: any session may use any id.
@@ -52,6 +59,9 @@ sessions.PlantSession (InternalSession)
   close_session           the session leaves the server's count.
   read, call              as this session's user (`access.CALLER`).
   history_read            the response's values shared among its nodes (`request_limits`).
+  browse, browse_next     Browse continuation points (`browse_points`): results cut to
+                          RequestedMaxReferencesPerNode and max_references_per_node, BrowseNext
+                          continues or releases. Upstream: asyncua 2.1 has no BrowseNext.
   create_subscription, modify_subscription, create/modify_monitored_items
                           publishing and sampling intervals revised up to the minimums. Upstream.
 sessions.PlantInternalServer (InternalServer)
@@ -80,6 +90,7 @@ Replaced on an instance (server.attach_history)
                                  processed reads). Upstream: asyncua truncates silently.
 
 Private members read (why): SecureConnection._policies (offered policies);
+InternalSubscription._triggered_datachanges, _publishing_enabled (publishing);
 MonitoredItemService._monitored_datachange, _monitored_items, _is_data_changed,
 _is_deadband_exceeded (fastpath; item counts per subscription); HistorySQLite._db, _db_file,
 _datachanges_period, _format_event (the batched writer, history_service's reads through
@@ -90,7 +101,9 @@ InternalSession._timeout_task, _start_timeout_watchdog (orphans' shorter timeout
 OPCUAProtocol._task, _activation_watchdog_task, _buffer, _process_received_message_loop (the
 copied connection_made, the chunk check). `drift.PRIVATE_MEMBERS` lists them for the test.
 
-Also in the wall: peek.counts (a request's operation counts read from its encoded body),
+Also in the wall: fanout.write_value (a Value write whose data-change callbacks run over a
+snapshot in slices; relies on AddressSpace.write_attribute_value not pausing without callbacks.
+Upstream), peek.counts (a request's operation counts read from its encoded body),
 server.value_now/set_value_now (a node's value attribute, no callbacks),
 server.endpoint_port (the port actually bound).
 

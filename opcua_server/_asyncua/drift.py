@@ -19,15 +19,17 @@ from typing import Any
 
 ASYNCUA_VERSION = "2.1.0"
 
-WALL_MODULES = ("access", "channel", "history", "processor", "server", "sessions", "transport", "users")
+WALL_MODULES = ("access", "channel", "history", "processor", "publishing", "server", "sessions", "transport", "users")
 
 REPLACED = ("asyncua.server.history:HistoryManager.read_history",)
 """Methods replaced on an instance (`server.attach_history`)."""
 
 RELIED_ON = ("asyncua.server.history:HistoryManager.historize_data_change",
-             "asyncua.server.history:HistoryManager.historize_event")
+             "asyncua.server.history:HistoryManager.historize_event",
+             "asyncua.server.address_space:AddressSpace.write_attribute_value")
 """Methods the wall does not override but whose use of a replaced member it depends on
-(`_sub`: the feed set by `server.attach_history` is used when it is there)."""
+(`_sub`: the feed set by `server.attach_history` is used when it is there), or whose way of
+running callbacks it depends on (`fanout.write_value`: no pause without callbacks)."""
 
 PRIVATE_MEMBERS = frozenset({
     ("asyncua.common.connection:SecureConnection", "_policies"),
@@ -40,6 +42,8 @@ PRIVATE_MEMBERS = frozenset({
     ("asyncua.server.history_sql:HistorySQLite", "_datachanges_period"),
     ("asyncua.server.history_sql:HistorySQLite", "_format_event"),
     ("asyncua.server.history:HistoryManager", "_sub"),
+    ("asyncua.server.internal_subscription:InternalSubscription", "_triggered_datachanges"),
+    ("asyncua.server.internal_subscription:InternalSubscription", "_publishing_enabled"),
     ("asyncua.server.uaprocessor:UaProcessor", "_connection"),
     ("asyncua.server.uaprocessor:UaProcessor", "_closing"),
     ("asyncua.server.uaprocessor:UaProcessor", "_limits"),
@@ -68,6 +72,16 @@ WRITTEN_AGAINST: dict[str, str] = {
         "0dec6261265d206f0dad214ea4d1bc09f41929a86beca7fb02b89d76cf9e1a0d",
     "asyncua.crypto.permission_rules:PermissionRuleset.check_validity":
         "86b0d2613d494a7599ce70ba219fd2d759dd6e2f93dcc2ead9eca11dbf54c7dc",
+    "asyncua.server.internal_session:InternalSession.browse":
+        "21c8706f4878b2b4d269e144de20dec9c4f94a6b6816ae71874a3f0f6619a268",
+    "asyncua.server.internal_session:InternalSession.browse_next":
+        "e43c835dee1f6cddb47d4eaa4f5bf0b50cb8cd0c509459099154232940443fb8",
+    "asyncua.server.internal_subscription:InternalSubscription._pop_publish_result":
+        "d0b2c1cbabd63242323efdcb99b841dac43d959fc21845db8205e972a88a3962",
+    "asyncua.server.internal_subscription:InternalSubscription._pop_triggered_datachanges":
+        "389b54d977b544ac0557cd68fed74edd6a96d496871dfd956cddd717971b3f02",
+    "asyncua.server.address_space:AddressSpace.write_attribute_value":
+        "145bef64c3c32cef6e605664b6cbac309cb16bac137819af29ed27a6427139e4",
     "asyncua.server.address_space:AttributeService.__init__":
         "ee4db81e155af433bb36612e61c8395b779a0d1e94c52781788bf6701e4217cb",
     "asyncua.server.address_space:AttributeService.read":

@@ -71,6 +71,7 @@ COUNTERS: dict[ua.NodeId, tuple[str, Counter]] = {
     ua.NodeId(_ID.CreateMonitoredItemsRequest_Encoding_DefaultBinary): ("max_monitored_items_per_call", _array_at(4 + 4)),
     ua.NodeId(_ID.ModifyMonitoredItemsRequest_Encoding_DefaultBinary): ("max_monitored_items_per_call", _array_at(4 + 4)),
     ua.NodeId(_ID.BrowseRequest_Encoding_DefaultBinary): ("max_nodes_per_browse", _browse),
+    ua.NodeId(_ID.BrowseNextRequest_Encoding_DefaultBinary): ("max_nodes_per_browse", _array_at(1)),
     ua.NodeId(_ID.HistoryReadRequest_Encoding_DefaultBinary): ("max_nodes_per_history_read", _history_read),
     ua.NodeId(_ID.TranslateBrowsePathsToNodeIdsRequest_Encoding_DefaultBinary): ("max_paths_per_translate", _translate),
 }

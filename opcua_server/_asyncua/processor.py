@@ -50,6 +50,7 @@ _ID = ua.ObjectIds
 _CREATE = ua.NodeId(_ID.CreateSessionRequest_Encoding_DefaultBinary)
 _ACTIVATE = ua.NodeId(_ID.ActivateSessionRequest_Encoding_DefaultBinary)
 _CLOSE = ua.NodeId(_ID.CloseSessionRequest_Encoding_DefaultBinary)
+_BROWSE_NEXT = ua.NodeId(_ID.BrowseNextRequest_Encoding_DefaultBinary)
 _SESSIONLESS = {ua.NodeId(i) for i in (_ID.GetEndpointsRequest_Encoding_DefaultBinary,
                                         _ID.FindServersRequest_Encoding_DefaultBinary,
                                         _ID.CloseSecureChannelRequest_Encoding_DefaultBinary)}
@@ -176,12 +177,28 @@ class PlantProcessor(UaProcessor):
             raise ServiceError(ua.StatusCodes.BadSessionIdInvalid)
         self._check_size(typeid, body)
         self.session = session
+        if typeid == _BROWSE_NEXT:
+            return await self._browse_next(session, requesthdr, seqhdr, body)
         try:
             return await super()._process_message(typeid, requesthdr, seqhdr, body)
         finally:
             if typeid == _CLOSE:
                 self.sessions.pop(session.auth_token, None)
                 self.session = None
+
+    async def _browse_next(self, session: PlantSession, requesthdr: Any, seqhdr: Any, body: Any) -> bool:
+        """BrowseNext, which asyncua 2.1's processor does not dispatch (BadServiceUnsupported):
+        the role check and the session's activity as asyncua's processor does them for every
+        service, then the session's continuation points (`browse_points`). Upstream."""
+        permissions = self._connection.security_policy.permissions
+        if permissions is not None and permissions.check_validity(session.user, _BROWSE_NEXT, body) is False:
+            raise ServiceError(ua.StatusCodes.BadUserAccessDenied)
+        session.touch()
+        params = struct_from_binary(ua.BrowseNextParameters, body)
+        response = ua.BrowseNextResponse()
+        response.Parameters.Results = await session.browse_next(params)
+        self.send_response(requesthdr.RequestHandle, seqhdr, response)
+        return True
 
     def _check_size(self, typeid: ua.NodeId, body: Any) -> None:
         """A request larger than its limit is refused before it is decoded (BadTooManyOperations)."""

@@ -17,12 +17,15 @@ from asyncua.server.internal_server import InternalServer
 from asyncua.server.internal_session import InternalSession
 
 from ..access import CALLER
+from ..browse_points import BrowseContinuations
 from ..logins import LoginThrottle
 from ..method_guard import SESSION
 from ..request_limits import check_operations, revised_interval, values_per_node
 from ..session_quota import SessionQuota, make_room
 from ..session_rules import monitored_item_room, same_user, subscription_refused
 from ..settings import ServerSettings
+from ..slicing import Slices
+from .publishing import bound_notifications
 
 _INVALID = ua.StatusCodes.BadSubscriptionIdInvalid
 _OPENED = itertools.count()
@@ -49,6 +52,8 @@ class PlantSession(InternalSession):
         self.host = ""
         """The peer's address (set by the processor with `channel`), for the session quota."""
         self.opened = next(_OPENED)
+        self.browsing = BrowseContinuations(self.limits.max_browse_continuation_points,
+                                            self.limits.max_references_per_node)
 
     def _subscriptions(self) -> list[Any]:
         return [sub for sub in self.subscription_service.subscriptions.values() if sub.session_id == self.session_id]
@@ -70,7 +75,11 @@ class PlantSession(InternalSession):
         if subscription_refused(self.limits, len(self._subscriptions())):
             raise ServiceError(ua.StatusCodes.BadTooManySubscriptions)
         self._revise_publishing(params)
-        return await super().create_subscription(params, callback, request_callback)
+        result = await super().create_subscription(params, callback, request_callback)
+        if self.external:
+            bound_notifications(self.subscription_service.subscriptions[result.SubscriptionId],
+                                self.limits.max_notifications_per_publish)
+        return result
 
     def _revise_publishing(self, params: Any) -> None:
         """Clients' publishing intervals are at least `min_publishing_interval_ms`."""
@@ -96,12 +105,23 @@ class PlantSession(InternalSession):
         room = monitored_item_room(self.limits, _items(sub), sum(_items(x) for x in self._subscriptions()),
                                    sum(_items(x) for x in every))
         asked = params.ItemsToCreate
-        params.ItemsToCreate = asked[:room]
-        results = await super().create_monitored_items(params) if params.ItemsToCreate else []
+        results = await self._create_in_slices(params, asked[:room])
         for _ in asked[room:]:
             res = ua.MonitoredItemCreateResult()
             res.StatusCode = ua.StatusCode(ua.StatusCodes.BadTooManyMonitoredItems)
             results.append(res)
+        return results
+
+    async def _create_in_slices(self, params: ua.CreateMonitoredItemsParameters,
+                                items: list[ua.MonitoredItemCreateRequest]) -> list[ua.MonitoredItemCreateResult]:
+        """asyncua creates the items `notifications_per_slice` at a time, the loop serving
+        other clients between slices (each item costs a read and a first notification)."""
+        slices = self.iserver.slices
+        results: list[ua.MonitoredItemCreateResult] = []
+        for start in range(0, len(items), slices.size):
+            params.ItemsToCreate = items[start:start + slices.size]
+            results += await super().create_monitored_items(params)
+            await slices.done(len(params.ItemsToCreate))
         return results
 
     # --- only its own subscriptions ------------------------------------------------------
@@ -173,6 +193,7 @@ class PlantSession(InternalSession):
 
     async def close_session(self, delete_subs: bool = True) -> None:
         self.iserver.__dict__.get("open_sessions", set()).discard(self)
+        self.browsing.release_all()
         await super().close_session(delete_subs)
 
     async def read(self, params: ua.ReadParameters) -> list[ua.DataValue]:
@@ -189,6 +210,20 @@ class PlantSession(InternalSession):
         if self.external:
             _share_values(params.HistoryReadDetails, values_per_node(self.limits, len(params.NodesToRead)))
         return await super().history_read(params)
+
+    async def browse(self, params: ua.BrowseParameters) -> list[ua.BrowseResult]:
+        """A client's results cut to its RequestedMaxReferencesPerNode and the server's
+        `max_references_per_node`, the rest behind continuation points (`browse_points`);
+        the server's own browsing (internal sessions) gets every reference."""
+        results = await super().browse(params)
+        if not self.external:
+            return results
+        return [self.browsing.page(r, params.RequestedMaxReferencesPerNode) for r in results]
+
+    async def browse_next(self, parameters: ua.BrowseNextParameters) -> list[ua.BrowseResult]:
+        """BrowseNext (asyncua 2.1 raises NotImplementedError here. Upstream)."""
+        return [self.browsing.next(point, parameters.ReleaseContinuationPoints)
+                for point in parameters.ContinuationPoints or []]
 
     async def translate_browsepaths_to_nodeids(self, params: list[ua.BrowsePath]) -> list[ua.BrowsePathResult]:
         """A path with no elements is BadNothingToDo (Part 4, 5.8.4); asyncua 2.1 reads its last
@@ -234,6 +269,8 @@ class PlantInternalServer(InternalServer):
         self.max_session_timeout_ms = limits.session_timeout_s * 1000
         self.open_sessions: set[PlantSession] = set()
         self.quota = SessionQuota.of(limits)
+        self.slices = Slices(limits.notifications_per_slice)
+        """One count of loop work for the data-change fan-out and the item creation (`slicing`)."""
 
     def create_session(self, name: str, user: User = User(role=UserRole.Anonymous), external: bool = False) -> InternalSession:
         if external:
