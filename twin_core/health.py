@@ -78,7 +78,9 @@ class Health:
             last_calibration=self.last_calibration, time=time.time())
 
     def write(self, path: Path, view: HealthView) -> None:
-        write_private(path, json.dumps(asdict(view), indent=1))
+        # No indent: indented dumps run the pure-Python encoder, whose closures form reference
+        # cycles that wait for a full collection (the soak's steps, docs/opcua.md).
+        write_private(path, json.dumps(asdict(view)))
 
 
 def read_health(path: Path) -> dict[str, Any]:
