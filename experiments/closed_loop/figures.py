@@ -11,15 +11,19 @@ PANELS = (("energy_kwh", "energy kWh / h"), ("downtime_h", "unplanned downtime m
 
 
 def rates(series: list[dict[str, float]], name: str) -> tuple[list[float], list[float]]:
-    """Hours and the per-hour rate of a cumulative KPI between two sample points."""
-    hs, out, prev_h, prev = [], [], 0.0, 0.0
+    """Plant days at the start of each sample interval and the per-hour rate of a cumulative
+    KPI over it (the last interval repeated at its end, so a step plot closes)."""
+    days, out, prev_h, prev = [], [], 0.0, 0.0
     for point in series:
         h, v = point["h"], point[name]
         if h > prev_h:
-            hs.append(h / 24.0)
+            days.append(prev_h / 24.0)
             out.append((v - prev) / (h - prev_h))
         prev_h, prev = h, v
-    return hs, out
+    if out:
+        days.append(prev_h / 24.0)
+        out.append(out[-1])
+    return days, out
 
 
 def time_series(live: dict[str, Any], base: dict[str, Any], path: Path) -> Path:
