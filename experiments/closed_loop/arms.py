@@ -28,9 +28,11 @@ KPI_NAMES = ("energy_per_part_kwh", "downtime_h", "stoppage_h", "throughput_per_
 SERIES = ("energy_kwh", "downtime_h", "stoppage_h", "FG")
 
 
-def start_of(spec: PlantSpec, seed: int, design: Design) -> float:
-    """The plant hour measuring starts: the first hour on shift, plus the warm-up."""
-    return LineModel(spec, seed).first_shift_h() + design.warmup_h
+def start_of(plant: PlantSpec, seed: int, design: Design) -> float:
+    """The plant hour measuring starts: the plant file's first hour on shift, plus the warm-up.
+    The same hour for every arm (an arm's own shift plan would start earlier or later, and
+    the arms would then be measured over different orders)."""
+    return LineModel(plant, seed).first_shift_h() + design.warmup_h
 
 
 class Arrivals:
@@ -60,13 +62,13 @@ def run_cell(design: Design, seed: int, arm: str, offline_sets: tuple[str, ...] 
     base = load_plant(PLANT)
     spec = build_variant(base, sets=list(offline_sets)) if arm == "offline" else base
     with tempfile.TemporaryDirectory(prefix=f"closed-loop-{arm}-{seed}-") as tmp:
-        return asyncio.run(_run(design, seed, arm, spec, Path(tmp), on_cycle)) | {"sets": list(offline_sets)}
+        start_h = start_of(base, seed, design)
+        return asyncio.run(_run(design, seed, arm, spec, start_h, Path(tmp), on_cycle)) | {"sets": list(offline_sets)}
 
 
-async def _run(design: Design, seed: int, arm: str, spec: PlantSpec, work: Path,
+async def _run(design: Design, seed: int, arm: str, spec: PlantSpec, start_h: float, work: Path,
                on_cycle: Callable[[int, int], None] | None) -> dict[str, Any]:
     live = arm == "live"
-    start_h = start_of(spec, seed, design)
     job = asdict(design.job) | {"warmup": 0.0} if live else None
     cycles = set(design.cycle_hours()) if live else set()
     series: list[dict[str, float]] = []

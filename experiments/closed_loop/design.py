@@ -81,6 +81,8 @@ class Design:
             doc.pop("job")
         if arm != "offline":
             doc.pop("offline")
+        else:
+            doc["start"] = "plant file"  # measured from the plant file's first shift (arms.start_of)
         return {"experiment": "closed-loop", "plant": PLANT, "arm": arm, "seed": seed, **doc}
 
 

@@ -102,3 +102,17 @@ def test_paired_intervals_hold_their_means_and_pair_by_seed():
     assert pct.mean == pytest.approx((10.0 - 5.0 + 6.666666666666667) / 3)
     one = t_interval([3.0])
     assert one.mean == 3.0 and math.isnan(one.low) and one.contains_mean()
+
+
+def test_an_arm_with_its_own_shift_plan_is_measured_over_the_same_orders():
+    """A setting with another shift plan starts its first shift at another hour; every arm is
+    still measured from the plant file's, so the orders are the same."""
+    from dataclasses import replace
+
+    from experiments.closed_loop.arms import run_cell
+
+    design = replace(quick(), weeks=0.05, sample_h=4.0)
+    base = run_cell(design, 1, "baseline")
+    other = run_cell(design, 1, "offline", ("shift.Machining=three",))
+    assert other["start_h"] == base["start_h"]
+    assert other["arrivals"] == base["arrivals"] and base["arrivals"]["n"] > 0
