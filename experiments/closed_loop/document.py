@@ -4,13 +4,14 @@ and the interpretation choices a reader must know to judge the figures."""
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from experiments.header import report_header
 
-from .design import Design
+from .design import FULL, Design
 from .report import SEED_CYCLE_S, arrivals_line, by_arm, cycle_times, kpi_table, levers_table, outcomes_line
 
 CHOICES = """\
@@ -68,11 +69,11 @@ def markdown(cells: Sequence[dict[str, Any]], search: dict[str, Any], design: De
     under = "n/a" if math.isnan(ct["under_5s"]) else f"{100 * ct['under_5s']:.0f} %"
     out = [report_header("Closed loop on the whole stack: seed 000's claim measured", seeds, argv)]
     out += ["## Design", "",
-            f"{len(seeds)} seeds x {design.weeks:g} plant weeks ({design.hours:g} h) measured after a "
+            f"{len(seeds)} seeds x {design.weeks:.3g} plant weeks ({design.hours:g} h) measured after a "
             f"{design.warmup_h:g} h warm-up; a live cycle every {design.cycle_h:g} plant hours "
             f"({len(design.cycle_hours())} per run), the series sampled every {design.sample_h:g} h. Live job: "
             f"{_job(design)}. Offline search: {_offline(design)}.", "",
-            f"The full design: `{full_command}`.", "",
+            f"The full design (10 seeds x 4 weeks): `{full_command}`; {_estimate(cells, search, design)}.", "",
             "## Paired differences over seeds (arm - baseline)", "", *lines, "",
             arrivals_line(cells) + ".", "",
             "## Levers the optimizer used (its audit, every live cycle)", "",
@@ -80,12 +81,31 @@ def markdown(cells: Sequence[dict[str, Any]], search: dict[str, Any], design: De
             "## Cycle times against the seed's \"under 5 s\"", "",
             "| cycles | median s | p95 s | max s | share under 5 s |", "|---|---|---|---|---|",
             f"| {ct['n']} | {ct['median']:.2f} | {ct['p95']:.2f} | {ct['max']:.2f} | {under} |", "",
-            f"Seed 000 reports cycles under {SEED_CYCLE_S:g} s \"in the majority of cases\".", "",
+            f"Seed 000 reports cycles under {SEED_CYCLE_S:g} s \"in the majority of cases\". {_load()}", "",
             "## The offline optimum", "", _search(search), ""]
     if figure is not None:
         out += ["## One run", "", f"![time series]({figure.name})", ""]
     out += [f"Raw per-seed KPIs: `{csv_path.name}`.", "", CHOICES]
     return "\n".join(out)
+
+
+def _estimate(cells: Sequence[dict[str, Any]], search: dict[str, Any], design: Design) -> str:
+    """The full design's wall time on this machine, from this run's cells (their own wall
+    times, scaled by plant hours: simulation and cycles both grow with them)."""
+    walls = [c["wall_s"] for c in cells if "wall_s" in c]
+    seeds = len({c["seed"] for c in cells})
+    if not walls or not seeds:
+        return "its time is not known from this run"
+    per_seed = sum(walls) / seeds
+    minutes = (per_seed * FULL.hours / design.hours * len(FULL.seeds) + search["elapsed_s"]) / 60.0
+    return (f"about {minutes:.0f} min on this machine ({per_seed / 60.0:.1f} min per seed of "
+            f"{design.weeks:.3g} weeks in this run)")
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return (f"The times are wall seconds on a machine shared with other work: load average {one:.1f}, {five:.1f}, "
+            f"{fifteen:.1f} (1, 5, 15 min) when this report was written.")
 
 
 def _job(design: Design) -> str:
