@@ -29,10 +29,17 @@ def closed_loop(quick: bool = typer.Option(False, "--quick", help="2 seeds, 3 pl
     from experiments.closed_loop.design import FULL
     from experiments.closed_loop.design import quick as quick_design
     from experiments.closed_loop.run import run
+    from experiments.closed_loop.stack import StackStoppedError
 
     design = quick_design() if quick else FULL
     if seeds is not None:
         design = replace(design, seeds=tuple(range(1, seeds + 1)))
     if weeks is not None:
         design = replace(design, weeks=weeks)
-    typer.echo(f"report: {run(design, out)}")
+    try:
+        report = run(design, out)
+    except (KeyboardInterrupt, StackStoppedError):
+        typer.echo(f"interrupted: the finished cells are kept under {out / 'closed_loop' / 'cells'}; "
+                   "the same command resumes", err=True)
+        raise typer.Exit(130) from None
+    typer.echo(f"report: {report}")
