@@ -12,7 +12,17 @@ from typing import Any
 from experiments.header import report_header
 
 from .design import FULL, Design
-from .report import SEED_CYCLE_S, arrivals_line, by_arm, cycle_times, kpi_table, levers_table, outcomes_line
+from .report import (
+    SEED_CYCLE_S,
+    arrivals_line,
+    by_arm,
+    cycle_times,
+    kept_reasons,
+    kpi_table,
+    levers_table,
+    outcomes_line,
+    stage_line,
+)
 
 CHOICES = """\
 ## Interpretation choices
@@ -37,6 +47,12 @@ CHOICES = """\
   its own engineer user over a secure channel in autonomous mode, with the service's
   verification, rate-of-change limits and hold rules unchanged. The server stamps values with
   plant time (`timestamps = "plant"`), since wall-clock stamps mean nothing at this speed.
+- **What the live loop may move.** The live service's rate-of-change limits stay as the
+  service ships them (`DEFAULT_STEPS` in optimizer_svc/settings.py): speed by at most 10
+  points a cycle, a standby timeout by 0.5 h, a dispatch weight by 0.5; shift plans never
+  (step 0). The offline search has no such limits and may pick a third shift. Each cycle
+  forecasts 168 h from the twin's snapshot and writes only what its paired verification (on
+  the job's replications, alpha 0.05) accepts.
 - **Baseline and offline arms** run the same PLC and OPC UA server with no twin and no
   optimizer; the PLC's audit shows no write in them.
 - **Offline optimum.** `plant optimize --plant auto_parts_cell --problem setpoints` (its
@@ -77,10 +93,12 @@ def markdown(cells: Sequence[dict[str, Any]], search: dict[str, Any], design: De
             "## Paired differences over seeds (arm - baseline)", "", *lines, "",
             arrivals_line(cells) + ".", "",
             "## Levers the optimizer used (its audit, every live cycle)", "",
-            f"Cycle outcomes: {outcomes_line(live)}.", "", *levers_table(live), "",
+            f"Cycle outcomes: {outcomes_line(live)}. Why a cycle wrote nothing:", "", *kept_reasons(live), "",
+            *levers_table(live), "",
             "## Cycle times against the seed's \"under 5 s\"", "",
             "| cycles | median s | p95 s | max s | share under 5 s |", "|---|---|---|---|---|",
             f"| {ct['n']} | {ct['median']:.2f} | {ct['p95']:.2f} | {ct['max']:.2f} | {under} |", "",
+            f"Median per stage (cycles that reached it): {stage_line(live)}.", "",
             f"Seed 000 reports cycles under {SEED_CYCLE_S:g} s \"in the majority of cases\". {_load()}", "",
             "## The offline optimum", "", _search(search), ""]
     if figure is not None:
@@ -121,7 +139,15 @@ def _offline(design: Design) -> str:
 
 
 def _search(search: dict[str, Any]) -> str:
-    moved = ", ".join(f"{k} {a} -> {b}" for k, a, b in search["changed"]) or "nothing"
+    moved = ", ".join(f"{k} {_short(a)} -> {_short(b)}" for k, a, b in search["changed"]) or "nothing"
     verdict = "accepted" if search["accepted"] else "not accepted (" + "; ".join(search["reasons"]) + ")"
     return (f"{search['evaluations']} candidates in {search['elapsed_s']:.0f} s; verification {verdict}. "
             f"Applied from the start: {moved if search['accepted'] else 'the plant file settings'}.")
+
+
+def _short(value: str) -> str:
+    """A decision's value as the report shows it (numbers to 4 significant digits)."""
+    try:
+        return f"{float(value):.4g}"
+    except ValueError:
+        return value

@@ -66,10 +66,10 @@ def kpi_table(cells: Sequence[dict[str, Any]]) -> tuple[list[str], list[dict[str
         b, a, c = values(base, row.kpi), values(live, row.kpi), values(off, row.kpi)
         da, pa = paired(a, b)
         dc, pc = paired(c, b)
-        sh = share(a, c, b)
+        sh = share(a, c, b) if dc.significant() else math.nan
         data.append({"kpi": row.kpi, "live": (da, pa), "offline": (dc, pc), "share": sh})
         lines.append(f"| {row.label} | {row.seed or '-'} | {np.mean(b):.4g} | {cell_text(da, pa)} | "
-                     f"{cell_text(dc, pc)} | {'n/a' if math.isnan(sh) else f'{100 * sh:.0f} %'} |")
+                     f"{cell_text(dc, pc)} | {'- (offline ns)' if math.isnan(sh) else f'{100 * sh:.0f} %'} |")
     return lines, data
 
 
@@ -78,21 +78,41 @@ def lever(key: str) -> str:
 
 
 def levers_table(live: Sequence[dict[str, Any]]) -> list[str]:
-    """Per lever kind: how many cycles wrote it, how many values, on which machines."""
+    """Per lever kind: how many cycles wrote it, how many values, on which machines, and the
+    values written (the range of a number, the options of a choice)."""
     cycles: Counter[str] = Counter()
-    writes: Counter[str] = Counter()
     machines: dict[str, set[str]] = {}
+    written: dict[str, list[Any]] = {}
     for cell in live:
         for c in cell["cycles"]:
-            kinds = {lever(k) for k in c.get("written") or {}}
-            cycles.update(kinds)
-            for k in c.get("written") or {}:
-                writes[lever(k)] += 1
+            changes = c.get("written") or {}
+            cycles.update({lever(k) for k in changes})
+            for k, v in changes.items():
                 machines.setdefault(lever(k), set()).add(k.partition(".")[2])
-    lines = ["| lever | cycles that wrote it | values written | machines / stations |", "|---|---|---|---|"]
-    for kind, n in writes.most_common():
-        lines.append(f"| {kind} | {cycles[kind]} | {n} | {', '.join(sorted(machines[kind]))} |")
-    return lines if writes else [*lines, "| (none) | 0 | 0 | |"]
+                written.setdefault(lever(k), []).append(v)
+    lines = ["| lever | cycles that wrote it | values written | machines / stations | values |", "|---|---|---|---|---|"]
+    for kind, n in cycles.most_common():
+        lines.append(f"| {kind} | {n} | {len(written[kind])} | {', '.join(sorted(machines[kind]))} | "
+                     f"{_spread(written[kind])} |")
+    return lines if cycles else [*lines, "| (none) | 0 | 0 | | |"]
+
+
+def _spread(values: Sequence[Any]) -> str:
+    numbers = [v for v in values if isinstance(v, int | float)]
+    if len(numbers) == len(values):
+        return f"{min(numbers):.3g} .. {max(numbers):.3g}"
+    return ", ".join(f"{k} x{n}" for k, n in Counter(map(str, values)).most_common())
+
+
+def kept_reasons(live: Sequence[dict[str, Any]]) -> list[str]:
+    """Why cycles wrote nothing, grouped by the reason's words before its figures."""
+    why: Counter[str] = Counter()
+    for cell in live:
+        for c in cell["cycles"]:
+            if not c.get("written"):
+                for r in c.get("reasons") or [c.get("outcome", "")]:
+                    why[str(r).split(":")[0]] += 1
+    return [f"- {reason}: {n}" for reason, n in why.most_common()]
 
 
 def outcomes_line(live: Sequence[dict[str, Any]]) -> str:
@@ -106,6 +126,16 @@ def cycle_times(live: Sequence[dict[str, Any]]) -> dict[str, float]:
         return {"n": 0, "median": math.nan, "p95": math.nan, "max": math.nan, "under_5s": math.nan}
     return {"n": len(t), "median": float(np.median(t)), "p95": float(np.percentile(t, 95)), "max": float(t.max()),
             "under_5s": float(np.mean(t < SEED_CYCLE_S))}
+
+
+def stage_line(live: Sequence[dict[str, Any]]) -> str:
+    """Median wall seconds of each stage of a cycle (the optimizer's own timings)."""
+    stages: dict[str, list[float]] = {}
+    for cell in live:
+        for c in cell["cycles"]:
+            for name, s in (c.get("timings") or {}).items():
+                stages.setdefault(name, []).append(float(s))
+    return ", ".join(f"{name.removesuffix('_s')} {np.median(v):.2f} s ({len(v)})" for name, v in stages.items())
 
 
 def arrivals_line(cells: Sequence[dict[str, Any]]) -> str:
