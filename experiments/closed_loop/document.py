@@ -124,8 +124,8 @@ def _estimate(cells: Sequence[dict[str, Any]], search: dict[str, Any], design: D
 
 def _load() -> str:
     one, five, fifteen = os.getloadavg()
-    return (f"The times are wall seconds on a machine shared with other work: load average {one:.1f}, {five:.1f}, "
-            f"{fifteen:.1f} (1, 5, 15 min) when this report was written.")
+    return (f"The times are wall seconds on a machine that other work may have shared while the cells ran "
+            f"(load average {one:.1f}, {five:.1f}, {fifteen:.1f} over 1, 5, 15 min when this report was written).")
 
 
 def _job(design: Design) -> str:
