@@ -11,7 +11,7 @@ import pytest_asyncio
 from asyncua import ua
 
 from plc_sim.model.vocab import MACHINE_STATUSES
-from tests.support.opcua_harness import NS, running_plant, until
+from tests.support.opcua_harness import NS, call_in, refusal_in, running_plant, until
 from tests.support.opcua_harness import client as _client
 from tests.support.opcua_harness import double as _double
 from tests.support.opcua_harness import int32 as _int
@@ -40,14 +40,11 @@ async def plant(tmp_path_factory):
 
 
 async def _call(c, method: str, *args: ua.Variant):
-    idx = await c.get_namespace_index(NS)
-    return await _node(c, idx, "GearLine/Faults").call_method(ua.QualifiedName(method, idx), *args)
+    return await call_in(c, "GearLine/Faults", method, *args)
 
 
 async def _status(c, method: str, *args: ua.Variant) -> int:
-    with pytest.raises(ua.UaStatusCodeError) as e:
-        await _call(c, method, *args)
-    return e.value.code
+    return await refusal_in(c, "GearLine/Faults", method, *args)
 
 
 def _id(result: str) -> int:

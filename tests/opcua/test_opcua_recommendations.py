@@ -10,7 +10,7 @@ import pytest_asyncio
 from asyncua import ua
 
 from plc_sim.plc.checks import MAX_TEXT_CHARS
-from tests.support.opcua_harness import NS, running_plant, until
+from tests.support.opcua_harness import NS, call_in, refusal_in, running_plant, until
 from tests.support.opcua_harness import client as _client
 from tests.support.opcua_harness import int32 as _int
 from tests.support.opcua_harness import plant_node as _node
@@ -28,14 +28,11 @@ async def plant(tmp_path_factory):
 
 
 async def _call(c, method: str, *args: ua.Variant):
-    idx = await c.get_namespace_index(NS)
-    return await _node(c, idx, "GearLine/Recommendations").call_method(ua.QualifiedName(method, idx), *args)
+    return await call_in(c, "GearLine/Recommendations", method, *args)
 
 
 async def _status(c, method: str, *args: ua.Variant) -> int:
-    with pytest.raises(ua.UaStatusCodeError) as e:
-        await _call(c, method, *args)
-    return e.value.code
+    return await refusal_in(c, "GearLine/Recommendations", method, *args)
 
 
 async def test_an_operator_applies_a_recommendation_of_an_engineer(plant):

@@ -65,6 +65,21 @@ def plant_node(c: Client, idx: int, path: str) -> Node:
     return c.get_node(ua.NodeId(f"Plant/{path}", idx))
 
 
+async def call_in(c: Client, folder: str, method: str, *args: ua.Variant) -> object:
+    """Call `method` of the object at `folder` (a browse path below Objects/Plant)."""
+    idx = await c.get_namespace_index(NS)
+    return await plant_node(c, idx, folder).call_method(ua.QualifiedName(method, idx), *args)
+
+
+async def refusal_in(c: Client, folder: str, method: str, *args: ua.Variant) -> int:
+    """The StatusCode a call that must be refused answers with (fails if it is accepted)."""
+    try:
+        await call_in(c, folder, method, *args)
+    except ua.UaStatusCodeError as e:
+        return int(e.code)
+    raise AssertionError(f"{folder}/{method} was accepted")
+
+
 def double(v: float) -> ua.Variant:
     return ua.Variant(v, ua.VariantType.Double)
 
