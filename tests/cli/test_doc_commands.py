@@ -42,6 +42,8 @@ EXCLUDED = {
                     "(tests/optimizer runs it against a real server)",
     ("optimize", "--dask"): "needs a Dask cluster at the documented address (tests/optimizer/test_dask_cluster.py "
                             "runs replications on `dask scheduler` and `dask worker` processes on loopback)",
+    ("experiment",): "the --quick designs take minutes each (tests/experiments runs them and checks their tables "
+                     "against scipy and their resume)",
     ("sim",): "drives a running server at 127.0.0.1:4840 (tests/cli/test_sim_cli.py runs every `plant sim` "
               "command against a real server on port 0)",
 }
