@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from asyncua import Node, Server, ua
 from asyncua.common.structures104 import new_enum
 
+import plant_tags as tags
 from plc_sim.model.vocab import MACHINE_STATUSES
 from plc_sim.plc.tags import Tag, TagTable
 
@@ -52,7 +53,7 @@ class PlantNodes:
 
 
 def node_id(idx: int, path: tuple[str, ...]) -> ua.NodeId:
-    return ua.NodeId("Plant/" + "/".join(path), idx)
+    return ua.NodeId(tags.key((tags.PLANT, *path)), idx)
 
 
 async def build(server: Server, idx: int, table: TagTable, line: str, stations: dict[str, list[str]]) -> PlantNodes:
@@ -66,14 +67,14 @@ async def build(server: Server, idx: int, table: TagTable, line: str, stations: 
                             ua.Variant([ua.LocalizedText(x) for x in MACHINE_STATUSES], ua.VariantType.LocalizedText))
     await _describe(enum, "state of a machine: " + ", ".join(f"{i} {x}" for i, x in enumerate(MACHINE_STATUSES)))
     pn.state_enum = enum.nodeid
-    root = await server.nodes.objects.add_folder(ua.NodeId("Plant", idx), ua.QualifiedName("Plant", idx))
+    root = await server.nodes.objects.add_folder(ua.NodeId(tags.PLANT, idx), ua.QualifiedName(tags.PLANT, idx))
     await _describe(root, "the plant served by this PLC")
     pn.objects[()] = root
     pn.objects[(line,)] = await _object(root, idx, (line,), pn.types["LineType"])
     for st, machines in stations.items():
         pn.objects[(line, st)] = await _object(pn.objects[(line,)], idx, (line, st), pn.types["StationType"])
-        pn.objects[(line, st, "OutputBuffer")] = await _object(pn.objects[(line, st)], idx, (line, st, "OutputBuffer"),
-                                                               pn.types["BufferType"])
+        buffer = (line, st, str(tags.Folder.OUTPUT_BUFFER))
+        pn.objects[buffer] = await _object(pn.objects[(line, st)], idx, buffer, pn.types["BufferType"])
         for mach in machines:
             pn.objects[(line, st, mach)] = await _object(pn.objects[(line, st)], idx, (line, st, mach),
                                                          pn.types["MachineType"])
@@ -96,9 +97,10 @@ async def _describe(node: Node, text: str) -> None:
     await node.write_attribute(ua.AttributeIds.Description, ua.DataValue(ua.Variant(ua.LocalizedText(text))))
 
 
-_FOLDERS = {"KPIs": "key performance indicators of the line since the warm-up, and its clocks",
-            "Orders": "order backlog and raw material per product", "Control": "control setpoints and commands",
-            "Recommendations": "setpoint changes proposed by an engineer (the optimizer in advisory mode), applied or "
+_FOLDERS: dict[str, str] = {tags.Folder.KPIS: "key performance indicators of the line since the warm-up, and its clocks",
+            tags.Folder.ORDERS: "order backlog and raw material per product",
+            tags.Folder.CONTROL: "control setpoints and commands",
+            tags.Folder.RECOMMENDATIONS: "setpoint changes proposed by an engineer (the optimizer in advisory mode), applied or "
                                "dismissed by an operator"}
 
 
@@ -175,4 +177,4 @@ def describe(tag: Tag) -> str:
     return f"{what}{unit}{rng}{kind}"
 
 
-_DEFAULT_TEXT = {"PlantTime": "plant calendar hours since the start"}
+_DEFAULT_TEXT: dict[str, str] = {tags.ClockTag.PLANT_TIME: "plant calendar hours since the start"}

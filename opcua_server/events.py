@@ -28,6 +28,7 @@ from typing import Any
 
 from asyncua import Node, Server, ua
 
+import plant_tags as tags
 from plc_sim.model.vocab import Role
 from plc_sim.plc.checks import clip
 from plc_sim.plc.clock import PLANT_EPOCH
@@ -134,10 +135,11 @@ class PlantEvents:
         kind = await etype.add_property(ua.NodeId(f"Types/{name}/Kind", idx), ua.QualifiedName("Kind", idx), "",
                                         varianttype=ua.VariantType.String)
         await _describe(kind, "what happened: breakdown, repair, maintenance_start, maintenance_end, scan_overrun, "
-                              "write_refused, apply_failed, alarm_acknowledged or command")
+                              "write_refused, apply_failed, alarm_acknowledged, command, fault_start, fault_end or "
+                              "fault_refused")
         await _describe(etype, _TYPE_TEXT[name])
-        plant_time = await etype.add_property(ua.NodeId(f"Types/{name}/PlantTime", idx),
-                                              ua.QualifiedName("PlantTime", idx), PLANT_EPOCH,
+        plant_time = await etype.add_property(ua.NodeId(f"Types/{name}/{tags.ClockTag.PLANT_TIME}", idx),
+                                              ua.QualifiedName(tags.ClockTag.PLANT_TIME, idx), PLANT_EPOCH,
                                               varianttype=ua.VariantType.DateTime)
         await plant_time.write_attribute(ua.AttributeIds.Description, ua.DataValue(ua.Variant(ua.LocalizedText(
             "when the event happened in plant time (Time is the wall clock unless timestamps = \"plant\")"))))
@@ -337,7 +339,7 @@ async def _describe(node: Node, text: str) -> None:
 def source_name(node: Node) -> str:
     """An event's SourceName: the source's browse path below Plant ("GearLine/MP1/MP1"), not
     its browse name, which a station and its machine share on the gear line."""
-    return str(node.nodeid.Identifier).removeprefix("Plant/")
+    return str(node.nodeid.Identifier).removeprefix(f"{tags.PLANT}/")
 
 
 async def _notifies(parent: Node, child: Node) -> None:

@@ -16,6 +16,7 @@ from typing import Self
 from asyncua import Node, ua
 from asyncua.crypto.permission_rules import User
 
+import plant_tags as tags
 from plc_sim.model.private_files import private_dir
 from plc_sim.model.vocab import ROLES, Role, role_allows
 from plc_sim.plc.checks import echo as clip
@@ -235,7 +236,7 @@ class PlantServer:
                           machine: str | None) -> None:
         inputs = [_argument(a.name, a.dtype, _arg_description(a)) for a in spec.args]
         outputs = [_argument("Result", "String", "what the PLC did")]
-        method = await parent.add_method(ua.NodeId(f"Plant/{'/'.join(path)}/{spec.method}", idx),
+        method = await parent.add_method(ua.NodeId(tags.key((tags.PLANT, *path, spec.method)), idx),
                                          ua.QualifiedName(spec.method, idx), self._method(spec, machine),
                                          inputs, outputs)
         await method.write_attribute(ua.AttributeIds.Description, ua.DataValue(ua.Variant(

@@ -19,7 +19,7 @@ from twin_core.discovery import expected_paths
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_NAMES = {str(v) for enum in (tags.Folder, tags.StationTag, tags.MachineTag, tags.ClockTag, tags.SimulationTag)
                   for v in enum}
-CONSUMERS = ("twin_core", "optimizer_svc", "plantctl", "experiments", "plc_sim/plc")
+CONSUMERS = ("twin_core", "optimizer_svc", "plantctl", "experiments", "plc_sim/plc", "opcua_server")
 
 
 @pytest.fixture(scope="module", params=["gear_line", "auto_parts_cell"])

@@ -305,7 +305,7 @@ async def test_history_read_returns_the_recent_past(plant):
         assert evs, "machine events are historized"
 
 
-async def test_breakdown_condition_standard_acknowledge_and_refresh(plant):
+async def test_breakdown_condition_standard_acknowledge_and_refresh(plant, request):
     """The A&C view of a breakdown: a condition object per machine (HasCondition), alarm
     events with their ConditionId, the standard Acknowledge(EventId, Comment), ConditionRefresh."""
     plc, srv = plant
@@ -331,6 +331,8 @@ async def test_breakdown_condition_standard_acknowledge_and_refresh(plant):
                          and not plc.alarms.acked(e.SourceName.rsplit("/", 1)[-1])), None)
         await until(fresh_breakdown, timeout=30, what="an unacknowledged breakdown alarm")
         br = fresh_breakdown()
+        plc.held = True  # plant time stands still: a new breakdown of the machine would reset its comment
+        request.addfinalizer(lambda: setattr(plc, "held", False))
         cond = c.get_node(br.NodeId)
         machine = br.SourceName.rsplit("/", 1)[-1]
         assert br.NodeId == ua.NodeId(f"Plant/{br.SourceName}/BreakdownAlarm", idx)
