@@ -5,6 +5,7 @@ resumes from the cache and computes nothing. No test asserts that a method wins.
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from itertools import combinations
@@ -102,7 +103,8 @@ def test_a_second_run_resumes_and_computes_no_cell(quick_run: Path):
     before = (quick_run / "tables.json").read_text()
     r = _plant("experiment", "seed004", "--quick", "--out", str(quick_run), "--jobs", "2")
     assert r.returncode == 0, r.stderr
-    assert "0 cells computed, 60 from the cache" in r.stdout, r.stdout
+    resumed = re.search(r"\b(\d+) cells computed, (\d+) from the cache", r.stdout)
+    assert resumed and resumed[1] == "0" and int(resumed[2]) > 0, r.stdout
     assert (quick_run / "tables.json").read_text() == before
 
 
