@@ -4,9 +4,11 @@ twin are imported inside the commands that use them (bench/startup.py measures i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -40,6 +42,8 @@ def simulate(
     jobs: Annotated[int, typer.Option(min=1, help="parallel worker processes")] = 2,
     set_: Annotated[list[str] | None, typer.Option("--set", help="policy override, e.g. K1=4, C.A=8, S3=2")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
+    dask: Annotated[str | None, typer.Option(help="run the replications on this Dask scheduler (tcp://host:8786) "
+                                                  "instead of the local process pool; same results")] = None,
 ) -> None:
     """Run replications of a plant and print KPI means with 95 % confidence intervals."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -60,7 +64,8 @@ def simulate(
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=as_json, disable=not err.is_terminal and as_json) as bar:
         task = bar.add_task(f"{spec.name} {spec.policy.model} replications", total=reps)
-        runs = run_replications(spec, plan, reps, jobs, on_done=lambda _r: bar.advance(task))
+        with _executor(dask) as pool:
+            runs = run_replications(spec, plan, reps, jobs, on_done=lambda _r: bar.advance(task), executor=pool)
     summary = summarise_all(runs)
     head = {"plant": spec.name, "model": spec.policy.model, "scenario": scenario, "hours": hours,
             "warmup": warmup, "reps": reps, "seed": seed, "policy": spec.policy.model_dump()}
@@ -68,6 +73,18 @@ def simulate(
         typer.echo(json.dumps({**head, "kpis": {k: _json(s) for k, s in summary.items()}}, indent=2))
     else:
         _print_table(head, summary)
+
+
+@contextlib.contextmanager
+def _executor(dask: str | None) -> Iterator[Executor | None]:
+    """A Dask cluster's executor for `--dask`, else None (the local process pool)."""
+    if dask is None:
+        yield None
+        return
+    from optimizer_svc.dask_pool import dask_executor
+
+    with dask_executor(dask) as pool:
+        yield pool
 
 
 FEW_REPS = 5
@@ -143,6 +160,8 @@ def compare(
     set_: Annotated[list[str] | None, typer.Option("--set", help="override applied to every setting first")] = None,
     kpi: Annotated[list[str] | None, typer.Option(help="KPIs to print (default: the headline ones; 'all')")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
+    dask: Annotated[str | None, typer.Option(help="run the replications on this Dask scheduler (tcp://host:8786) "
+                                                  "instead of the local process pool; same results")] = None,
 ) -> None:
     """Run settings on the same seeds (common random numbers) and print each one's paired
     differences from the first, with 95 % confidence intervals."""
@@ -166,7 +185,8 @@ def compare(
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=as_json, disable=not err.is_terminal and as_json) as bar:
         task = bar.add_task(f"{base.name}: {len(specs)} settings x {reps} paired replications", total=reps * len(specs))
-        runs = run_settings(specs, plan, reps, jobs, on_done=lambda _k: bar.advance(task))
+        with _executor(dask) as pool:
+            runs = run_settings(specs, plan, reps, jobs, on_done=lambda _k: bar.advance(task), executor=pool)
     summaries = [summarise_all(r) for r in runs]
     diffs = [paired(runs[0], r) for r in runs[1:]]
     head = {"plant": base.name, "scenario": scenario, "hours": hours, "warmup": warmup, "reps": reps, "seed": seed}

@@ -59,3 +59,20 @@ def test_a_worker_killed_mid_run_costs_only_its_tasks(cluster):
         remote = run_replications(spec, PLAN, reps, on_done=on_done, executor=pool)
     assert victim.returncode == -signal.SIGKILL and len(done_before_kill) == 1
     assert remote == local, "every replication answered once, as the process pool answers it"
+
+
+def test_plant_simulate_on_the_cluster_prints_the_pools_figures(cluster):
+    import json
+    import subprocess
+
+    from tests.support.daemons import PLANT
+
+    _connected(cluster, sum(w.poll() is None for w in cluster.workers))  # one may have been killed above
+    args = [PLANT, "simulate", "--model", "BSOP", "--scenario", "1", "--hours", "200", "--warmup", "20",
+            "--reps", "3", "--json"]
+    runs = [subprocess.run([*args, *extra], capture_output=True, text=True, timeout=300, check=False)
+            for extra in (["--jobs", "2"], ["--dask", cluster.address])]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    pool, remote = (json.loads(r.stdout)["kpis"] for r in runs)
+    assert remote == pool
