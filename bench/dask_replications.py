@@ -11,15 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support: the cluster launcher
 
 from optimizer_svc.dask_pool import dask_executor
 from plc_sim.model.experiment import RunPlan, run_replications
