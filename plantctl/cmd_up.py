@@ -538,11 +538,21 @@ def _users(cfg: UpConfig) -> None:
 def _process_pools() -> None:
     """Worker processes start from a fork server, not by forking this process (its threads,
     event loop and signal handlers); the model library is preloaded there once, and the
-    workers ignore Ctrl-C (plantctl/pool_worker.py)."""
+    workers ignore Ctrl-C (plantctl/pool_worker.py).
+
+    The fork server starts here, with SIGINT ignored, a disposition it keeps across exec: started
+    lazily by the first run it would take a Ctrl-C during its imports (it ignores SIGINT only
+    after them), and that run would fail on a broken pool instead of finishing."""
     import multiprocessing
+    from multiprocessing import forkserver
 
     multiprocessing.set_start_method("forkserver", force=True)
     multiprocessing.set_forkserver_preload(["plantctl.pool_worker", "plc_sim.model.line", "optimizer_svc.forecast"])
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def up(plant: PlantOpt = None,
