@@ -4,12 +4,16 @@ every move inside the box and on the feasible set of the card rules and seed con
 
 from __future__ import annotations
 
+import itertools
 import time
+
+import numpy as np
 
 from optimizer_svc.evaluator import Evaluator
 from optimizer_svc.forecast import PlantForecaster
 from optimizer_svc.problems.production import CardOptions, card_problem
 from optimizer_svc.solve import Budget, polish, solve
+from optimizer_svc.space import Integer
 from tests.optimizer.conftest import GEAR_HORIZON
 
 
@@ -52,3 +56,37 @@ def test_a_zero_share_turns_the_polish_off(gear_bsop):
     p = card_problem(gear_bsop, [0], GEAR_HORIZON)
     res = solve(p, "GA", Budget(seconds=60, generations=2, pop_size=4, polish_share=0.0), seed=1)
     assert len(res.history) == 2
+
+
+def test_after_a_gain_the_polish_tries_the_winning_move_again_first(gear_bsop):
+    """On a ridge the same move wins again and again (here S1 and C from the plain BSOP
+    settings): the walk repeats it first instead of passing over every other decision."""
+    p = card_problem(gear_bsop, [0], GEAR_HORIZON, CardOptions(vary_base_stock=True))
+    start = p.baseline()
+    order: list[tuple[float, ...]] = []
+    evaluate = p.evaluate_points
+
+    def spy(x):  # records the order of the polish's candidates, then evaluates them for real
+        order.extend(tuple(float(v) for v in row) for row in x)
+        return evaluate(x)
+
+    p.evaluate_points = spy
+    polish(p, Budget(seconds=300, generations=4, pop_size=5, polish_share=1.0), time.perf_counter(), [])
+    rows = [p.archive[x] for x in order]
+    ints = [i for i, v in enumerate(p.space.variables) if isinstance(v, Integer)]
+
+    def moved(x: tuple[float, ...], i: int, sign: int) -> tuple[float, ...]:
+        y = np.array(x)
+        y[i] += sign
+        return tuple(p.space.snap(y).tolist())
+
+    best_x, best, repeated = tuple(p.space.encode(start.values).tolist()), start, 0
+    for row, after in itertools.pairwise(rows):
+        if not (row.feasible and p.scalar(row) < p.scalar(best)):
+            continue
+        [(i, sign)] = [(i, d) for i in ints for d in (1, -1, 2, -2) if moved(best_x, i, d) == row.x][:1]
+        best_x, best = row.x, row
+        if moved(row.x, i, sign) not in (row.x, *order[:order.index(row.x)]):
+            assert after.x == moved(row.x, i, sign), "the winning move comes first"
+            repeated += 1
+    assert repeated >= 2, "the walk had gains to repeat"
