@@ -133,10 +133,12 @@ def optimizer(ctx: typer.Context, config: ConfigOpt = None) -> None:
 
     from optimizer_svc.daemon import serve
     from plantctl.exiting import exit_within
+    from plantctl.fork_server import start_fork_server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     logging.getLogger("asyncua").setLevel(logging.WARNING)
     settings = _settings(config)
+    start_fork_server()  # its workers ignore Ctrl-C: a run under way finishes and is audited
     typer.echo(f"optimizer: {len(settings.jobs)} job(s) on {settings.server_url}", err=True)
     serve(settings)
     exit_within(0)

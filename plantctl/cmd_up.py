@@ -535,26 +535,6 @@ def _users(cfg: UpConfig) -> None:
              cfg.optimizer.data_dir / "pki" / "own" / "optimizer_cert.der", trust)
 
 
-def _process_pools() -> None:
-    """Worker processes start from a fork server, not by forking this process (its threads,
-    event loop and signal handlers); the model library is preloaded there once, and the
-    workers ignore Ctrl-C (plantctl/pool_worker.py).
-
-    The fork server starts here, with SIGINT ignored, a disposition it keeps across exec: started
-    lazily by the first run it would take a Ctrl-C during its imports (it ignores SIGINT only
-    after them), and that run would fail on a broken pool instead of finishing."""
-    import multiprocessing
-    from multiprocessing import forkserver
-
-    multiprocessing.set_start_method("forkserver", force=True)
-    multiprocessing.set_forkserver_preload(["plantctl.pool_worker", "plc_sim.model.line", "optimizer_svc.forecast"])
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        forkserver.ensure_running()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def up(plant: PlantOpt = None,
        model: Annotated[str | None, typer.Option(help="BDOP, BSOP, HDOP or HSOP")] = None,
        scenario: Annotated[int | None, typer.Option(help="Table-1 scenario")] = None,
@@ -576,6 +556,7 @@ def up(plant: PlantOpt = None,
     <data dir>/optimizer/password (0600). Twin data: <data dir>/twin; optimizer audit:
     <data dir>/optimizer/audit.jsonl. SIGTERM or Ctrl-C stops the optimizer, the twin, then
     the server; a second one forces the exit. SIGUSR1 runs the optimizer now."""
+    from plantctl.fork_server import start_fork_server
     from plantctl.malloc import tune_malloc
     from plantctl.memtrace import start_from_env
 
@@ -588,7 +569,7 @@ def up(plant: PlantOpt = None,
                   {"host": host, "port": port, "allow_none_policy": True, "trust_all_clients": True},
                   data_dir, optimize_every, ui)
     _users(cfg)
-    _process_pools()
+    start_fork_server()
     up_ = Up(cfg)
     result = asyncio.run(up_.run())
     if isinstance(result, str):

@@ -1,4 +1,4 @@
-"""plant up's fork server ignores Ctrl-C from its first instruction: a Ctrl-C while it still imports
+"""The daemons' fork server ignores Ctrl-C from its first instruction: a Ctrl-C while it still imports
 the model library (its first second, longer on a loaded machine) must not break the run under way."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ SCRIPT = """
 import os, signal, threading, time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import forkserver
-from plantctl.cmd_up import _process_pools
+from plantctl.fork_server import start_fork_server
 
-_process_pools()
+start_fork_server()
 pid = forkserver._forkserver._forkserver_pid
 done = threading.Event()
 
