@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from plantctl import cmd_certs, cmd_experiment, cmd_nodes, cmd_optimize, cmd_plc, cmd_twin, cmd_up
+from plantctl.options import DaskOpt
 
 if TYPE_CHECKING:
     from plc_sim.model.experiment import Summary
@@ -42,8 +43,7 @@ def simulate(
     jobs: Annotated[int, typer.Option(min=1, help="parallel worker processes")] = 2,
     set_: Annotated[list[str] | None, typer.Option("--set", help="policy override, e.g. K1=4, C.A=8, S3=2")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
-    dask: Annotated[str | None, typer.Option(help="run the replications on this Dask scheduler (tcp://host:8786) "
-                                                  "instead of the local process pool; same results")] = None,
+    dask: DaskOpt = None,
 ) -> None:
     """Run replications of a plant and print KPI means with 95 % confidence intervals."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -160,8 +160,7 @@ def compare(
     set_: Annotated[list[str] | None, typer.Option("--set", help="override applied to every setting first")] = None,
     kpi: Annotated[list[str] | None, typer.Option(help="KPIs to print (default: the headline ones; 'all')")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
-    dask: Annotated[str | None, typer.Option(help="run the replications on this Dask scheduler (tcp://host:8786) "
-                                                  "instead of the local process pool; same results")] = None,
+    dask: DaskOpt = None,
 ) -> None:
     """Run settings on the same seeds (common random numbers) and print each one's paired
     differences from the first, with 95 % confidence intervals."""

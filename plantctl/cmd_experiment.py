@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from plantctl.options import DaskOpt
+
 experiment_app = typer.Typer(help="The seeds' experiments: designs of runs with tables, figures and raw data.",
                              no_args_is_help=True)
 
@@ -39,6 +41,7 @@ def seed004(
     docs: Annotated[Path | None, typer.Option(help="Also write the report as DOCS/seed004.md with its "
                                                    "figures in DOCS/seed004/")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="Worker processes")] = 2,
+    dask: DaskOpt = None,
 ) -> None:
     """Seed 004's design: models x methods x solver seeds, every chosen solution on fresh
     replications with common random numbers; Tables 3-5, KPIs, figures, raw CSV, report."""
@@ -63,7 +66,7 @@ def seed004(
             bar.update(tasks["search"], total=searches)
             bar.update(tasks["eval"], total=evals or None)
 
-        res = run_design(plan, out, jobs, tick=lambda kind: bar.advance(tasks[kind]), totals=totals)
+        res = run_design(plan, out, jobs, tick=lambda kind: bar.advance(tasks[kind]), totals=totals, dask=dask)
     path = write_report(res, out, docs, sys.argv, time.perf_counter() - t0)
     typer.echo(f"{res.computed} cells computed, {res.cached} from the cache; report: {path}")
 
@@ -75,7 +78,8 @@ def closed_loop(quick: bool = typer.Option(False, "--quick", help="2 seeds, 3 pl
                 seeds: int | None = typer.Option(None, "--seeds", min=1, help="seeds 1..N (default 10)"),
                 weeks: float | None = typer.Option(None, "--weeks", min=0.1, help="measured plant weeks (default 4)"),
                 out: Path = typer.Option(Path("data/experiments"), "--out", help="report, figure, CSV and the cache of "
-                                         "finished cells (a rerun resumes)")) -> None:
+                                         "finished cells (a rerun resumes)"),
+                dask: DaskOpt = None) -> None:
     """Seed 000's closed loop on the whole stack: per seed the live loop (PLC, OPC UA, twin,
     optimizer writing back), the baseline and the offline optimum, as paired differences."""
     from dataclasses import replace
@@ -90,6 +94,8 @@ def closed_loop(quick: bool = typer.Option(False, "--quick", help="2 seeds, 3 pl
         design = replace(design, seeds=tuple(range(1, seeds + 1)))
     if weeks is not None:
         design = replace(design, weeks=weeks)
+    if dask is not None:
+        design = replace(design, dask=dask)
     try:
         report = run(design, out)
     except (KeyboardInterrupt, StackStoppedError):

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from plantctl.options import DaskOpt
+
 if TYPE_CHECKING:
     from optimizer_svc.offline import OfflineReport
 
@@ -190,8 +192,7 @@ def register(app: typer.Typer) -> None:
         front: Annotated[bool, typer.Option(help="multi-objective: keep the Pareto front (NSGA2)")] = False,
         plot: Annotated[Path | None, typer.Option(help="write the convergence plot to this PNG")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
-        dask: Annotated[str | None, typer.Option(help="evaluate on this dask.distributed scheduler "
-                                                      "(default: local worker processes)")] = None,
+        dask: DaskOpt = None,
         bound: Annotated[list[str] | None, typer.Option(help="NAME=LO:HI, the search range of a decision, "
                                                              "its head or kind (S3=0:24, K=1:40, speed.MP1=80:110); "
                                                              "over the plant file's [bounds]; repeatable")] = None,

@@ -72,7 +72,7 @@ async def _run(design: Design, seed: int, arm: str, spec: PlantSpec, start_h: fl
     job = asdict(design.job) | {"warmup": 0.0} if live else None
     cycles = set(design.cycle_hours()) if live else set()
     series: list[dict[str, float]] = []
-    async with Stack(spec, seed, start_h, work, live, job, design.workers) as stack:
+    async with Stack(spec, seed, start_h, work, live, job, design.workers, design.dask) as stack:
         arrivals = Arrivals()
         stack.plc.model.listeners.append(arrivals)
         done = 0

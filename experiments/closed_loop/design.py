@@ -55,6 +55,10 @@ class Design:
     job: LiveJob = field(default_factory=LiveJob)
     offline: OfflineSearch = field(default_factory=OfflineSearch)
     workers: int = 2
+    dask: str | None = None
+    """A Dask scheduler's address: the optimizer's simulations (live and offline) run on its
+    workers instead of `workers` local processes. Not part of a cell's key: the results are the
+    same bit for bit."""
 
     @property
     def hours(self) -> float:
@@ -76,7 +80,7 @@ class Design:
 
     def cell(self, seed: int, arm: str) -> dict[str, Any]:
         """A cell's key: the arm, the seed and everything of the design its result depends on."""
-        doc = {k: v for k, v in self.as_json().items() if k != "seeds"}
+        doc = {k: v for k, v in self.as_json().items() if k not in ("seeds", "dask")}
         if arm != "live":
             doc.pop("job")
         if arm != "offline":

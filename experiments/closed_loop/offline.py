@@ -25,7 +25,7 @@ def search(design: Design) -> dict[str, Any]:
     run = OfflineRun(plant=PLANT, problem="setpoints", algorithm=o.algorithm,
                      horizon=Horizon(hours=o.hours, warmup=o.warmup, seed=o.seed), reps=o.reps,
                      verify_reps=o.verify_reps, budget=Budget(o.budget_s, o.generations, o.pop_size),
-                     jobs=design.workers)
+                     jobs=design.workers, dask_scheduler=design.dask)
     report = run_offline(run)
     verdict = report.verdict.as_json()
     sets = list(report.result.best.sets) if report.verdict.accepted else []

@@ -64,9 +64,9 @@ class Stack:
     optimizer, `await s.cycle()` at the hours the design says."""
 
     def __init__(self, spec: PlantSpec, seed: int, start_h: float, work_dir: Path, live: bool,
-                 job: dict[str, Any] | None = None, workers: int = 2) -> None:
+                 job: dict[str, Any] | None = None, workers: int = 2, dask: str | None = None) -> None:
         self.spec, self.seed, self.start_h, self.dir, self.live = spec, seed, start_h, work_dir, live
-        self.job_doc, self.workers = job or {}, workers
+        self.job_doc, self.workers, self.dask = job or {}, workers, dask
         self.plc = PlcRuntime(spec, seed=seed, time_factor=None, scan_s=SCAN_S, start_h=start_h)
         self.plc.held = True
         self.url = ""
@@ -129,6 +129,7 @@ class Stack:
         self._settings = OptimizerSettings.load(
             server_url=self.url, username=OPTIMIZER_USER, password=password, plant=self.spec.name,
             data_dir=self.dir / "optimizer", twin_dir=self.dir / "twin", mode="autonomous", workers=self.workers,
+            dask_scheduler=self.dask,
             jobs=[self._job])
         self._audit = AuditLog(self._settings.data_dir / "audit.jsonl")
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from experiments.cells import CellCache
+from optimizer_svc.dask_pool import dask_executor
 from optimizer_svc.evaluator import Evaluator, Invalid, close_shared_pools, shared_pool
 from optimizer_svc.forecast import Horizon as Forecast
 from optimizer_svc.forecast import PlantForecaster
@@ -143,7 +144,12 @@ def eval_params(design: Design, model: str, scenario: int, sets: tuple[str, ...]
 
 
 @contextmanager
-def _pool(jobs: int) -> Iterator[Executor | None]:
+def _pool(jobs: int, dask: str | None) -> Iterator[Executor | None]:
+    """The Dask cluster at `dask` (the same cells, bit for bit), else the local process pool."""
+    if dask is not None:
+        with dask_executor(dask) as cluster:
+            yield cluster
+        return
     try:
         yield shared_pool(jobs)
     finally:
@@ -151,16 +157,17 @@ def _pool(jobs: int) -> Iterator[Executor | None]:
 
 
 def run_design(design: Design, out: Path, jobs: int = 2, tick: Tick | None = None,
-               totals: Callable[[int, int], None] | None = None) -> Results:
+               totals: Callable[[int, int], None] | None = None, dask: str | None = None) -> Results:
     """Every cell of the design, cached under `out/cells`; `totals(searches, replications)`
-    is told the sizes first, `tick("search" | "eval")` after each cell."""
+    is told the sizes first, `tick("search" | "eval")` after each cell. `dask`: the address of
+    a Dask scheduler whose workers run the simulations instead of `jobs` local processes."""
     cache = CellCache(out / "cells")
     res = Results(design, jobs=max(jobs, 1))
     step = tick or (lambda _kind: None)
     cells = [(m, s) for m in design.models for s in design.scenarios]
     if totals:
         totals(len(cells) * len(design.solvers) * len(design.solver_seeds), 0)
-    with _pool(jobs) as pool:
+    with _pool(jobs, dask) as pool:
         chosen: dict[tuple[str, int], list[tuple[str, int, tuple[str, ...]]]] = {}
         for model, scenario in cells:
             spec = variant(design, model, scenario)

@@ -76,3 +76,34 @@ def test_plant_simulate_on_the_cluster_prints_the_pools_figures(cluster):
         assert r.returncode == 0, r.stderr
     pool, remote = (json.loads(r.stdout)["kpis"] for r in runs)
     assert remote == pool
+
+
+TIMINGS = {"cell_s", "compute_s", "screening_s", "elapsed_s"}
+"""Columns of seed004's raw CSV that are seconds measured on the machine, not results."""
+
+
+def _results(csv_path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with csv_path.open() as f:
+        return [{k: v for k, v in row.items() if k not in TIMINGS} for row in csv.DictReader(f)]
+
+
+def test_plant_experiment_seed004_on_the_cluster_gives_the_pools_raw_data(cluster, tmp_path):
+    """Solver runs (their screening simulations) and the evaluation replications both go to the
+    cluster: every raw CSV is the pool's, bit for bit, but for the measured seconds."""
+    import subprocess
+
+    from tests.support.daemons import PLANT
+
+    _connected(cluster, sum(w.poll() is None for w in cluster.workers))
+    args = [PLANT, "experiment", "seed004", "--quick", "--methods", "GA", "--solver-seeds", "1", "--reps", "2"]
+    outs = {"pool": tmp_path / "pool", "dask": tmp_path / "dask"}
+    for name, extra in (("pool", ["--jobs", "2"]), ("dask", ["--dask", cluster.address])):
+        r = subprocess.run([*args, "--out", str(outs[name]), *extra], capture_output=True, text=True, timeout=600,
+                           check=False)
+        assert r.returncode == 0, r.stderr[-3000:]
+        assert "0 from the cache" in r.stdout, r.stdout
+    for name in ("replications", "solver_runs", "candidates", "convergence"):
+        pool, remote = (_results(outs[k] / "raw" / f"{name}.csv") for k in ("pool", "dask"))
+        assert remote == pool and pool, name
