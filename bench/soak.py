@@ -254,16 +254,14 @@ def fit(x: list[float], y: list[float]) -> Fit | None:
 
 
 def plot(samples: list[Sample], warmup_min: float, png: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+
+    import plant_plots
 
     t = np.array([s.minute for s in samples])
     main_mb = np.array([s.main_kb for s in samples]) / 1024
     kids_mb = np.array([s.children_kb for s in samples]) / 1024
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig, [ax] = plant_plots.panels(1, title, size=(9, 4.5))
     ax.plot(t, main_mb, label="plant up (main process)")
     ax.plot(t, kids_mb, label="descendants (optimizer workers)")
     ax.plot(t, main_mb + kids_mb, label="total", alpha=0.6)
@@ -274,12 +272,9 @@ def plot(samples: list[Sample], warmup_min: float, png: Path, title: str) -> Non
     ax.axvline(warmup_min, color="grey", lw=0.8, ls=":")
     ax.set_xlabel("wall minutes")
     ax.set_ylabel("RSS (MB)")
-    ax.set_title(title)
     ax.legend(loc="best", fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(png, dpi=110)
-    plt.close(fig)
+    plant_plots.save(fig, png)
 
 
 def trace_report(trace_dir: Path, warmup_s: float, top: int = 15) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import json
 import math
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Executor
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -18,6 +19,7 @@ from plantctl import cmd_certs, cmd_experiment, cmd_nodes, cmd_optimize, cmd_plc
 from plantctl.options import DaskOpt
 
 if TYPE_CHECKING:
+    import plant_plots
     from plc_sim.model.experiment import Summary
     from plc_sim.model.spec import PlantSpec
 
@@ -44,6 +46,8 @@ def simulate(
     set_: Annotated[list[str] | None, typer.Option("--set", help="policy override, e.g. K1=4, C.A=8, S3=2")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
     dask: DaskOpt = None,
+    plot: Annotated[Path | None, typer.Option(help="draw the headline KPIs' replications and intervals "
+                                                   "into this PNG")] = None,
 ) -> None:
     """Run replications of a plant and print KPI means with 95 % confidence intervals."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -69,10 +73,39 @@ def simulate(
     summary = summarise_all(runs)
     head = {"plant": spec.name, "model": spec.policy.model, "scenario": scenario, "hours": hours,
             "warmup": warmup, "reps": reps, "seed": seed, "policy": spec.policy.model_dump()}
+    if plot is not None:
+        names = [k for k in _headline(spec) if k in summary]
+        _plot_simulate(plot, _title(head), {k: [r[k] for r in runs] for k in names}, summary)
     if as_json:
         typer.echo(json.dumps({**head, "kpis": {k: _json(s) for k, s in summary.items()}}, indent=2))
     else:
         _print_table(head, summary)
+
+
+def _interval(s: Summary) -> plant_plots.Interval:
+    import plant_plots
+
+    if math.isnan(s.half_width):
+        return plant_plots.Interval(s.mean, s.mean, s.mean)
+    return plant_plots.Interval(s.mean, s.low, s.high)
+
+
+def _plot_simulate(path: Path, title: str, values: dict[str, list[float]], summary: dict[str, Summary]) -> None:
+    import plant_plots
+
+    fig = plant_plots.replications(title, values, {k: _interval(summary[k]) for k in values})
+    plant_plots.save(fig, path)
+    err.print(f"plot written to {path}", highlight=False)
+
+
+def _plot_compare(path: Path, title: str, settings: list[str], diffs: list[dict[str, Summary]],
+                  names: list[str]) -> None:
+    import plant_plots
+
+    fig = plant_plots.paired_differences(title, settings[0], {
+        text: {k: _interval(d[k]) for k in names} for text, d in zip(settings[1:], diffs)})
+    plant_plots.save(fig, path)
+    err.print(f"plot written to {path}", highlight=False)
 
 
 @contextlib.contextmanager
@@ -102,13 +135,16 @@ def _json(s: Summary) -> dict[str, object]:
     return {"mean": s.mean, "half_width": hw, "ci95": None if hw is None else [s.low, s.high]}
 
 
+def _title(head: Mapping[str, object]) -> str:
+    scen = "" if head["scenario"] is None else f" · scenario {head['scenario']}"
+    return (f"{head['plant']} · {head['model']}{scen} · "
+            f"{head['reps']} x {head['hours']:g} h after {head['warmup']:g} h warm-up · seed {head['seed']}")
+
+
 def _print_table(head: Mapping[str, object], summary: dict[str, Summary]) -> None:
     from rich.table import Table
 
-    scen = "" if head["scenario"] is None else f" · scenario {head['scenario']}"
-    title = (f"{head['plant']} · {head['model']}{scen} · "
-             f"{head['reps']} x {head['hours']:g} h after {head['warmup']:g} h warm-up · seed {head['seed']}")
-    t = Table(title=title)
+    t = Table(title=_title(head))
     t.add_column("KPI")
     t.add_column("mean", justify="right")
     t.add_column("± 95 %", justify="right")
@@ -161,6 +197,8 @@ def compare(
     kpi: Annotated[list[str] | None, typer.Option(help="KPIs to print (default: the headline ones; 'all')")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
     dask: DaskOpt = None,
+    plot: Annotated[Path | None, typer.Option(help="draw the paired differences with their intervals "
+                                                   "into this PNG")] = None,
 ) -> None:
     """Run settings on the same seeds (common random numbers) and print each one's paired
     differences from the first, with 95 % confidence intervals."""
@@ -189,13 +227,16 @@ def compare(
     summaries = [summarise_all(r) for r in runs]
     diffs = [paired(runs[0], r) for r in runs[1:]]
     head = {"plant": base.name, "scenario": scenario, "hours": hours, "warmup": warmup, "reps": reps, "seed": seed}
+    names = list(summaries[0]) if kpi == ["all"] else (kpi or [k for k in _headline(base) if k in summaries[0]])
+    if plot is not None:
+        _plot_compare(plot, f"{_compare_title(head, settings)}: paired differences, 95 % CI", settings, diffs,
+                      [k for k in names if k in diffs[0]])
     if as_json:
         typer.echo(json.dumps({**head, "settings": [
             {"setting": text, "model": sp.policy.model, "kpis": {k: _json(v) for k, v in sm.items()},
              "vs_reference": None if i == 0 else {k: _json(v) for k, v in diffs[i - 1].items()}}
             for i, (text, sp, sm) in enumerate(zip(settings, specs, summaries))]}, indent=2))
         return
-    names = list(summaries[0]) if kpi == ["all"] else (kpi or [k for k in _headline(base) if k in summaries[0]])
     _print_compare(head, settings, summaries, diffs, names)
 
 
@@ -214,9 +255,7 @@ def _print_compare(head: Mapping[str, object], settings: list[str], summaries: l
                    diffs: list[dict[str, Summary]], names: list[str]) -> None:
     from rich.table import Table
 
-    scen = "" if head["scenario"] is None else f" · scenario {head['scenario']}"
-    t = Table(title=f"{head['plant']}{scen} · {head['reps']} paired replications x {head['hours']:g} h "
-                    f"after {head['warmup']:g} h · seed {head['seed']} · differences from '{settings[0]}'")
+    t = Table(title=f"{_compare_title(head, settings)} · differences from '{settings[0]}'")
     t.add_column("KPI")
     t.add_column(settings[0], justify="right")
     for text in settings[1:]:
@@ -231,6 +270,12 @@ def _print_compare(head: Mapping[str, object], settings: list[str], summaries: l
         t.add_row(*row)
     Console().print(t)
     Console().print("* the paired 95 % interval excludes 0")
+
+
+def _compare_title(head: Mapping[str, object], settings: list[str]) -> str:
+    scen = "" if head["scenario"] is None else f" · scenario {head['scenario']}"
+    return (f"{head['plant']}{scen} · {head['reps']} paired replications x {head['hours']:g} h "
+            f"after {head['warmup']:g} h · seed {head['seed']}")
 
 
 def _mean_ci(s: Summary) -> str:

@@ -30,7 +30,6 @@ def _offline(plant: str, model: str | None, scenario: int | None, set_: list[str
              bound: list[str] | None = None, only: str | None = None) -> None:
     from optimizer_svc.forecast import Horizon
     from optimizer_svc.offline import OfflineRun, run_offline
-    from optimizer_svc.plot import convergence_png
     from optimizer_svc.solve import Budget
     from plc_sim.model.spec import PlantFileError
     from plc_sim.model.variants import VariantError
@@ -48,16 +47,26 @@ def _offline(plant: str, model: str | None, scenario: int | None, set_: list[str
         except (PlantFileError, VariantError, ValueError) as e:
             err.print(f"[red]error:[/red] {e}", highlight=False)
             raise typer.Exit(2) from None
-    res = report.result
     if plot is not None:
-        sign = -1.0 if report.maximised else 1.0
-        baseline = sign * res.baseline.objectives[0] if len(report.objectives) == 1 else None
-        convergence_png(plot, res.history, f"{plant} {model or ''} {report.problem} {algorithm}",
-                        " + ".join(report.objectives), sign=sign, baseline=baseline)
+        _plot(plot, report, f"{plant} {model or ''} {report.problem} {algorithm}")
     if as_json:
         typer.echo(json.dumps(_as_json(report, plot), indent=2))
     else:
         _print(report, plot)
+
+
+def _plot(path: Path, report: "OfflineReport", title: str) -> None:
+    """The convergence plot, a maximised objective shown the right way up (the solver
+    minimises its negative), the current settings' value as a line."""
+    import plant_plots
+
+    res = report.result
+    sign = -1.0 if report.maximised else 1.0
+    baseline = sign * res.baseline.objectives[0] if len(report.objectives) == 1 else None
+    fig = plant_plots.convergence(title, " + ".join(plant_plots.kpi_label(o) for o in report.objectives),
+                                  [h.evaluations for h in res.history], [sign * h.best for h in res.history],
+                                  baseline=baseline)
+    plant_plots.save(fig, path)
 
 
 def _as_json(report: "OfflineReport", plot: Path | None) -> dict[str, Any]:

@@ -116,11 +116,9 @@ def axis_label(tag: str, unit: str) -> str:
 def plot(samples: list[Sample], tag: str, path: Path, unit: str = "", states: tuple[str, ...] | None = None,
          gaps: list[Gap] | None = None) -> None:
     """`figure` of the samples, written to `path` (PNG)."""
-    import matplotlib.pyplot as plt
+    import plant_plots
 
-    fig = figure(samples, tag, unit, states, gaps)
-    fig.savefig(path)
-    plt.close(fig)
+    plant_plots.save(figure(samples, tag, unit, states, gaps), path)
 
 
 def figure(samples: list[Sample], tag: str, unit: str = "", states: tuple[str, ...] | None = None,
@@ -129,14 +127,12 @@ def figure(samples: list[Sample], tag: str, unit: str = "", states: tuple[str, .
     a machine's State) on a categorical axis of its names, a number against its unit;
     bad-quality samples as red lines, spans without observation shaded and the line broken
     there. A matplotlib Figure (untyped)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.dates import date2num
 
+    import plant_plots
+
     holes = gaps or []
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig, [ax] = plant_plots.panels(1, "the twin's history of a tag", size=(10, 4))
     for k, run in enumerate(_runs(samples, holes)):
         good = [(_num(date2num, s.time), s.value) for s in run
                 if s.status & 0xC0000000 == 0 and isinstance(s.value, float)]
@@ -159,7 +155,6 @@ def figure(samples: list[Sample], tag: str, unit: str = "", states: tuple[str, .
     ax.xaxis_date()
     ax.legend(loc="best")
     fig.autofmt_xdate()
-    fig.tight_layout()
     return fig
 
 

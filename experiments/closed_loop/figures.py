@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-PANELS = (("energy_kwh", "energy kWh / h"), ("downtime_h", "unplanned downtime machine-h / h"),
-          ("FG", "good parts delivered / h"))
+PANELS = (("energy_kwh", "energy (kWh/h)"), ("downtime_h", "unplanned downtime (machine-h/h)"),
+          ("FG", "good parts delivered (1/h)"))
 
 
 def rates(series: list[dict[str, float]], name: str) -> tuple[list[float], list[float]]:
@@ -27,24 +27,17 @@ def rates(series: list[dict[str, float]], name: str) -> tuple[list[float], list[
 
 
 def time_series(live: dict[str, Any], base: dict[str, Any], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import plant_plots
 
     changes = [(c["plant_h"] - live["start_h"]) / 24.0 for c in live["cycles"] if c.get("written")]
-    fig, axes = plt.subplots(len(PANELS), 1, figsize=(10, 8), sharex=True)
+    fig, axes = plant_plots.panels(len(PANELS), f"auto_parts_cell, seed {live['seed']}: live loop against baseline",
+                                   columns=1, size=(10, 2.5))
     for ax, (name, label) in zip(axes, PANELS, strict=True):
-        for run, style in ((base, {"color": "0.55", "label": "baseline"}), (live, {"color": "C0", "label": "live loop"})):
-            ax.step(*rates(run["series"], name), where="post", lw=1.0, **style)
+        for run, color, text in ((base, "0.55", "baseline"), (live, "C0", "live loop")):
+            ax.step(*rates(run["series"], name), where="post", lw=1.0, color=color, label=text)
         for i, d in enumerate(changes):
             ax.axvline(d, color="C3", lw=0.7, ls="--", label="setpoints written" if i == 0 else None)
         ax.set_ylabel(label, fontsize=8)
+        ax.set_xlabel("plant days since the start of measuring", fontsize=8)
     axes[0].legend(fontsize=8, loc="upper right")
-    axes[-1].set_xlabel("plant days since the start of measuring")
-    fig.suptitle(f"auto_parts_cell, seed {live['seed']}: live loop against baseline", fontsize=10)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return plant_plots.save(fig, path)

@@ -10,21 +10,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+
+import plant_plots
 
 from .design import METHODS
 from .tables import Row, kpi_table, split
 
 BARS = {"zmax": ("Zmax", "Zmax (EUR), mean of the evaluation replications", "Figure 5"),
-        "fg": ("FG", "finished gears sold", "Figure 6"),
-        "sl": ("SL", "SL (seed's definition)", "Figure 7"),
-        "fill_rate": ("fill_rate", "fill rate (orders served from stock)", "Figure 7 (plainer measure)"),
-        "recycled": ("SC", "recycled items", "Figure 9"),
-        "returned": ("Rn", "returned items", "Figure 10")}
+        "fg": ("FG", "finished gears sold (count)", "Figure 6"),
+        "sl": ("SL", "SL (seed's definition, share 0-1)", "Figure 7"),
+        "fill_rate": ("fill_rate", "fill rate (share 0-1 of orders served from stock)", "Figure 7 (plainer measure)"),
+        "recycled": ("SC", "recycled items (count)", "Figure 9"),
+        "returned": ("Rn", "returned items (count)", "Figure 10")}
 
 
 def convergence(rows: Sequence[Row], path: Path, title: str) -> None:
@@ -35,8 +33,9 @@ def convergence(rows: Sequence[Row], path: Path, title: str) -> None:
     for r in rows:
         by[r["method"]][int(r["solver_seed"])].append((int(r["generation"]), float(r["best"])))
     methods = [m for m in METHODS if m in by]
-    fig, axes = plt.subplots(1, max(len(methods), 1), figsize=(3.2 * max(len(methods), 1), 3), squeeze=False)
-    for ax, m in zip(axes[0], methods, strict=False):
+    n_panels = max(len(methods), 1)
+    fig, axes = plant_plots.panels(n_panels, title, columns=n_panels, size=(3.2, 3))
+    for ax, m in zip(axes, methods, strict=False):
         runs = [np.array([b for _, b in sorted(v)]) for v in by[m].values()]
         n = max(len(r) for r in runs)
         grid = np.array([np.pad(r, (0, n - len(r)), mode="edge") for r in runs])
@@ -46,18 +45,15 @@ def convergence(rows: Sequence[Row], path: Path, title: str) -> None:
         ax.fill_between(gens, grid.min(axis=0), grid.max(axis=0), alpha=0.3)
         ax.plot(gens, np.median(grid, axis=0))
         ax.set_title(m)
-        ax.set_xlabel("generation")
-        ax.set_ylabel("screening Zmax" if m == "NSGA2" else "WIP objective")
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        ax.set_xlabel("generation (count)")
+        ax.set_ylabel("screening Zmax (EUR)" if m == "NSGA2" else "WIP objective (cards, weighted)")
+    plant_plots.save(fig, path)
 
 
 def bars(reps: Sequence[Row], kpi: str, label: str, path: Path, title: str) -> None:
     """Mean and 95 % interval of `kpi` per model (groups) and method (bars)."""
     cells = split(reps)
-    fig, ax = plt.subplots(figsize=(max(6, 2.2 * len(cells)), 3.6))
+    fig, [ax] = plant_plots.panels(1, title, size=(max(6, 2.2 * len(cells)), 3.6))
     methods = [m for m in METHODS if any(r["method"] == m for r in reps)]
     width = 0.8 / max(len(methods), 1)
     for i, m in enumerate(methods):
@@ -75,12 +71,10 @@ def bars(reps: Sequence[Row], kpi: str, label: str, path: Path, title: str) -> N
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(cells))])
     ax.set_xticklabels([f"{mod} s{sc}" for mod, sc in cells])
     ax.set_ylabel(label)
+    ax.set_xlabel("model and scenario")
     _zoom(ax, reps, kpi)
     ax.legend(fontsize=7, ncol=len(methods))
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    plant_plots.save(fig, path)
 
 
 def _zoom(ax: Any, reps: Sequence[Row], kpi: str) -> None:
@@ -96,7 +90,8 @@ def front(reps: Sequence[Row], path: Path) -> None:
     level, one colour per model, one marker per method, with each model's non-dominated
     points joined (the seed's Figure 8 shows PSO's)."""
     marks = dict(zip(METHODS, "osD^v*", strict=True))
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig, [ax] = plant_plots.panels(1, "profit against service level (green: the seed's SL acceptance band)",
+                                   size=(6.5, 4.2))
     for k, ((model, sc), rows) in enumerate(split(reps).items()):
         pts: dict[tuple[str, int], list[Row]] = defaultdict(list)
         for r in rows:
@@ -110,14 +105,11 @@ def front(reps: Sequence[Row], path: Path) -> None:
         ax.plot([p[0] for p in nd], [p[1] for p in nd], color=f"C{k}", label=f"{model} s{sc}")
     for m, mk in marks.items():
         ax.scatter([], [], marker=mk, color="grey", label=m)
-    ax.set_xlabel("SL (seed's definition)")
+    ax.set_xlabel("SL (seed's definition, share 0-1)")
     ax.set_ylabel("Zmax (EUR)")
     ax.axvspan(0.949, 1.01, color="green", alpha=0.08)
     ax.legend(fontsize=7)
-    ax.set_title("profit against service level (green: the seed's SL acceptance band)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    plant_plots.save(fig, path)
 
 
 def draw_all(reps: Sequence[Row], convergence_rows: Sequence[Row], folder: Path) -> list[tuple[str, str, str]]:
