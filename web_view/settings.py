@@ -40,3 +40,6 @@ class WebSettings(PartSettings):
     """Optimizer runs read from the end of the audit log."""
     events_shown: int = Field(default=50, ge=1)
     """Recent events sent to the page."""
+    max_reads: int = Field(default=2, ge=1)
+    """History and audit-log reads at once (each a thread reading a file): a page polling in a
+    loop cannot take every worker thread; a read over the limit waits its turn."""

@@ -65,6 +65,14 @@ class Broadcaster:
         self._queues.add(q)
         return q
 
+    def close(self) -> None:
+        """End every stream (at shutdown: the server then need not wait for them)."""
+        for q in list(self._queues):
+            self._queues.discard(q)
+            while not q.empty():
+                q.get_nowait()
+            q.put_nowait(_END)
+
     def unsubscribe(self, q: asyncio.Queue[str]) -> None:
         self._queues.discard(q)
 
