@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from asyncua import ua
 
 import plant_tags as tags
 from tests.support.opcua_harness import USERS, call_in, client, until
