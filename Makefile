@@ -37,7 +37,14 @@ $(VMETRICS):
 	@if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q victoria-metrics; \
 	else echo "victoria-metrics is missing: run 'sudo apt-get install victoria-metrics' (tests/twin skip without it)"; fi
 
-test: check $(INTEROP) $(VMETRICS)
+# The browser of tests/web (Debian's chromium, driven by Playwright; never `playwright install`).
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	else echo "chromium is missing: run 'sudo apt-get install chromium' (tests/web skip without it)"; fi
+
+test: check $(INTEROP) $(VMETRICS) $(CHROMIUM)
 	$(BIN)/python -m pytest -q
 
 # Lint and types: ruff on everything, mypy (strict; asyncua as Any), then mypy on the asyncua

@@ -2,7 +2,7 @@
 
 One asyncio loop runs the PLC and its OPC UA server (local demo profile: None policy offered,
 any client certificate accepted, anonymous viewers), the twin with its embedded SQLite
-historian as a client of that server, and a live terminal view; the optimizer's scheduler runs
+historian as a client of that server, the web view and a live terminal view; the optimizer's scheduler runs
 its jobs in a worker thread and their simulations in a process pool, as `plant optimizer` does.
 
 Each part reads its settings through its own settings class (command line, then environment,
@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from plc_sim.plc.settings import PlcSettings
     from twin_core.settings import TwinSettings
     from twin_core.twin import Twin
+    from web_view.server import WebServer
+    from web_view.settings import WebSettings
 
 log = logging.getLogger("plant.up")
 T = TypeVar("T")
@@ -182,6 +184,8 @@ class UpConfig:
     optimizer: OptimizerSettings
     spec: PlantSpec
     ui: bool
+    web: WebSettings | None
+    """The web view's settings; None with `--no-web`."""
 
 
 class Up:
@@ -195,6 +199,7 @@ class Up:
         self.twin: Twin | None = None
         self.twin_stop = asyncio.Event()
         self.service: OptimizerService | None = None
+        self.web: WebServer | None = None
         self.status = OptimizerStatus()
         self.stop_requested = asyncio.Event()
         self.url = ""
@@ -316,7 +321,15 @@ class Up:
             opt.username, "Basic256Sha256/SignAndEncrypt" if opt.security == "SignAndEncrypt" else "None",
             opt.data_dir / "audit.jsonl")
 
-        # 4. the live view, until a signal or a part ends by itself
+        # 4. the web view, reading the twin's state and history and the optimizer's audit
+        problem = await self._start_web(opt.data_dir / "audit.jsonl", twin_settings.data_dir / "history.sqlite")
+        if problem:
+            await self._stop_optimizer()
+            await self._stop_twin(twin_task)
+            await self._stop_server(plc_task)
+            return problem
+
+        # 5. the live view, until a signal or a part ends by itself
         ui_task = asyncio.create_task(self._ui(), name="ui") if cfg.ui else None
         stop_wait = asyncio.create_task(self.stop_requested.wait(), name="stop-wait")
         await asyncio.wait({plc_task, twin_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
@@ -331,12 +344,32 @@ class Up:
         if ui_task is not None:
             ui_task.cancel()
             await asyncio.gather(ui_task, return_exceptions=True)
+        if self.web is not None:
+            await self.web.stop()
         code = max(code, await self._stop_optimizer())
         code = max(code, await self._stop_twin(twin_task))
         code = max(code, await self._stop_server(plc_task))
         if code == 0:
             log.info("plant up stopped cleanly")
         return code
+
+    async def _start_web(self, audit: Path, history: Path) -> str | None:
+        """The web view, when it is on; a one-line reason when it cannot listen."""
+        from web_view.server import WebServer
+
+        cfg = self.cfg
+        if cfg.web is None or self.twin is None:
+            return None
+        twin = self.twin
+        self.web = WebServer(cfg.web, cfg.spec, lambda: twin.state, self.url, cfg.server.data_dir / "users.json",
+                             history, audit)
+        try:
+            url = await self.web.start()
+        except OSError as e:
+            self.web = None
+            return port_in_use_message(e, cfg.web.host, cfg.web.port, "--web-port") or f"the web view: {e}"
+        typer.echo(f"web view at {url}", err=True)
+        return None
 
     async def _first_snapshot(self, path: Path, twin_task: asyncio.Task[Any]) -> None:
         """Until the twin has written a snapshot of this run (the optimizer's first run starts
@@ -461,7 +494,8 @@ def _setup_logging(ui: bool) -> None:
 
 
 def load_up(config: Path | None, plc_overrides: dict[str, Any], server_overrides: dict[str, Any],
-            data_dir: Path | None, optimize_every: float | None, ui: bool) -> UpConfig:
+            data_dir: Path | None, optimize_every: float | None, ui: bool,
+            web_overrides: dict[str, Any] | None = None) -> UpConfig:
     """Every part's settings, checked, with `plant up`'s embedded defaults: the twin and the
     optimizer follow the PLC's plant and keep their data under the server's data directory
     unless their own data_dir is set."""
@@ -470,6 +504,7 @@ def load_up(config: Path | None, plc_overrides: dict[str, Any], server_overrides
     from plc_sim.model.spec import PlantFileError, load_plant
     from plc_sim.model.variants import VariantError, build_variant
     from plc_sim.plc.settings import PlcSettings
+    from web_view.settings import WebSettings
 
     plc = load_settings(PlcSettings, config, plc_overrides)
     server = load_settings(ServerSettings, config, {**server_overrides, "data_dir": data_dir})
@@ -487,6 +522,9 @@ def load_up(config: Path | None, plc_overrides: dict[str, Any], server_overrides
     check_port(server.host, server.port)
     if twin.metrics_port:
         check_metrics_port(twin.metrics_host, twin.metrics_port)
+    web = None if web_overrides is None else load_settings(WebSettings, config, web_overrides)
+    if web is not None and web.port:
+        check_port(web.host, web.port, "--web-port")
     try:
         spec = build_variant(load_plant(plc.plant), model=plc.model, scenario=plc.scenario, sets=plc.sets)
     except (PlantFileError, VariantError) as e:
@@ -495,7 +533,7 @@ def load_up(config: Path | None, plc_overrides: dict[str, Any], server_overrides
     if optimize_every is not None:
         jobs = [j.model_copy(update={"interval_s": optimize_every, "cron": None}) for j in jobs]
     opt = opt.model_copy(update={"jobs": jobs})
-    return UpConfig(plc, server, twin, opt, spec, ui)
+    return UpConfig(plc, server, twin, opt, spec, ui, web)
 
 
 def check_metrics_port(host: str, port: int) -> None:
@@ -540,12 +578,16 @@ def up(plant: PlantOpt = None,
        scenario: Annotated[int | None, typer.Option(help="Table-1 scenario")] = None,
        seed: Annotated[int | None, typer.Option(help="random seed (default 1)")] = None,
        time_factor: TimeFactorOpt = None, host: HostOpt = None, port: PortOpt = None,
-       config: Annotated[Path | None, typer.Option(help="TOML file with \\[plc], \\[opcua], \\[twin] and "
-                                                        "\\[optimizer] tables")] = None,
+       config: Annotated[Path | None, typer.Option(help="TOML file with \\[plc], \\[opcua], \\[twin], "
+                                                        "\\[optimizer] and \\[web] tables")] = None,
        data_dir: DataDirOpt = None, faults: FaultsOpt = None,
        optimize_every: Annotated[float | None, typer.Option(min=1.0, help="seconds between optimisation runs "
                                                                          "(default 60)")] = None,
-       ui: Annotated[bool, typer.Option(help="live terminal view (off when stdout is not a terminal)")] = True) -> None:
+       ui: Annotated[bool, typer.Option(help="live terminal view (off when stdout is not a terminal)")] = True,
+       web: Annotated[bool, typer.Option(help="serve the web view (the line, trends, alarms, optimizer runs)")] = True,
+       web_port: Annotated[int | None, typer.Option(min=0, max=65535, help="the web view's port on 127.0.0.1 "
+                                                                         "(default 8080; 0 picks a free one)")] = None,
+       ) -> None:
     """Everything in one process on embedded defaults: the PLC and its OPC UA server in the local
     demo profile (None policy on, any client certificate accepted, anonymous viewers), the twin
     with its embedded historian, and the optimizer every minute as its own engineer user.
@@ -567,7 +609,7 @@ def up(plant: PlantOpt = None,
     cfg = load_up(config, {"plant": plant, "model": model, "scenario": scenario, "seed": seed,
                            "time_factor": time_factor, "faults": faults},
                   {"host": host, "port": port, "allow_none_policy": True, "trust_all_clients": True},
-                  data_dir, optimize_every, ui)
+                  data_dir, optimize_every, ui, {"port": web_port} if web else None)
     _users(cfg)
     start_fork_server()
     up_ = Up(cfg)

@@ -71,10 +71,11 @@ def check_data_dir(path: Path) -> Path:
     return path
 
 
-def port_in_use_message(e: OSError, host: str, port: int) -> str | None:
-    """The one line for a listening socket that could not be opened, or None for other errors."""
+def port_in_use_message(e: OSError, host: str, port: int, option: str = "--port") -> str | None:
+    """The one line for a listening socket that could not be opened, or None for other errors;
+    `option` is the command-line option that sets the port."""
     if e.errno == errno.EADDRINUSE:
-        return f"port {port} on {host} is in use (another server? choose another with --port)"
+        return f"port {port} on {host} is in use (another server? choose another with {option})"
     if e.errno in (errno.EACCES, errno.EPERM):
         return f"port {port} on {host}: permission denied (ports below 1024 need privileges)"
     if e.errno == errno.EADDRNOTAVAIL:
@@ -82,7 +83,7 @@ def port_in_use_message(e: OSError, host: str, port: int) -> str | None:
     return None
 
 
-def check_port(host: str, port: int) -> None:
+def check_port(host: str, port: int, option: str = "--port") -> None:
     """Fail with one line when the server could not listen on host:port (checked before
     anything starts, so the user sees the reason and not a server's traceback)."""
     if port == 0:
@@ -97,4 +98,4 @@ def check_port(host: str, port: int) -> None:
             try:
                 probe.bind(addr)
             except OSError as e:
-                fail(port_in_use_message(e, host, port) or f"cannot listen on {host}:{port}: {e.strerror or e}")
+                fail(port_in_use_message(e, host, port, option) or f"cannot listen on {host}:{port}: {e.strerror or e}")

@@ -3,6 +3,7 @@ loop) or `pytest -m security` picks a part of the suite."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,7 +13,11 @@ from plc_sim.model.spec import PlantSpec, load_plant
 
 FOLDER_MARKERS = {"model": "model", "plc": "plc", "opcua": "opcua", "security": "security",
                   "interop": "interop", "cli": "cli", "boundary": "model", "deploy": "deploy",
-                  "optimizer": "optimizer", "twin": "twin", "experiments": "experiment"}
+                  "optimizer": "optimizer", "twin": "twin", "experiments": "experiment", "web": "web"}
+
+os.environ.setdefault("PLANT_WEB_PORT", "0")
+"""Every `plant up` a test starts serves its web view on a free port, never on the default 8080
+(taken on a developer's machine, and by one test while the next starts)."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
