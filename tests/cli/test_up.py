@@ -78,6 +78,15 @@ def history_lines(data_dir: Path, tag: str) -> list[str]:
     return r.stdout.splitlines() if r.returncode == 0 else []
 
 
+def _web_state(base: str) -> dict[str, Any] | None:
+    """The web view's /api/state once the twin has a state, else None."""
+    import urllib.request
+
+    with urllib.request.urlopen(base + "api/state", timeout=10) as r:
+        state = json.loads(r.read())
+    return state if state.get("connected") and state.get("values") else None
+
+
 async def read_plant_time(url: str) -> float:
     async with Client(url, timeout=10) as c:
         idx = await c.get_namespace_index(NS)
@@ -103,12 +112,16 @@ def test_plant_up_serves_mirrors_optimises_and_stops_on_sigterm(tmp_path: Path) 
         assert first["snapshot"].startswith(f"opcua:{url}@plant_h="), "the optimizer read the live plant"
         assert first["forecast"].startswith(f"twin:{tmp_path / 'twin' / 'snapshot.json'}"), "and forecast from the twin"
         assert "optimizer: job" in _text(log)
+        web = poll(lambda: re.search(r"web view at (http://127\.0\.0\.1:\d+/)", _text(log)), 30, "the web view",
+                   proc, log)
+        state = poll(lambda: _web_state(web.group(1)), 30, "the twin's state in the web view", proc, log)
+        assert "GearLine/MP1/MP1/State" in state["values"], sorted(state["values"])[:5]
         stop(proc, log)
     text = _text(log)
     assert "Traceback" not in text, text[-4000:]
-    order = [text.index(x) for x in ("optimizer stopped", "twin_core.daemon: stopped", "OPC UA server stopped",
-                                     "plant up stopped cleanly")]
-    assert order == sorted(order), "the optimizer and the twin stop before the server"
+    order = [text.index(x) for x in ("web view stopped", "optimizer stopped", "twin_core.daemon: stopped",
+                                     "OPC UA server stopped", "plant up stopped cleanly")]
+    assert order == sorted(order), "the web view, the optimizer and the twin stop before the server"
     health = json.loads((tmp_path / "twin" / "health.json").read_text())
     assert health["running"] is False and health["stored"] > 0 and health["spool_depth"] == 0
 
