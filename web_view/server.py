@@ -42,7 +42,8 @@ class WebServer:
         sessions = Sessions(endpoint, users_file, namespace_uri, settings.max_sessions, settings.session_idle_s)
         self.web = WebApp(settings, Sources(state, history_db, audit_log, spec.line, line_layout(spec)), sessions)
         config = uvicorn.Config(self.web.app, host=settings.host, port=settings.port, log_level="warning",
-                                lifespan="off", access_log=False, timeout_graceful_shutdown=2)
+                                lifespan="off", access_log=False, timeout_graceful_shutdown=2,
+                                limit_concurrency=settings.max_connections)
         self._server = _Server(config)
         self._tasks: list[asyncio.Task[None]] = []
         self.url = ""

@@ -27,6 +27,9 @@ class WebSettings(PartSettings):
     """Messages waiting for one stream at most. A client that reads slower than the plant
     changes (a stalled tab, a slow link) is dropped when its queue is full, and counted,
     so it never holds memory or the loop that runs the PLC scan."""
+    max_connections: int = Field(default=64, ge=2)
+    """HTTP connections and requests in progress at once (uvicorn's limit_concurrency): a script
+    opening sockets in a loop is answered 503 before any work, instead of growing the process."""
     max_sessions: int = Field(default=16, ge=1)
     """Logged-in users at once: each holds an OPC UA session on the plant's server; a login
     over the limit is refused (503) rather than evicting someone."""
