@@ -186,11 +186,15 @@ class WebApp:
             return _error(415, "send application/json")
         size = 0
         chunks = []
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.settings.max_body_bytes:
-                return _error(413, f"a request body takes at most {self.settings.max_body_bytes} bytes")
-            chunks.append(chunk)
+        try:
+            async with asyncio.timeout(self.settings.body_timeout_s):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > self.settings.max_body_bytes:
+                        return _error(413, f"a request body takes at most {self.settings.max_body_bytes} bytes")
+                    chunks.append(chunk)
+        except TimeoutError:
+            return _error(408, f"the request body did not arrive within {self.settings.body_timeout_s:g} s")
         try:
             doc = json.loads(b"".join(chunks))
         except (json.JSONDecodeError, UnicodeDecodeError):

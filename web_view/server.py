@@ -47,6 +47,8 @@ class WebServer:
         self._server = _Server(config)
         self._tasks: list[asyncio.Task[None]] = []
         self.url = ""
+        self.closed_silent = 0
+        """Connections closed for sending no request head in time (counted, logged)."""
 
     async def start(self) -> str:
         """Serve; the URL it listens at (OSError when the port is taken)."""
@@ -61,23 +63,46 @@ class WebServer:
                 serving.cancel()
                 raise TimeoutError(f"the web view did not start within {START_TIMEOUT_S:g} s")
             await asyncio.sleep(0.02)
-        self._tasks = [serving, asyncio.create_task(self.web.push(), name="web-push")]
+        self._tasks = [serving, asyncio.create_task(self.web.push(), name="web-push"),
+                       asyncio.create_task(self._close_silent(), name="web-reaper")]
         port = self._server.servers[0].sockets[0].getsockname()[1]
         self.url = f"http://{self.settings.host}:{port}/"
         log.info("web view at %s", self.url)
         return self.url
+
+    async def _close_silent(self) -> None:
+        """Close connections that sent no request head within `header_timeout_s`. uvicorn's
+        protocol objects (`server_state.connections`) have `cycle` None until a request's head
+        has arrived, and keep-alive connections have their own timeout after a response."""
+        timeout = self.settings.header_timeout_s
+        seen: dict[int, float] = {}
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, timeout / 4))
+            now, alive = loop.time(), set()
+            for conn in list(self._server.server_state.connections):
+                key = id(conn)
+                alive.add(key)
+                if getattr(conn, "cycle", None) is not None:
+                    continue
+                if now - seen.setdefault(key, now) > timeout:
+                    self.closed_silent += 1
+                    log.info("web view: closed a connection that sent no request in %.0f s", timeout)
+                    conn.transport.close()
+            seen = {k: t for k, t in seen.items() if k in alive}
 
     async def stop(self) -> None:
         """End the streams, the server and the users' OPC UA sessions."""
         self.web.streams.close()
         self._server.should_exit = True
         if self._tasks:
-            serving, push = self._tasks
-            push.cancel()
+            serving, *helpers = self._tasks
+            for task in helpers:
+                task.cancel()
             try:
                 await asyncio.wait_for(serving, STOP_TIMEOUT_S)
             except (TimeoutError, SystemExit):
                 serving.cancel()
-            await asyncio.gather(push, return_exceptions=True)
+            await asyncio.gather(*helpers, return_exceptions=True)
         await self.web.sessions.close_all()
         log.info("web view stopped")

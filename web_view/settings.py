@@ -30,6 +30,11 @@ class WebSettings(PartSettings):
     max_connections: int = Field(default=64, ge=2)
     """HTTP connections and requests in progress at once (uvicorn's limit_concurrency): a script
     opening sockets in a loop is answered 503 before any work, instead of growing the process."""
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    """A connection that has not sent a whole request head this long after it opened is closed
+    (uvicorn itself waits forever): idle sockets cannot fill `max_connections` (slowloris)."""
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    """A request body (a login, an action) not received within this is refused with 408."""
     max_sessions: int = Field(default=16, ge=1)
     """Logged-in users at once: each holds an OPC UA session on the plant's server; a login
     over the limit is refused (503) rather than evicting someone."""
