@@ -11,9 +11,12 @@ import pytest
 
 from plc_sim.model.spec import PlantSpec, load_plant
 
+pytest_plugins = ["pytester"]
+
 FOLDER_MARKERS = {"model": "model", "plc": "plc", "opcua": "opcua", "security": "security",
                   "interop": "interop", "cli": "cli", "boundary": "model", "deploy": "deploy",
-                  "optimizer": "optimizer", "twin": "twin", "experiments": "experiment", "web": "web"}
+                  "optimizer": "optimizer", "twin": "twin", "experiments": "experiment", "web": "web",
+                  "plugin": "plugin"}
 
 os.environ.setdefault("PLANT_WEB_PORT", "0")
 """Every `plant up` a test starts serves its web view on a free port, never on the default 8080
