@@ -1,7 +1,11 @@
-"""The PLC runtime: drives the line model in scaled real time from an asyncio task, one scan
-at a time, publishes the tag table, applies validated setpoint writes at the next scan and
-runs operator commands. It never blocks the event loop for longer than one scan's worth of
-simulation, and reports scan overruns instead of drifting silently.
+"""The PLC runtime: drives the line model in scaled real time, one scan at a time, publishes
+the tag table, applies validated setpoint writes at the next scan and runs operator
+commands. The scans run in a thread of their own (`run` starts it), so however busy the event
+loop is serving clients, a scan starts on time; each scan's changed tags reach the loop's
+listeners (the OPC UA tag sync) through an `Outbox`, its events through the loop's queue.
+Overruns come only from the scan's own work, and are reported instead of drifting silently.
+Writes, commands, snapshots and resets from the loop take the runtime's lock, which a scan
+holds while it runs: they never see the plant half-way through a scan.
 
 Plant time runs on the plant calendar: `time_factor` 60 means one plant minute per wall
 second; `time_factor=None` runs as fast as possible (tests), `fast_step_h` plant hours a scan.
@@ -10,16 +14,17 @@ second; `time_factor=None` runs as fast as possible (tests), `fast_step_h` plant
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import math
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from plc_sim.model.line import LineModel
 from plc_sim.model.machine import InterlockError
@@ -31,12 +36,29 @@ from .checks import ECHO_CHARS, Refusal, Rejected, clip, echo
 from .clock import PLANT_EPOCH, wall_clock
 from .commands import Command, CommandContext, CommandSpec, command_spec, describe
 from .faults import Fault, FaultKind, FaultSet
+from .outbox import Outbox
 from .recommendations import RecommendationBook
 from .simulation import Simulation
 from .tagmap import build_tags
 from .tags import Tag, TagTable
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+LATENESS_KEPT = 1000
+"""Scan start lateness samples kept (the newest), for the bench and the metrics."""
+JOIN_TIMEOUT_S = 10.0
+"""How long `run` waits for the scan thread to end its scan after `stop`."""
+
+
+def locked(method: Callable[P, R]) -> Callable[P, R]:
+    """Run a PlcRuntime method under the runtime's lock (never half-way through a scan)."""
+    @functools.wraps(method)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with args[0].lock:  # type: ignore[attr-defined]
+            return method(*args, **kwargs)
+    return run
 
 
 SEVERITY = {"breakdown": 800, "repair": 300, "maintenance_start": 200, "maintenance_end": 200,
@@ -125,6 +147,14 @@ class PlcRuntime:
         self._overrun_unreported = 0
         self._overrun_worst_ms = 0.0
         self._overrun_reported_at = -math.inf
+        self.lateness_s: deque[float] = deque(maxlen=LATENESS_KEPT)
+        """How late each recent scan started against its schedule (wall seconds)."""
+        self.lock = threading.RLock()
+        """Held by a scan while it runs, and by writes, commands, snapshots and resets."""
+        self.outbox: Outbox | None = None
+        """The changed tags on their way to the loop, while `run` runs."""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
         self.audit: deque[AuditRecord] = deque(maxlen=10_000)
         self._pending: deque[_PendingWrite] = deque()
         self._event_listeners: list[Callable[[PlcEvent], None]] = []
@@ -179,9 +209,25 @@ class PlcRuntime:
         if source is not None:
             station = self.spec.stations[self.model.machine(source).stage].name
         ev = PlcEvent(kind, source, station, SEVERITY.get(kind, 100), message, self.calendar_h, info)
+        self._dispatch(ev)
+        return ev
+
+    def _dispatch(self, ev: PlcEvent) -> None:
+        """Hand an event to the listeners on the loop's thread (they may touch the server)."""
+        if self._loop is not None and threading.get_ident() != self._loop_thread:
+            self._loop.call_soon_threadsafe(self._deliver, ev)
+        else:
+            self._deliver(ev)
+
+    def _deliver(self, ev: PlcEvent) -> None:
         for fn in self._event_listeners:
             fn(ev)
-        return ev
+
+    def _on_loop(self, fn: Callable[[], object]) -> None:
+        if self._loop is not None and threading.get_ident() != self._loop_thread:
+            self._loop.call_soon_threadsafe(fn)
+        else:
+            fn()
 
     def _on_model_event(self, kind: str, info: dict[str, Any]) -> None:
         if kind not in SEVERITY:
@@ -195,12 +241,11 @@ class PlcRuntime:
         text = {"breakdown": f"{name} broke down", "repair": f"{name} repaired",
                 "maintenance_start": f"{name}: planned maintenance started",
                 "maintenance_end": f"{name}: planned maintenance finished"}[kind]
-        ev = PlcEvent(kind, name, info["station"], SEVERITY[kind], text, at_h, {})
-        for fn in self._event_listeners:
-            fn(ev)
+        self._dispatch(PlcEvent(kind, name, info["station"], SEVERITY[kind], text, at_h, {}))
 
     # --- scans --------------------------------------------------------------------------
 
+    @locked
     def scan(self, until_calendar_h: float) -> list[Tag]:
         """One PLC scan: apply accepted writes, advance the plant, refresh the tag table.
         The changed tags include the setpoints written since the last scan (their tags have
@@ -247,44 +292,98 @@ class PlcRuntime:
         return written
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Scan until `stop` is set. Each scan maps wall time to plant time; a scan that
-        takes longer than its period is reported as an overrun event, and the loop still
-        gets a fifth of a period to serve clients before the next scan. After a hold, plant
-        time goes on from where it stood (no jump for the time spent held)."""
+        """Scan in a thread of its own until `stop` is set, handing each scan's changed tags
+        to the async listeners on this loop. Ends with the scan thread's exception if it
+        failed (the daemon then stops: tags would go stale)."""
         loop = asyncio.get_running_loop()
-        t0, cal0 = loop.time(), self.calendar_h
+        outbox = Outbox(loop)
+        halt, failed = threading.Event(), loop.create_future()
+        self._loop, self._loop_thread, self.outbox = loop, threading.get_ident(), outbox
+        worker = threading.Thread(target=self._scan_thread, args=(halt, failed), name="plc-scan", daemon=True)
+        publisher = asyncio.create_task(self._publish_loop(outbox), name="plc-publish")
+        worker.start()
+        stopped = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({stopped, failed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            halt.set()
+            await asyncio.to_thread(worker.join, JOIN_TIMEOUT_S)
+            end = loop.time() + JOIN_TIMEOUT_S
+            while not outbox.idle.is_set() and not publisher.done() and loop.time() < end:
+                await asyncio.sleep(0.01)  # the last scan's tags reach the clients
+            publisher.cancel()
+            await asyncio.gather(publisher, return_exceptions=True)
+            self._loop = self._loop_thread = self.outbox = None
+        if failed.done():
+            raise failed.result()
+
+    async def _publish_loop(self, outbox: Outbox) -> None:
+        while True:
+            changed = await outbox.take()
+            try:
+                await self._publish(changed)
+            finally:
+                outbox.done()
+
+    def _scan_thread(self, halt: threading.Event, failed: asyncio.Future[BaseException]) -> None:
+        try:
+            self._scan_loop(halt)
+        except BaseException as e:
+            log.exception("the PLC scan failed")
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(_settle, failed, e)
+
+    def _scan_loop(self, halt: threading.Event) -> None:
+        """Each scan maps wall time to plant time; a scan that takes longer than its period
+        is reported as an overrun event. After a hold, plant time goes on from where it
+        stood (no jump for the time spent held). As fast as possible (`time_factor` None),
+        each scan waits until the loop has taken the one before (the listeners see every scan)."""
+        clock = time.monotonic
+        t0, cal0 = clock(), self.calendar_h
         deadline = t0
-        while not stop.is_set():
+        while not halt.is_set():
             if self.held or self._rebase:
-                if self._rebase:  # a reset or loaded snapshot shows at once, even while paused
-                    self._rebase = False
-                    await self._publish(self.table.refresh(self.calendar_h))
-                if self.held:
-                    await asyncio.sleep(self.scan_s)
-                t0, cal0 = loop.time(), self.calendar_h
+                with self.lock:
+                    if self._rebase:  # a reset or loaded snapshot shows at once, even while paused
+                        self._rebase = False
+                        self._post(self.table.refresh(self.calendar_h))
+                    held = self.held
+                if held:
+                    halt.wait(self.scan_s)
+                t0, cal0 = clock(), self.calendar_h
                 deadline = t0
                 continue
             if self.time_factor is None:
-                await self._publish(self.scan(self._bounded(self.calendar_h + self.fast_step_h)))
-                self._hold_if_reached()
-                await asyncio.sleep(0)
+                self._post(self.scan(self._bounded(self.calendar_h + self.fast_step_h)))
+                self._wait_for_loop(halt)
+                self._hold_if_reached(halt)
                 continue
-            started = loop.time()
-            target = cal0 + (started - t0) * self.time_factor / 3600.0
+            started = clock()
+            self.lateness_s.append(max(started - deadline, 0.0))
             cpu = time.perf_counter()
-            changed = self.scan(self._bounded(target))
+            changed = self.scan(self._bounded(cal0 + (started - t0) * self.time_factor / 3600.0))
             took = time.perf_counter() - cpu
-            await self._publish(changed)
-            self._hold_if_reached()
+            self._post(changed)
+            self._hold_if_reached(halt)
             deadline += self.scan_s
             if took > self.scan_s:
                 self.overruns += 1
                 self._report_overrun(took)
-            if took > self.scan_s or loop.time() > deadline + self.scan_s:
+            if took > self.scan_s or clock() > deadline + self.scan_s:
                 self.late_scans += took <= self.scan_s
-                deadline = loop.time() + self.scan_s * 0.2
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=max(deadline - loop.time(), 0.0))
+                deadline = clock() + self.scan_s * 0.2
+            halt.wait(max(deadline - clock(), 0.0))
+
+    def _post(self, changed: list[Tag]) -> None:
+        if self.outbox is not None:
+            self.outbox.post(changed)
+
+    def _wait_for_loop(self, halt: threading.Event) -> None:
+        """Until the loop has handed on what was posted (or `run` ends)."""
+        outbox = self.outbox
+        while outbox is not None and not halt.is_set() and not outbox.idle.wait(self.scan_s):
+            pass
 
     async def run_to(self, calendar_h: float) -> None:
         """Release the plant and return once the scan has reached `calendar_h` and held it
@@ -294,6 +393,7 @@ class PlcRuntime:
         if self.release_to(calendar_h):
             await self._reached.wait()
 
+    @locked
     def release_to(self, calendar_h: float) -> bool:
         """`run_to` without the wait: True if the plant runs on to `calendar_h` and holds
         there, False if it stands at or past it already (and holds now)."""
@@ -309,9 +409,10 @@ class PlcRuntime:
     def hold(self, held: bool) -> None:
         """Pause (`held`) or resume the plant now, a step in progress ended; the tags show it
         at once, even while paused."""
-        self.held, self.hold_at_h = held, None
-        self._reached.set()
-        self._rebase = True
+        with self.lock:
+            self.held, self.hold_at_h = held, None
+            self._rebase = True
+        self._on_loop(self._reached.set)
 
     def set_time_factor(self, factor: float | None) -> None:
         """Plant seconds per wall second from now on (None: as fast as possible), without a jump."""
@@ -323,8 +424,11 @@ class PlcRuntime:
     def _bounded(self, target_h: float) -> float:
         return target_h if self.hold_at_h is None else min(target_h, self.hold_at_h)
 
-    def _hold_if_reached(self) -> None:
+    def _hold_if_reached(self, halt: threading.Event) -> None:
+        """Hold at `hold_at_h` once the loop has published the scan that reached it, so
+        that `run_to` returns with the clients' view of the plant at that hour."""
         if self.hold_at_h is not None and self.calendar_h >= self.hold_at_h:
+            self._wait_for_loop(halt)
             self.hold(True)
 
     def _report_overrun(self, took: float) -> None:
@@ -347,6 +451,7 @@ class PlcRuntime:
 
     # --- writes -------------------------------------------------------------------------
 
+    @locked
     def write(self, key: str, value: Any, role: Role | None, user: str = "anonymous") -> Any:
         """Validate a setpoint write now, with every check its apply makes; the tag shows the
         commanded value at once and the plant takes it at the next scan. Returns the value
@@ -367,6 +472,7 @@ class PlcRuntime:
 
     # --- commands -----------------------------------------------------------------------
 
+    @locked
     def command(self, name: Command | str, machine: str | None, role: Role | None, /, user: str = "anonymous",
                 **args: Any) -> str:
         """Run an operator command now (the table in `commands.py` says who may, on what,
@@ -435,6 +541,7 @@ class PlcRuntime:
                                       clip(text)))
         self._emit(kind, source, text, fault=fault.as_json())
 
+    @locked
     def snapshot(self) -> dict[str, Any]:
         """The PLC's whole state as JSON-able data: the model, plant time, alarms, sensor noise,
         faults and the writes not yet applied (restore with `restore`)."""
@@ -444,6 +551,7 @@ class PlcRuntime:
                 "noise": [version, list(internal), gauss], "faults": self.faults.state(),
                 "pending": [[w.tag.key, w.value, w.user] for w in self._pending]}
 
+    @locked
     def restore(self, snap: dict[str, Any]) -> None:
         """Put the PLC back into a `snapshot()` state; from there it runs on as it ran then.
         Raises ValueError (nothing changed) for a snapshot of another plant."""
@@ -458,6 +566,7 @@ class PlcRuntime:
         self.faults.restore(snap["faults"])
         self._pending = pending
 
+    @locked
     def reset(self, seed: int) -> None:
         """Start the plant again from its start hour with `seed`: no fault active, a fault
         script from its start, no alarm, no write pending (the audit log is kept)."""
@@ -496,6 +605,11 @@ class PlcRuntime:
 
     def _machine_or_none(self, name: object) -> str | None:
         return name if isinstance(name, str) and name in self._machine_names else None
+
+
+def _settle(fut: asyncio.Future[BaseException], e: BaseException) -> None:
+    if not fut.done():
+        fut.set_result(e)
 
 
 def _subscribe(listeners: list[Any], fn: Any) -> Callable[[], None]:
