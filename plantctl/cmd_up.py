@@ -257,6 +257,7 @@ class Up:
     async def run(self) -> int | str:
         from opcua_server.daemon import PlcDaemon
         from optimizer_svc.schedule import OptimizerService
+        from plantctl import metrics as part_metrics
         from plc_sim.plc.runtime import PlcRuntime
         from twin_core.daemon import serve as twin_serve
 
@@ -315,6 +316,7 @@ class Up:
             f"{j.name} every {j.interval_s:g} s" if j.interval_s else f"{j.name} at {j.cron}" for j in opt.jobs),
             opt.username, "Basic256Sha256/SignAndEncrypt" if opt.security == "SignAndEncrypt" else "None",
             opt.data_dir / "audit.jsonl")
+        metrics = part_metrics.serve_up(self)
 
         # 4. the live view, until a signal or a part ends by itself
         ui_task = asyncio.create_task(self._ui(), name="ui") if cfg.ui else None
@@ -334,6 +336,8 @@ class Up:
         code = max(code, await self._stop_optimizer())
         code = max(code, await self._stop_twin(twin_task))
         code = max(code, await self._stop_server(plc_task))
+        if metrics is not None:
+            part_metrics.stop_metrics(metrics)
         if code == 0:
             log.info("plant up stopped cleanly")
         return code
@@ -467,6 +471,7 @@ def load_up(config: Path | None, plc_overrides: dict[str, Any], server_overrides
     unless their own data_dir is set."""
     from opcua_server.settings import ServerSettings
     from optimizer_svc.settings import OptimizerSettings
+    from plantctl import metrics as part_metrics
     from plc_sim.model.spec import PlantFileError, load_plant
     from plc_sim.model.variants import VariantError, build_variant
     from plc_sim.plc.settings import PlcSettings
@@ -487,6 +492,8 @@ def load_up(config: Path | None, plc_overrides: dict[str, Any], server_overrides
     check_port(server.host, server.port)
     if twin.metrics_port:
         check_metrics_port(twin.metrics_host, twin.metrics_port)
+    if plc.metrics_port:
+        part_metrics.check_metrics_port(plc.metrics_host, plc.metrics_port, part_metrics.PLC_SETTING)
     try:
         spec = build_variant(load_plant(plc.plant), model=plc.model, scenario=plc.scenario, sets=plc.sets)
     except (PlantFileError, VariantError) as e:

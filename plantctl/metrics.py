@@ -7,11 +7,18 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client.registry import Collector
 
 from plantctl.errors import fail
+
+if TYPE_CHECKING:
+    from opcua_server.server import PlantServer
+    from optimizer_svc.audit import AuditLog
+    from plantctl.cmd_up import Up
+    from plc_sim.plc.runtime import PlcRuntime
+    from twin_core.twin import Twin
 
 log = logging.getLogger(__name__)
 
@@ -43,3 +50,40 @@ def check_metrics_port(host: str, port: int, setting: str) -> None:
             probe.bind((host, port))
     except OSError as e:
         fail(f"metrics port {port} on {host}: {e.strerror or e} ({setting}; 0 turns the metrics off)")
+
+
+PLC_SETTING = "[plc] metrics_port or PLANT_PLC_METRICS_PORT"
+
+
+def plc_collectors(plc: PlcRuntime, server: PlantServer) -> list[Collector]:
+    """What `plant plc` serves: the PLC's and its OPC UA server's metrics."""
+    from opcua_server.metrics import ServerCollector
+    from plc_sim.plc.metrics import PlcCollector
+
+    return [PlcCollector(plc), ServerCollector(server)]
+
+
+def up_collectors(plc: PlcRuntime, server: PlantServer, twin: Twin | None, audit: AuditLog | None
+                  ) -> list[Collector]:
+    """What `plant up` serves: every part's metrics (the twin's without its last calibration,
+    which its daemon keeps to itself)."""
+    from optimizer_svc.metrics import OptimizerCollector
+    from twin_core.health import Health, TwinCollector
+
+    parts = plc_collectors(plc, server)
+    if twin is not None:
+        parts.append(TwinCollector(twin, Health(twin)))
+    if audit is not None:
+        parts.append(OptimizerCollector(audit))
+    return parts
+
+
+def serve_up(up: Up) -> Any:
+    """`plant up`'s one endpoint of every part on the PLC's metrics port, once the parts run;
+    None when the port is 0."""
+    plc_settings = up.cfg.plc
+    if not plc_settings.metrics_port or up.plc is None or up.daemon is None:
+        return None
+    audit = up.service.audit if up.service is not None else None
+    return serve_metrics(up_collectors(up.plc, up.daemon.server, up.twin, audit), plc_settings.metrics_host,
+                         plc_settings.metrics_port)
