@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +17,7 @@ from asyncua import Client, ua
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.metrics.scrape import samples, scrape_text, value
-from tests.support.daemons import Daemon, run_daemon
+from tests.support.daemons import PLANT, Daemon, run_daemon
 from tests.support.opcua_harness import NS
 from tests.support.polling import wait_until
 from tests.support.ports import PortTaken, on_free_port
@@ -97,3 +100,15 @@ def test_plant_up_serves_every_part_on_one_port(tmp_path: Path) -> None:
         wait_until(lambda: any(n == "plant_optimizer_runs_total" for n, _ in samples(endpoint)), 120,
                    "the optimizer's first run counted")
         assert up.stop() == 0, up.tail()
+
+
+def test_a_busy_metrics_port_is_one_error_line_naming_the_setting(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = s.getsockname()[1]
+        r = subprocess.run([PLANT, "plc", "--port", "0", "--data-dir", str(tmp_path)], capture_output=True, text=True,
+                           timeout=60, check=False, env={**os.environ, "PLANT_PLC_METRICS_PORT": str(busy)})
+    assert r.returncode == 2, r.stderr
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and f"metrics port {busy}" in lines[0] and "PLANT_PLC_METRICS_PORT" in lines[0], r.stderr
