@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ class AuditLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        """Called with each record once it is on disk (the metrics), in the recording thread."""
 
     def record(self, entry: dict[str, Any]) -> dict[str, Any]:
         line = {"time": datetime.now(UTC).isoformat(timespec="seconds"), **entry}
@@ -26,6 +29,8 @@ class AuditLog:
             f.write(json.dumps(line, default=str) + "\n")
             f.flush()
             os.fsync(f.fileno())
+        for fn in self.listeners:
+            fn(line)
         return line
 
     def entries(self) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
 """`plant optimizer`: the scheduled service until SIGTERM or SIGINT; SIGUSR1 runs every job
-now. On shutdown no new run starts and a run under way finishes and is audited."""
+now. On shutdown no new run starts and a run under way finishes and is audited. Prometheus
+metrics on `metrics_port` when it is set."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import signal
 import threading
 from types import FrameType
 
+from .metrics import serve_metrics
 from .schedule import OptimizerService
 from .settings import OptimizerSettings
 
@@ -29,9 +31,14 @@ def serve(settings: OptimizerSettings, stop: threading.Event | None = None) -> N
         signal.signal(signal.SIGTERM, on_stop)
         signal.signal(signal.SIGINT, on_stop)
         signal.signal(signal.SIGUSR1, on_run_now)
+    metrics = serve_metrics(service.audit, settings.metrics_host, settings.metrics_port) \
+        if settings.metrics_port else None
     service.start()
     try:
         stop.wait()
     finally:
         service.shutdown(wait=True)
+        if metrics is not None:
+            metrics.shutdown()
+            metrics.server_close()
         log.info("optimizer stopped cleanly")

@@ -96,3 +96,7 @@ class OptimizerSettings(PartSettings):
     """w1, w2, w3 of Z = w1*C + w2*E + w3*D (default: the plant file's)."""
     jobs: list[JobSettings] = [JobSettings(name="cards", problem="cards")]
     """The default fits the default plant (the gear line has no seed-000 objectives)."""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    """Prometheus metrics (docs/metrics.md) on this port; 0 = off (the default: several optimizers
+    may run on one machine, one per plant)."""

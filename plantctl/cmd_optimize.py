@@ -145,10 +145,14 @@ def optimizer(ctx: typer.Context, config: ConfigOpt = None) -> None:
     from optimizer_svc.daemon import serve
     from plantctl.exiting import exit_within
     from plantctl.fork_server import start_fork_server
+    from plantctl.metrics import check_metrics_port
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     logging.getLogger("asyncua").setLevel(logging.WARNING)
     settings = _settings(config)
+    if settings.metrics_port:
+        check_metrics_port(settings.metrics_host, settings.metrics_port,
+                           "[optimizer] metrics_port or PLANT_OPTIMIZER_METRICS_PORT")
     start_fork_server()  # its workers ignore Ctrl-C: a run under way finishes and is audited
     typer.echo(f"optimizer: {len(settings.jobs)} job(s) on {settings.server_url}", err=True)
     serve(settings)

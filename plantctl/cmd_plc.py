@@ -42,6 +42,7 @@ def _run(config: Path | None, plc_overrides: dict[str, object], server_overrides
     which beats the config file's [plc] and [opcua] tables."""
     from opcua_server.daemon import PlcDaemon
     from opcua_server.settings import ServerSettings
+    from plantctl.metrics import PLC_SETTING, check_metrics_port, plc_collectors, serve_metrics, stop_metrics
     from plc_sim.model.spec import PlantFileError, load_plant
     from plc_sim.model.variants import VariantError, build_variant
     from plc_sim.plc.runtime import PlcRuntime
@@ -54,6 +55,8 @@ def _run(config: Path | None, plc_overrides: dict[str, object], server_overrides
     settings = load_settings(ServerSettings, config, server_overrides)
     check_data_dir(settings.data_dir)
     check_port(settings.host, settings.port)
+    if cfg.metrics_port:
+        check_metrics_port(cfg.metrics_host, cfg.metrics_port, PLC_SETTING)
     try:
         spec = build_variant(load_plant(cfg.plant), model=cfg.model, scenario=cfg.scenario, sets=cfg.sets)
     except (PlantFileError, VariantError) as e:
@@ -64,6 +67,8 @@ def _run(config: Path | None, plc_overrides: dict[str, object], server_overrides
     if problem:
         fail(problem)
     daemon = PlcDaemon(plc, settings)
+    metrics = serve_metrics(plc_collectors(plc, daemon.server), cfg.metrics_host, cfg.metrics_port) \
+        if cfg.metrics_port else None
     code = 0
     try:
         asyncio.run(daemon.serve(on_ready=lambda url: typer.echo(f"listening at {url}", err=True)))
@@ -74,6 +79,9 @@ def _run(config: Path | None, plc_overrides: dict[str, object], server_overrides
         if message is None:
             raise
         fail(message)
+    finally:
+        if metrics is not None:
+            stop_metrics(metrics)
     exit_within(code)
 
 

@@ -262,6 +262,7 @@ class Up:
     async def run(self) -> int | str:
         from opcua_server.daemon import PlcDaemon
         from optimizer_svc.schedule import OptimizerService
+        from plantctl import metrics as part_metrics
         from plc_sim.plc.runtime import PlcRuntime
         from twin_core.daemon import serve as twin_serve
 
@@ -320,7 +321,6 @@ class Up:
             f"{j.name} every {j.interval_s:g} s" if j.interval_s else f"{j.name} at {j.cron}" for j in opt.jobs),
             opt.username, "Basic256Sha256/SignAndEncrypt" if opt.security == "SignAndEncrypt" else "None",
             opt.data_dir / "audit.jsonl")
-
         # 4. the web view, reading the twin's state and history and the optimizer's audit
         problem = await self._start_web(opt.data_dir / "audit.jsonl", twin_settings.data_dir / "history.sqlite")
         if problem:
@@ -328,6 +328,8 @@ class Up:
             await self._stop_twin(twin_task)
             await self._stop_server(plc_task)
             return problem
+
+        metrics = part_metrics.serve_up(self)
 
         # 5. the live view, until a signal or a part ends by itself
         ui_task = asyncio.create_task(self._ui(), name="ui") if cfg.ui else None
@@ -349,6 +351,8 @@ class Up:
         code = max(code, await self._stop_optimizer())
         code = max(code, await self._stop_twin(twin_task))
         code = max(code, await self._stop_server(plc_task))
+        if metrics is not None:
+            part_metrics.stop_metrics(metrics)
         if code == 0:
             log.info("plant up stopped cleanly")
         return code
@@ -501,6 +505,7 @@ def load_up(config: Path | None, plc_overrides: dict[str, Any], server_overrides
     unless their own data_dir is set."""
     from opcua_server.settings import ServerSettings
     from optimizer_svc.settings import OptimizerSettings
+    from plantctl import metrics as part_metrics
     from plc_sim.model.spec import PlantFileError, load_plant
     from plc_sim.model.variants import VariantError, build_variant
     from plc_sim.plc.settings import PlcSettings
@@ -525,6 +530,8 @@ def load_up(config: Path | None, plc_overrides: dict[str, Any], server_overrides
     web = None if web_overrides is None else load_settings(WebSettings, config, web_overrides)
     if web is not None and web.port:
         check_port(web.host, web.port, "--web-port")
+    if plc.metrics_port:
+        part_metrics.check_metrics_port(plc.metrics_host, plc.metrics_port, part_metrics.PLC_SETTING)
     try:
         spec = build_variant(load_plant(plc.plant), model=plc.model, scenario=plc.scenario, sets=plc.sets)
     except (PlantFileError, VariantError) as e:

@@ -43,6 +43,8 @@ processor.PlantProcessor (UaProcessor)
                           BrowseNext dispatched here (asyncua's processor answers
                           BadServiceUnsupported). Upstream.
   _session_watchdog_loop  [private] disabled: sessions time out by themselves.
+  send_response           counts the response first (`traffic`: refusals by kind and status
+                          code, notifications sent) for the metrics.
   close                   orphaned sessions with subscriptions wait to be taken over
                           (`session_rules.closes_with_connection`).
 server.PlantUaServer (Server)
@@ -105,7 +107,10 @@ Also in the wall: fanout.write_value (a Value write whose data-change callbacks 
 snapshot in slices; relies on AddressSpace.write_attribute_value not pausing without callbacks.
 Upstream), peek.counts (a request's operation counts read from its encoded body),
 server.value_now/set_value_now (a node's value attribute, no callbacks),
-server.endpoint_port (the port actually bound).
+server.endpoint_port (the port actually bound), stats.load_of (the load for the metrics:
+subscriptions' queued notifications and unacknowledged messages, processors' waiting Publish
+requests: InternalSubscription._triggered_events, _not_acknowledged_results,
+UaProcessor._publish_requests).
 
 Type checking: `make check` runs mypy a second time with mypy_wall.ini, which follows asyncua's
 annotations for this package (the first run treats asyncua as Any).

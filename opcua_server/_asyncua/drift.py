@@ -44,6 +44,9 @@ PRIVATE_MEMBERS = frozenset({
     ("asyncua.server.history:HistoryManager", "_sub"),
     ("asyncua.server.internal_subscription:InternalSubscription", "_triggered_datachanges"),
     ("asyncua.server.internal_subscription:InternalSubscription", "_publishing_enabled"),
+    ("asyncua.server.internal_subscription:InternalSubscription", "_triggered_events"),
+    ("asyncua.server.internal_subscription:InternalSubscription", "_not_acknowledged_results"),
+    ("asyncua.server.uaprocessor:UaProcessor", "_publish_requests"),
     ("asyncua.server.uaprocessor:UaProcessor", "_connection"),
     ("asyncua.server.uaprocessor:UaProcessor", "_closing"),
     ("asyncua.server.uaprocessor:UaProcessor", "_limits"),
@@ -174,6 +177,8 @@ WRITTEN_AGAINST: dict[str, str] = {
         "5a4268152d2c8974a168df7b904017c29c6c1ea8d5a86391086b1d0c93035c32",
     "asyncua.server.uaprocessor:UaProcessor.process":
         "be4c4113170fc6e9fcf75066cb3a9441b0b5ea29f9d648cd271c199e0df36df7",
+    "asyncua.server.uaprocessor:UaProcessor.send_response":
+        "bc3c0ceadb0d4588ec3a7d37c7cfad62cc617907b71c11916e3d04ec9e840022",
     "asyncua.server.user_managers:UserManager.get_user":
         "c28165352fd628c06f446a3204ebc3913168257525567f9b7ab47fbda9bbeb58",
 }

@@ -70,6 +70,8 @@ class PlantProcessor(UaProcessor):
         self.hello_done = False
         self.sessions: dict[ua.NodeId, PlantSession] = {}
         self._deadlines: set[asyncio.Task] = set()
+        self.serving: ua.NodeId | None = None
+        """The type id of the request being processed (what a ServiceFault answers, for `traffic`)."""
 
     def has_activated_session(self) -> bool:
         return any(s.is_activated() for s in self.sessions.values())
@@ -79,8 +81,15 @@ class PlantProcessor(UaProcessor):
     def refuse(self, code: int, reason: str) -> bool:
         """Log, send an Error message and tell the caller to close the connection (False)."""
         refusals.warn(log, "refused connection from %s: %s (%s)", self.peer, reason, ua.StatusCode(code).name)
+        self.iserver.traffic.refused("Connection", code)
         self._transport.write(uatcp_to_binary(ua.MessageType.Error, ua.ErrorMessage(ua.StatusCode(code), reason)))
         return False
+
+    def send_response(self, requesthandle: Any, seqhdr: Any, response: Any,
+                      msgtype: bytes = ua.MessageType.SecureMessage) -> None:
+        """asyncua's, counting the response first (`traffic`: refusals, notifications)."""
+        self.iserver.traffic.response(response, self.serving)
+        super().send_response(requesthandle, seqhdr, response, msgtype)
 
     async def process(self, header: Any, body: Any) -> bool:
         if (header.MessageType == ua.MessageType.Hello) == self.hello_done:
@@ -158,6 +167,7 @@ class PlantProcessor(UaProcessor):
     # --- sessions -----------------------------------------------------------------------
 
     async def _process_message(self, typeid: ua.NodeId, requesthdr: Any, seqhdr: Any, body: Any) -> Any:
+        self.serving = typeid
         if typeid in _REFUSED_SERVICES:
             raise ServiceError(ua.StatusCodes.BadServiceUnsupported)
         if typeid in _SESSIONLESS:

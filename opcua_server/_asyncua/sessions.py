@@ -25,6 +25,7 @@ from ..session_quota import SessionQuota, make_room
 from ..session_rules import monitored_item_room, same_user, subscription_refused
 from ..settings import ServerSettings
 from ..slicing import Slices
+from ..traffic import Traffic
 from .publishing import bound_notifications
 
 _INVALID = ua.StatusCodes.BadSubscriptionIdInvalid
@@ -271,6 +272,8 @@ class PlantInternalServer(InternalServer):
         self.quota = SessionQuota.of(limits)
         self.slices = Slices(limits.notifications_per_slice)
         """One count of loop work for the data-change fan-out and the item creation (`slicing`)."""
+        self.traffic = Traffic()
+        """Refusals and notifications sent, counted by the processors for the metrics."""
 
     def create_session(self, name: str, user: User = User(role=UserRole.Anonymous), external: bool = False) -> InternalSession:
         if external:

@@ -34,6 +34,7 @@ class PlantProtocol(OPCUAProtocol):
         self.peer = peer_text(self.peer_name)
         if len(self.clients) >= self.iserver.max_connections and not self._evict_idle():
             refusals.warn(log, "refused connection from %s: %d connections open, none idle", self.peer, len(self.clients))
+            self.iserver.traffic.refused("Connection", ua.StatusCodes.BadMaxConnectionsReached)
             transport.close()
             return
         self.transport = transport  # type: ignore[assignment]
@@ -93,6 +94,7 @@ class PlantProtocol(OPCUAProtocol):
 
     def _refuse_chunk(self, size: int, limit: int) -> None:
         refusals.warn(log, "refused connection from %s: chunk of %d bytes announced, the limit is %d", self.peer, size, limit)
+        self.iserver.traffic.refused("Connection", ua.StatusCodes.BadTcpMessageTooLarge)
         self._buffer = b""
         err = ua.ErrorMessage(ua.StatusCode(ua.StatusCodes.BadTcpMessageTooLarge), f"chunk larger than {limit} bytes")
         assert self.transport is not None

@@ -39,6 +39,10 @@ class PlcSettings(PartSettings):
     overrun_report_s: float = Field(default=60.0, ge=0)
     """At most one `scan_overrun` event (low severity, counting the overruns) per this many
     seconds: a slow machine flooding the event log."""
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    """Prometheus metrics of the PLC and its OPC UA server (`plant up`: of every part) on this
+    port (docs/metrics.md); 0 = off, the default: a machine may run several PLCs."""
 
     @field_validator("time_factor", mode="before")
     @classmethod

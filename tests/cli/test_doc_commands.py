@@ -53,7 +53,7 @@ NOT_PLANT = {
     "make": "`make run` is the install (tests/cli/test_packaging.py) and `plant up` (run below); "
             "`make test` is this suite",
     "mv": "a file move of a certificate, what `plant certs trust` does (run below)",
-    "curl": "the twin's Prometheus endpoint (tests/twin reads it)",
+    "curl": "the Prometheus endpoints (tests/twin and tests/metrics read them)",
     "dask": "a Dask scheduler and workers, started on loopback by tests/optimizer/test_dask_cluster.py",
 }
 """Shell commands that are not `plant`, with where they are covered."""
