@@ -107,11 +107,24 @@ def argument_problem(rule: MethodRule, args: Sequence[Any], max_length: int) -> 
     for a, v in zip(rule.args, args, strict=True):
         problem = _shape_problem(a, v)
         if problem is not None:
-            return Rejected(Refusal.TYPE_MISMATCH, f"{rule.name} {a.name} takes {problem}")
+            return Rejected(Refusal.TYPE_MISMATCH, f"{rule.name} {a.name} takes {problem}", a.name)
         bad = value_problem(v.Value, max_length)
         if bad is not None:
-            return Rejected(rule.bad_value, f"{rule.name} {a.name}: {bad}")
+            return Rejected(rule.bad_value, f"{rule.name} {a.name}: {bad}", a.name)
     return None
+
+
+def refused_call(names: Sequence[str], given: int, problem: Rejected) -> ua.StatusCode | ua.CallMethodResult:
+    """The answer to a refused call: its status code and, when one argument is to blame, the
+    InputArgumentResults flagging that one with the code (the others Good), so that a client
+    shows which input was wrong (Part 4, Call)."""
+    code = status(problem.refusal.value)
+    if problem.argument not in names or given != len(names):
+        return code
+    res = ua.CallMethodResult()
+    res.StatusCode = code
+    res.InputArgumentResults = [code if n == problem.argument else ua.StatusCode() for n in names]
+    return res
 
 
 def _shape_problem(a: ArgRule, v: Any) -> str | None:
@@ -206,7 +219,7 @@ class MethodGuard:
             report = self._on_refused.get(method_id)
             if report is not None:
                 report(parent, problem)
-            return status(problem.refusal.value)
+            return refused_call([a.name for a in rule.args], len(args), problem)
         try:
             if inspect.iscoroutinefunction(handler):
                 return await handler(parent, *args)

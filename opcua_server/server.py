@@ -36,7 +36,7 @@ from .access import CALLER, data_type_id, status, tag_variant, variant_type, wri
 from .connections import PEER
 from .events import PlantEvents
 from .history_service import AGGREGATES, MAX_VALUES, HistoryService
-from .method_guard import ArgRule, MethodGuard, MethodRule
+from .method_guard import ArgRule, MethodGuard, MethodRule, refused_call
 from .request_limits import operation_limits
 from .security import configure_security
 from .settings import ServerSettings
@@ -254,16 +254,18 @@ class PlantServer:
         return report
 
     def _method(self, spec: CommandSpec, machine: str | None
-                ) -> Callable[..., Awaitable[ua.StatusCode | list[ua.Variant]]]:
+                ) -> Callable[..., Awaitable[ua.StatusCode | ua.CallMethodResult | list[ua.Variant]]]:
         """The command behind a plant method (its arguments already passed `_method_rule`)."""
-        async def call(parent: ua.NodeId, *args: ua.Variant) -> ua.StatusCode | list[ua.Variant]:
+        async def call(parent: ua.NodeId, *args: ua.Variant) -> ua.StatusCode | ua.CallMethodResult | list[ua.Variant]:
             role, name = self._caller()
             kw = dict(zip((a.name for a in spec.args), (a.Value for a in args), strict=True))
-            out: list[str] = []
-            res = write_result(lambda: out.append(self.plc.command(spec.command, machine, role, name, **kw)))
-            if spec.event == "alarm_acknowledged" and res.value == ua.StatusCodes.BadInvalidState:
-                res = status("BadConditionBranchAlreadyAcked")  # no unacknowledged alarm: its text says so
-            return res if not res.is_good() else [ua.Variant(out[0], ua.VariantType.String)]
+            try:
+                out = self.plc.command(spec.command, machine, role, name, **kw)
+            except Rejected as e:
+                if spec.event == "alarm_acknowledged" and e.refusal is Refusal.INVALID_STATE:
+                    return status("BadConditionBranchAlreadyAcked")  # no unacknowledged alarm: its text says so
+                return refused_call([a.name for a in spec.args], len(args), e)
+            return [ua.Variant(out, ua.VariantType.String)]
         return call
 
     # --- history ------------------------------------------------------------------------

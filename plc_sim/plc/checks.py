@@ -47,9 +47,11 @@ class Refusal(enum.Enum):
 class Rejected(Exception):  # noqa: N818 (a refusal, not an error; the name is used by every part)
     """A write or command refused, with the reason code and a message for the operator."""
 
-    def __init__(self, refusal: Refusal, message: str) -> None:
+    def __init__(self, refusal: Refusal, message: str, argument: str | None = None) -> None:
         super().__init__(clip(message, 2 * ECHO_CHARS))
         self.refusal = refusal
+        self.argument = argument
+        """The name of the method argument refused, when one is to blame (a client is told which)."""
 
 
 def clip(text: object, limit: int = ECHO_CHARS) -> str:

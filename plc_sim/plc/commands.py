@@ -129,8 +129,14 @@ class CommandSpec:
         missing = [n for n in names if n not in args]
         if missing:
             raise Rejected(Refusal.ARGUMENTS_MISSING, f"{self.command} needs {', '.join(missing)}")
-        return {a.name: check_value(args[a.name], a.dtype, f"{self.command} {a.name}", a.lo, a.hi)
-                for a in self.args}
+        checked = {}
+        for a in self.args:
+            try:
+                checked[a.name] = check_value(args[a.name], a.dtype, f"{self.command} {a.name}", a.lo, a.hi)
+            except Rejected as e:
+                e.argument = a.name
+                raise
+        return checked
 
 
 def _machine(ctx: CommandContext) -> Machine:
